@@ -1,0 +1,112 @@
+/// The registry: every property Strata knows, with its type, default and description.
+///
+/// Names mirror Alluxio's with the `strata.` prefix; defaults follow DESIGN.md.
+extension PropertyKey {
+    // MARK: Paths
+    public static let home = PropertyKey("strata.home", .string, default: "/opt/strata",
+        "Installation directory of Strata.")
+    public static let workDirectory = PropertyKey("strata.work.dir", .string, default: "${strata.home}",
+        "Directory under which processes keep their state (journal, logs) unless told otherwise.")
+    public static let logsDirectory = PropertyKey("strata.logs.dir", .string, default: "${strata.work.dir}/logs",
+        "Directory the start scripts write process logs to.")
+    public static let logLevel = PropertyKey("strata.log.level", .choice(["TRACE", "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL"]),
+        default: "INFO", "Lowest level of log messages a process writes.")
+
+    // MARK: Network
+    public static let networkMaxInboundMessageSize = PropertyKey("strata.network.max.inbound.message.size", .size,
+        default: "16MB", "Largest frame (header, body and raw payload) a process accepts; larger frames close the connection.")
+    public static let networkConnectTimeout = PropertyKey("strata.network.connection.timeout", .duration,
+        default: "3s", "How long a client waits for a TCP connection to be established.")
+    public static let userRpcDeadline = PropertyKey("strata.user.rpc.deadline", .duration,
+        default: "30s", "Default deadline of an RPC when the caller gives none.")
+    public static let userRpcRetryBaseSleep = PropertyKey("strata.user.rpc.retry.base.sleep", .duration,
+        default: "50ms", "First backoff delay when retrying an RPC.")
+    public static let userRpcRetryMaxSleep = PropertyKey("strata.user.rpc.retry.max.sleep", .duration,
+        default: "3s", "Largest backoff delay between RPC retries.")
+    public static let userRpcRetryMaxDuration = PropertyKey("strata.user.rpc.retry.max.duration", .duration,
+        default: "2min", "Give up retrying an RPC after this long.")
+
+    // MARK: Master
+    public static let masterHostname = PropertyKey("strata.master.hostname", .string, default: "localhost",
+        "Hostname other processes use to reach this master.")
+    public static let masterBindHost = PropertyKey("strata.master.bind.host", .string, default: "0.0.0.0",
+        "Address the master's servers listen on.")
+    public static let masterRpcPort = PropertyKey("strata.master.rpc.port", .port, default: "19998",
+        "Port of the master's RPC server.")
+    public static let masterWebPort = PropertyKey("strata.master.web.port", .port, default: "19999",
+        "Port of the master's web UI.")
+    public static let masterEmbeddedJournalPort = PropertyKey("strata.master.embedded.journal.port", .port,
+        default: "19200", "Port of the master's embedded journal (Raft) server.")
+    public static let masterEmbeddedJournalAddresses = PropertyKey("strata.master.embedded.journal.addresses",
+        .addresses, default: "${strata.master.hostname}:${strata.master.embedded.journal.port}",
+        "Embedded-journal addresses of every member of the MASTER quorum.")
+    public static let masterRpcAddresses = PropertyKey("strata.master.rpc.addresses", .addresses, default: nil,
+        "RPC addresses of every master, for clients; by default the embedded-journal hosts with the RPC port.")
+    public static let masterJournalType = PropertyKey("strata.master.journal.type", .choice(["EMBEDDED", "UFS"]),
+        default: "EMBEDDED", "Where the master keeps its journal: embedded Raft or a shared folder with ZooKeeper.")
+    public static let masterJournalFolder = PropertyKey("strata.master.journal.folder", .string,
+        default: "${strata.work.dir}/journal", "Directory of the master's journal.")
+
+    // MARK: Job master
+    public static let jobMasterHostname = PropertyKey("strata.job.master.hostname", .string,
+        default: "${strata.master.hostname}", "Hostname other processes use to reach this job master.")
+    public static let jobMasterBindHost = PropertyKey("strata.job.master.bind.host", .string, default: "0.0.0.0",
+        "Address the job master's servers listen on.")
+    public static let jobMasterRpcPort = PropertyKey("strata.job.master.rpc.port", .port, default: "20001",
+        "Port of the job master's RPC server.")
+    public static let jobMasterWebPort = PropertyKey("strata.job.master.web.port", .port, default: "20002",
+        "Port of the job master's web UI.")
+    public static let jobMasterEmbeddedJournalPort = PropertyKey("strata.job.master.embedded.journal.port", .port,
+        default: "20003", "Port of the job master's embedded journal (Raft) server.")
+
+    // MARK: Worker
+    public static let workerHostname = PropertyKey("strata.worker.hostname", .string, default: "localhost",
+        "Hostname other processes use to reach this worker.")
+    public static let workerBindHost = PropertyKey("strata.worker.bind.host", .string, default: "0.0.0.0",
+        "Address the worker's servers listen on.")
+    public static let workerRpcPort = PropertyKey("strata.worker.rpc.port", .port, default: "29999",
+        "Port of the worker's RPC and data server.")
+    public static let workerWebPort = PropertyKey("strata.worker.web.port", .port, default: "30000",
+        "Port of the worker's web UI.")
+    public static let jobWorkerRpcPort = PropertyKey("strata.job.worker.rpc.port", .port, default: "30001",
+        "Port of the job worker's RPC server (in the worker process).")
+    public static let jobWorkerDataPort = PropertyKey("strata.job.worker.data.port", .port, default: "30002",
+        "Port of the job worker's data server.")
+    public static let jobWorkerWebPort = PropertyKey("strata.job.worker.web.port", .port, default: "30003",
+        "Port of the job worker's web UI.")
+
+    // MARK: Journal node
+    public static let journalNodeHostname = PropertyKey("strata.journal.node.hostname", .string,
+        default: "localhost", "Hostname other processes use to reach this journal node.")
+    public static let journalNodeBindHost = PropertyKey("strata.journal.node.bind.host", .string,
+        default: "0.0.0.0", "Address the journal node's servers listen on.")
+    public static let journalNodeDomains = PropertyKey("strata.journal.node.domains", .choice(["MASTER", "JOB_MASTER", "MASTER,JOB_MASTER"]),
+        default: "MASTER", "Quorums this journal node votes in: MASTER, JOB_MASTER or MASTER,JOB_MASTER.")
+    public static let journalNodeWebPort = PropertyKey("strata.journal.node.web.port", .port, default: "19300",
+        "Port of the journal node's web and metrics server.")
+
+    /// Every declared property, in registry order.
+    public static let registry: [PropertyKey] = [
+        .home, .workDirectory, .logsDirectory, .logLevel,
+        .networkMaxInboundMessageSize, .networkConnectTimeout, .userRpcDeadline,
+        .userRpcRetryBaseSleep, .userRpcRetryMaxSleep, .userRpcRetryMaxDuration,
+        .masterHostname, .masterBindHost, .masterRpcPort, .masterWebPort, .masterEmbeddedJournalPort,
+        .masterEmbeddedJournalAddresses, .masterRpcAddresses, .masterJournalType, .masterJournalFolder,
+        .jobMasterHostname, .jobMasterBindHost, .jobMasterRpcPort, .jobMasterWebPort, .jobMasterEmbeddedJournalPort,
+        .workerHostname, .workerBindHost, .workerRpcPort, .workerWebPort,
+        .jobWorkerRpcPort, .jobWorkerDataPort, .jobWorkerWebPort,
+        .journalNodeHostname, .journalNodeBindHost, .journalNodeDomains, .journalNodeWebPort,
+    ]
+
+    static let registryByName: [String: PropertyKey] = {
+        var byName: [String: PropertyKey] = [:]
+        for key in registry {
+            precondition(byName[key.name] == nil, "property \(key.name) declared twice")
+            byName[key.name] = key
+        }
+        return byName
+    }()
+
+    /// The declared property with this name, or nil.
+    public static func named(_ name: String) -> PropertyKey? { registryByName[name] }
+}

@@ -1,0 +1,25 @@
+/// A network address as operators write it: `host:port`.
+public struct HostAndPort: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        precondition((0...65535).contains(port), "port \(port) out of range for host \(host)")
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `host:port` (IPv6 as `[::1]:19998`). Nil if the text is not such an address.
+    public init?(parsing text: String) {
+        let trimmed = text.trimmingWhitespace()
+        guard let colon = trimmed.lastIndex(of: ":") else { return nil }
+        var host = String(trimmed[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, !host.contains(where: { $0.isWhitespace }),
+              let port = Int(trimmed[trimmed.index(after: colon)...]), (1...65535).contains(port)
+        else { return nil }
+        self.init(host: host, port: port)
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import StrataCore
+import StrataWire
+
+/// One listening port of a service process and the properties that place it.
+public struct ServiceEndpoint: Sendable {
+    /// The port's name in ServiceInfo: "rpc", "embedded-journal", "job-worker-rpc".
+    public let name: String
+    public let bindHost: PropertyKey
+    public let port: PropertyKey
+
+    public init(name: String, bindHost: PropertyKey, port: PropertyKey) {
+        self.name = name
+        self.bindHost = bindHost
+        self.port = port
+    }
+}
+
+/// What distinguishes one service executable from another: its kind, the property naming its
+/// host, and the endpoints it binds given its configuration.
+public struct ServiceProcessDescription: Sendable {
+    public let kind: ServiceKind
+    public let hostname: PropertyKey
+    /// The endpoints to bind; the first is the process's RPC port and part of its node id.
+    public let endpoints: @Sendable (Configuration) -> [ServiceEndpoint]
+
+    public init(kind: ServiceKind, hostname: PropertyKey, endpoints: @escaping @Sendable (Configuration) -> [ServiceEndpoint]) {
+        self.kind = kind
+        self.hostname = hostname
+        self.endpoints = endpoints
+    }
+}
+
+/// The shell every service executable runs: configuration, logging, RPC servers, and graceful
+/// shutdown on SIGTERM/SIGINT through swift-service-lifecycle.
+public enum ServiceProcess {
+    /// Runs the process described by `description` until it is told to stop, then exits.
+    /// Start-up failures (a bad property, a port in use) print one line and exit non-zero.
+    public static func main(_ description: ServiceProcessDescription, arguments: [String] = CommandLine.arguments) async -> Never {
+        let name = description.kind.description
+        let configuration: Configuration
+        do {
+            let (properties, rest) = try Configuration.splitPropertyArguments(Array(arguments.dropFirst()))
+            if rest.contains("--help") || rest.contains("-h") {
+                print("usage: \(name) [-Dstrata.property=value ...]\n\nConfiguration is read from $STRATA_CONF_DIR/strata-site.properties (else ./conf),\nthe environment (STRATA_MASTER_RPC_PORT=...) and -D arguments, in rising precedence.")
+                exit(0)
+            }
+            if rest.contains("--version") {
+                print("\(name) \(StrataVersion.release)")
+                exit(0)
+            }
+            if let unknown = rest.first {
+                fail(name, "unknown argument '\(unknown)' (expected -Dstrata.property=value, --help or --version)", code: 2)
+            }
+            configuration = try Configuration.load(environment: ProcessInfo.processInfo.environment, arguments: properties)
+        } catch {
+            fail(name, "\(error)", code: 2)
+        }
+
+        StrataLogging.bootstrap(level: StrataLogging.level(named: configuration.string(.logLevel)))
+        let endpoints = description.endpoints(configuration)
+        precondition(!endpoints.isEmpty, "\(name) declares no endpoints")
+        let hostname = configuration.string(description.hostname)
+        let nodeID = "\(name.replacingOccurrences(of: "strata-", with: ""))@\(hostname):\(configuration.integer(endpoints[0].port))"
+        var logger = Logger(label: nodeID)
+        logger[metadataKey: "role"] = "STANDALONE"
+        for warning in configuration.warnings { logger.warning("\(warning)") }
+        if let path = configuration.sitePropertiesPath { logger.info("read configuration from \(path)") }
+
+        let identity = ServiceIdentity(kind: description.kind, nodeID: nodeID, hostname: hostname,
+                                       startTime: Date(), startInstant: .now)
+        let handlers = StandardHandlers.make(identity: identity, configuration: configuration)
+        let frameSizeMaxBytes = Int(configuration.sizeBytes(.networkMaxInboundMessageSize))
+
+        var servers: [RPCServer] = []
+        for endpoint in endpoints {
+            let host = configuration.string(endpoint.bindHost)
+            let port = configuration.integer(endpoint.port)
+            do {
+                let server = try await RPCServer.bind(host: host, port: port, handlers: handlers,
+                                                      frameSizeMaxBytes: frameSizeMaxBytes, logger: logger)
+                servers.append(server)
+                identity.ports.withLockedValue { $0.append(NamedPort(name: endpoint.name, port: UInt32(server.localAddress.port))) }
+            } catch {
+                fail(name, "\(error) (\(endpoint.port.name))", code: 1)
+            }
+        }
+        identity.serving.withLockedValue { $0 = true }
+        let listening = servers.enumerated().map { "\(endpoints[$0.offset].name) \($0.element.localAddress)" }
+        logger.info("\(name) \(StrataVersion.release) serving (pid \(getpid())): \(listening.joined(separator: ", "))")
+
+        let group = ServiceGroup(
+            services: servers.map { RPCServerService(server: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        do {
+            try await group.run()
+        } catch {
+            logger.error("stopped with an error: \(error)")
+            exit(1)
+        }
+        logger.info("\(name) stopped")
+        exit(0)
+    }
+
+    private static func fail(_ name: String, _ message: String, code: Int32) -> Never {
+        FileHandle.standardError.write(Data("\(name): \(message)\n".utf8))
+        exit(code)
+    }
+}
+
+/// An RPC server as a swift-service-lifecycle service: it stops accepting on graceful shutdown.
+struct RPCServerService: Service {
+    let server: RPCServer
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await server.run()
+            }
+        } catch is CancellationError {
+            // Graceful shutdown: the port is closed and connections are gone.
+        }
+    }
+}

@@ -1,0 +1,415 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import StrataCore
+import Synchronization
+
+/// A client of one Strata process: many concurrent calls multiplexed on one TCP connection.
+///
+/// The connection is made on first use and made again after it breaks (a server restart, say):
+/// calls in flight when it breaks fail with UNAVAILABLE, later calls reconnect. Retrying is the
+/// caller's choice (see `RetryPolicy`), because only the caller knows whether a call is idempotent.
+public final class RPCClient: Sendable {
+    public let address: HostAndPort
+    private let group: any EventLoopGroup
+    private let frameSizeMaxBytes: Int
+    private let connectTimeout: Duration
+    private let defaultDeadline: Duration
+    private let connection = NIOLockedValueBox<EventLoopFuture<RPCConnection>?>(nil)
+
+    public init(
+        address: HostAndPort, frameSizeMaxBytes: Int, connectTimeout: Duration = .seconds(3),
+        defaultDeadline: Duration = .seconds(30), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.address = address
+        self.group = group
+        self.frameSizeMaxBytes = frameSizeMaxBytes
+        self.connectTimeout = connectTimeout
+        self.defaultDeadline = defaultDeadline
+    }
+
+    /// A client configured from `strata.network.*` and `strata.user.rpc.deadline`.
+    public convenience init(address: HostAndPort, configuration: Configuration) {
+        self.init(address: address,
+                  frameSizeMaxBytes: Int(configuration.sizeBytes(.networkMaxInboundMessageSize)),
+                  connectTimeout: configuration.duration(.networkConnectTimeout),
+                  defaultDeadline: configuration.duration(.userRpcDeadline))
+    }
+
+    /// Calls `method` and waits for its response, at most until `deadline` from now.
+    public func call<Request, Response>(
+        _ method: RPCMethod<Request, Response>, _ request: Request, payload: ByteBuffer = ByteBuffer(),
+        deadline: Duration? = nil
+    ) async throws(RPCError) -> Response {
+        let budget = deadline ?? defaultDeadline
+        let frame = try requestFrame(method.id, method.name, request, payload: payload, budget: budget)
+        let connection = try await connect()
+        let response = try await connection.unary(frame, budget: budget, methodName: method.name)
+        guard response.status == .ok else { throw RPCError(status: try decodeStatus(response, method.name)) }
+        do {
+            return try Response(decoding: response.body)
+        } catch {
+            throw RPCError(.internal, "malformed \(method.name) response from \(address): \(error)")
+        }
+    }
+
+    /// Starts the streaming `method`; the returned sequence yields items until the server ends
+    /// the stream. The deadline covers the whole stream. Leaving the loop early cancels the call.
+    public func stream<Request, Item>(
+        _ method: RPCStreamMethod<Request, Item>, _ request: Request, deadline: Duration? = nil
+    ) async throws(RPCError) -> RPCResponseStream<Item> {
+        let budget = deadline ?? defaultDeadline
+        let frame = try requestFrame(method.id, method.name, request, payload: ByteBuffer(), budget: budget)
+        let connection = try await connect()
+        let frames = try await connection.stream(frame, budget: budget, methodName: method.name)
+        return RPCResponseStream(frames: frames, connection: connection, callID: frame.callID,
+                                 methodName: method.name, address: address)
+    }
+
+    /// Closes the connection, failing calls in flight with UNAVAILABLE.
+    public func close() async {
+        let current = connection.withLockedValue { current in
+            defer { current = nil }
+            return current
+        }
+        guard let current, let live = try? await current.get() else { return }
+        try? await live.channel.close()
+    }
+
+    private func requestFrame<Request: WireMessage>(
+        _ methodID: UInt32, _ name: String, _ request: Request, payload: ByteBuffer, budget: Duration
+    ) throws(RPCError) -> Frame {
+        guard budget > .zero else { throw RPCError(.deadlineExceeded, "\(name) to \(address): deadline already passed") }
+        let body: ByteBuffer
+        do { body = try request.encoded() } catch { throw RPCError(.invalidArgument, "cannot encode \(name) request: \(error)") }
+        let milliseconds = UInt32(clamping: max(budget.milliseconds, 1))
+        let frame = Frame(kind: .request, callID: RPCConnection.nextCallID(), method: methodID,
+                          argument: milliseconds, body: body, payload: payload)
+        guard frame.sizeBytes <= frameSizeMaxBytes else {
+            throw RPCError(.invalidArgument, "\(name) request of \(frame.sizeBytes) bytes exceeds the frame size maximum of \(frameSizeMaxBytes) bytes")
+        }
+        return frame
+    }
+
+    private func decodeStatus(_ frame: Frame, _ name: String) throws(RPCError) -> RpcStatus {
+        do { return try RpcStatus(decoding: frame.body) } catch {
+            throw RPCError(.internal, "malformed status in \(name) response from \(address): \(error)")
+        }
+    }
+
+    /// The live connection, made now if there is none or the last one broke.
+    private func connect() async throws(RPCError) -> RPCConnection {
+        for _ in 0..<2 {
+            let future = connection.withLockedValue { current in
+                if let current { return current }
+                let made = makeConnection()
+                current = made
+                return made
+            }
+            do {
+                let live = try await future.get()
+                if live.channel.isActive { return live }
+            } catch {
+                connection.withLockedValue { current in if current === future { current = nil } }
+                throw RPCError(.unavailable, "cannot connect to \(address): \(Self.describe(error))")
+            }
+            connection.withLockedValue { current in if current === future { current = nil } }
+        }
+        throw RPCError(.unavailable, "connection to \(address) closed while connecting")
+    }
+
+    private func makeConnection() -> EventLoopFuture<RPCConnection> {
+        let frameSizeMaxBytes = frameSizeMaxBytes
+        let address = address
+        let future = ClientBootstrap(group: group)
+            .connectTimeout(.milliseconds(connectTimeout.milliseconds))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(frameSizeMaxBytes: frameSizeMaxBytes)))
+                    try channel.pipeline.syncOperations.addHandler(FrameEncoder())
+                    try channel.pipeline.syncOperations.addHandler(RPCClientHandler(peer: address.description))
+                }
+            }
+            .connect(host: address.host, port: address.port)
+            .map { RPCConnection(channel: $0) }
+        // Forget a connection once it closes, so the next call reconnects.
+        future.whenSuccess { [connection] live in
+            live.channel.closeFuture.whenComplete { _ in
+                connection.withLockedValue { current in if current === future { current = nil } }
+            }
+        }
+        return future
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? NIOConnectionError {
+            if let first = error.connectionErrors.first { return describe(first.error) }
+            if error.dnsAAAAError != nil || error.dnsAError != nil { return "host name not found" }
+        }
+        if let error = error as? IOError {
+            switch error.errnoCode {
+            case 111: return "connection refused"
+            case 113: return "no route to host"
+            default: return error.description
+            }
+        }
+        if error is ChannelError, case .connectTimeout = error as! ChannelError { return "connection timed out" }
+        return "\(error)"
+    }
+}
+
+/// The items of a server-streaming call, with flow control: the client grants the server more
+/// credit as items are consumed, so at most `RPCLimits.streamWindowItems` are ever buffered.
+public struct RPCResponseStream<Item: WireMessage>: AsyncSequence, Sendable {
+    public struct Element: Sendable {
+        public let message: Item
+        /// Raw bytes that followed the item's body.
+        public let payload: ByteBuffer
+    }
+
+    let frames: AsyncThrowingStream<Frame, any Error>
+    let connection: RPCConnection
+    let callID: UInt64
+    let methodName: String
+    let address: HostAndPort
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(frames: frames.makeAsyncIterator(), connection: connection, callID: callID,
+                 methodName: methodName, address: address)
+    }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        var frames: AsyncThrowingStream<Frame, any Error>.Iterator
+        let connection: RPCConnection
+        let callID: UInt64
+        let methodName: String
+        let address: HostAndPort
+        var consumedSinceGrant: UInt32 = 0
+        var finished = false
+
+        public mutating func next() async throws(RPCError) -> Element? {
+            guard !finished else { return nil }
+            let frame: Frame?
+            do { frame = try await frames.next() } catch let error as RPCError { throw error } catch {
+                throw RPCError(.internal, "\(error)")
+            }
+            guard let frame else {
+                finished = true
+                return nil
+            }
+            switch frame.kind {
+            case .streamItem:
+                consumedSinceGrant += 1
+                if consumedSinceGrant >= RPCLimits.streamWindowItems / 2 {
+                    connection.grant(callID, credit: consumedSinceGrant)
+                    consumedSinceGrant = 0
+                }
+                do {
+                    return Element(message: try Item(decoding: frame.body), payload: frame.payload)
+                } catch {
+                    throw RPCError(.internal, "malformed \(methodName) stream item from \(address): \(error)")
+                }
+            default:
+                finished = true
+                guard frame.status == .ok else {
+                    let status = (try? RpcStatus(decoding: frame.body)) ?? RpcStatus(code: frame.status, message: "\(methodName) failed")
+                    throw RPCError(status: status)
+                }
+                return nil
+            }
+        }
+    }
+}
+
+/// One TCP connection of an `RPCClient` and the calls waiting on it.
+final class RPCConnection: Sendable {
+    let channel: any Channel
+    private static let callIDs = Atomic<UInt64>(0)
+
+    init(channel: any Channel) { self.channel = channel }
+
+    /// Call ids are unique per process, so a late response can never be taken for another call.
+    static func nextCallID() -> UInt64 { callIDs.add(1, ordering: .relaxed).newValue }
+
+    func unary(_ frame: Frame, budget: Duration, methodName: String) async throws(RPCError) -> Frame {
+        let promise = channel.eventLoop.makePromise(of: Frame.self)
+        let call = RPCClientHandler.OutboundCall(frame: frame, responder: .unary(promise),
+                                                 deadline: .now() + .milliseconds(budget.milliseconds), methodName: methodName)
+        channel.writeAndFlush(call, promise: nil)
+        let callID = frame.callID
+        let channel = channel
+        do {
+            return try await withTaskCancellationHandler {
+                try await promise.futureResult.get()
+            } onCancel: {
+                channel.pipeline.triggerUserOutboundEvent(RPCClientHandler.CancelCall(callID: callID), promise: nil)
+            }
+        } catch let error as RPCError {
+            throw error
+        } catch {
+            throw RPCError(.unavailable, "\(methodName): \(RPCClient.describe(error))")
+        }
+    }
+
+    func stream(_ frame: Frame, budget: Duration, methodName: String) async throws(RPCError) -> AsyncThrowingStream<Frame, any Error> {
+        // The server never sends more than the window without more credit, so the buffer is bounded.
+        let (frames, continuation) = AsyncThrowingStream<Frame, any Error>.makeStream(
+            bufferingPolicy: .bufferingOldest(Int(RPCLimits.streamWindowItems) + 1))
+        let callID = frame.callID
+        let channel = channel
+        continuation.onTermination = { termination in
+            if case .cancelled = termination {
+                channel.pipeline.triggerUserOutboundEvent(RPCClientHandler.CancelCall(callID: callID), promise: nil)
+            }
+        }
+        let call = RPCClientHandler.OutboundCall(frame: frame, responder: .stream(continuation),
+                                                 deadline: .now() + .milliseconds(budget.milliseconds), methodName: methodName)
+        channel.writeAndFlush(call, promise: nil)
+        return frames
+    }
+
+    func grant(_ callID: UInt64, credit: UInt32) {
+        channel.writeAndFlush(RPCClientHandler.OutboundCall(
+            frame: Frame(kind: .windowUpdate, callID: callID, method: 0, argument: credit),
+            responder: .none, deadline: nil, methodName: "window update"), promise: nil)
+    }
+}
+
+/// The client end of the protocol, on the connection's event loop: matches responses to calls
+/// by call id, enforces deadlines, and fails every waiting call when the connection closes.
+final class RPCClientHandler: ChannelDuplexHandler {
+    typealias InboundIn = Frame
+    typealias OutboundIn = OutboundCall
+    typealias OutboundOut = Frame
+
+    enum Responder: Sendable {
+        case unary(EventLoopPromise<Frame>)
+        case stream(AsyncThrowingStream<Frame, any Error>.Continuation)
+        case none
+    }
+
+    struct OutboundCall: Sendable {
+        let frame: Frame
+        let responder: Responder
+        let deadline: NIODeadline?
+        let methodName: String
+    }
+
+    struct CancelCall: Sendable {
+        let callID: UInt64
+    }
+
+    private struct Pending {
+        let responder: Responder
+        let timer: Scheduled<Void>?
+        let methodName: String
+    }
+
+    private let peer: String
+    private var pending: [UInt64: Pending] = [:]
+    private var closed = false
+
+    init(peer: String) { self.peer = peer }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let call = unwrapOutboundIn(data)
+        if case .none = call.responder {
+            context.write(wrapOutboundOut(call.frame), promise: promise)
+            return
+        }
+        guard !closed else {
+            fail(call.responder, RPCError(.unavailable, "\(call.methodName): connection to \(peer) is closed"))
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        let callID = call.frame.callID
+        precondition(pending[callID] == nil, "call id \(callID) already in flight")
+        var timer: Scheduled<Void>? = nil
+        if let deadline = call.deadline {
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            timer = context.eventLoop.scheduleTask(deadline: deadline) {
+                let (handler, context) = loopBound.value
+                handler.finish(callID, context: context, sendCancel: true,
+                               error: RPCError(.deadlineExceeded, "\(call.methodName) to \(handler.peer): deadline exceeded"))
+            }
+        }
+        pending[callID] = Pending(responder: call.responder, timer: timer, methodName: call.methodName)
+        context.write(wrapOutboundOut(call.frame), promise: promise)
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        if let cancel = event as? CancelCall {
+            let name = pending[cancel.callID]?.methodName ?? "call"
+            finish(cancel.callID, context: context, sendCancel: true, error: RPCError(.cancelled, "\(name) cancelled by the caller"))
+            promise?.succeed(())
+            return
+        }
+        context.triggerUserOutboundEvent(event, promise: promise)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.kind {
+        case .response:
+            guard let call = pending.removeValue(forKey: frame.callID) else { return } // late: already timed out
+            call.timer?.cancel()
+            if case .unary(let promise) = call.responder { promise.succeed(frame) }
+        case .streamItem:
+            guard let call = pending[frame.callID] else { return }
+            if case .stream(let continuation) = call.responder {
+                if case .dropped = continuation.yield(frame) {
+                    // The server sent beyond the window it was granted: a protocol violation.
+                    context.fireErrorCaught(WireError(.unexpectedFrame, "\(peer) overran the stream window of call \(frame.callID)"))
+                }
+            }
+        case .streamEnd:
+            guard let call = pending.removeValue(forKey: frame.callID) else { return }
+            call.timer?.cancel()
+            if case .stream(let continuation) = call.responder {
+                continuation.yield(frame)
+                continuation.finish()
+            }
+        case .request, .cancel, .windowUpdate:
+            context.fireErrorCaught(WireError(.unexpectedFrame, "\(peer) sent a \(frame.kind) frame to a client"))
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failAll(RPCError(.unavailable, "connection to \(peer) failed: \(error)"))
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll(RPCError(.unavailable, "connection to \(peer) closed"))
+        context.fireChannelInactive()
+    }
+
+    private func finish(_ callID: UInt64, context: ChannelHandlerContext, sendCancel: Bool, error: RPCError) {
+        guard let call = pending.removeValue(forKey: callID) else { return }
+        call.timer?.cancel()
+        fail(call.responder, error)
+        if sendCancel && !closed {
+            context.writeAndFlush(wrapOutboundOut(Frame(kind: .cancel, callID: callID, method: 0)), promise: nil)
+        }
+    }
+
+    private func failAll(_ error: RPCError) {
+        closed = true
+        let calls = pending
+        pending.removeAll()
+        for (_, call) in calls {
+            call.timer?.cancel()
+            fail(call.responder, RPCError(error.code, "\(call.methodName): \(error.message)"))
+        }
+    }
+
+    private func fail(_ responder: Responder, _ error: RPCError) {
+        switch responder {
+        case .unary(let promise): promise.fail(error)
+        case .stream(let continuation): continuation.finish(throwing: error)
+        case .none: break
+        }
+    }
+}
