@@ -109,16 +109,22 @@ public struct FrameDecoder: ByteToMessageDecoder {
 
     /// Takes one whole frame off the front of `buffer`, or returns nil if more bytes are needed.
     public static func decodeFrame(from buffer: inout ByteBuffer, frameSizeMaxBytes: Int) throws(WireError) -> Frame? {
-        guard buffer.readableBytes >= Frame.headerSizeBytes else { return nil }
+        // Check the magic and version as soon as they arrive, so a stranger speaking another
+        // protocol is turned away at once rather than after a full header's worth of bytes.
         let start = buffer.readerIndex
-        let magic = buffer.getInteger(at: start, as: UInt32.self)!
-        guard magic == Frame.magic else {
-            throw WireError(.badMagic, "bad frame magic 0x\(String(magic, radix: 16)) (expected 0x53545241 'STRA'): not a Strata peer?")
+        if buffer.readableBytes >= 4 {
+            let magic = buffer.getInteger(at: start, as: UInt32.self)!
+            guard magic == Frame.magic else {
+                throw WireError(.badMagic, "bad frame magic 0x\(String(magic, radix: 16)) (expected 0x53545241 'STRA'): not a Strata peer?")
+            }
         }
-        let version = buffer.getInteger(at: start + 4, as: UInt8.self)!
-        guard version == StrataVersion.wireProtocol else {
-            throw WireError(.unsupportedVersion, "unsupported wire protocol version \(version) (this build speaks \(StrataVersion.wireProtocol))")
+        if buffer.readableBytes >= 5 {
+            let version = buffer.getInteger(at: start + 4, as: UInt8.self)!
+            guard version == StrataVersion.wireProtocol else {
+                throw WireError(.unsupportedVersion, "unsupported wire protocol version \(version) (this build speaks \(StrataVersion.wireProtocol))")
+            }
         }
+        guard buffer.readableBytes >= Frame.headerSizeBytes else { return nil }
         let kindByte = buffer.getInteger(at: start + 5, as: UInt8.self)!
         guard let kind = FrameKind(rawValue: kindByte) else {
             throw WireError(.unknownFrameKind, "unknown frame kind \(kindByte)")

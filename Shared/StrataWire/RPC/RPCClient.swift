@@ -177,7 +177,23 @@ public struct RPCResponseStream<Item: WireMessage>: AsyncSequence, Sendable {
 
     public func makeAsyncIterator() -> Iterator {
         Iterator(frames: frames.makeAsyncIterator(), connection: connection, callID: callID,
-                 methodName: methodName, address: address)
+                 methodName: methodName, address: address, abandonment: Abandonment(connection: connection, callID: callID))
+    }
+
+    /// Cancels the call at the server when the consumer stops iterating before the end.
+    final class Abandonment: Sendable {
+        let connection: RPCConnection
+        let callID: UInt64
+        let finished = Atomic<Bool>(false)
+
+        init(connection: RPCConnection, callID: UInt64) {
+            self.connection = connection
+            self.callID = callID
+        }
+
+        deinit {
+            if !finished.load(ordering: .relaxed) { connection.cancel(callID) }
+        }
     }
 
     public struct Iterator: AsyncIteratorProtocol {
@@ -186,17 +202,22 @@ public struct RPCResponseStream<Item: WireMessage>: AsyncSequence, Sendable {
         let callID: UInt64
         let methodName: String
         let address: HostAndPort
+        let abandonment: Abandonment
         var consumedSinceGrant: UInt32 = 0
         var finished = false
 
         public mutating func next() async throws(RPCError) -> Element? {
             guard !finished else { return nil }
             let frame: Frame?
-            do { frame = try await frames.next() } catch let error as RPCError { throw error } catch {
+            do { frame = try await frames.next() } catch let error as RPCError {
+                finish()
+                throw error
+            } catch {
+                finish()
                 throw RPCError(.internal, "\(error)")
             }
             guard let frame else {
-                finished = true
+                finish()
                 return nil
             }
             switch frame.kind {
@@ -212,13 +233,18 @@ public struct RPCResponseStream<Item: WireMessage>: AsyncSequence, Sendable {
                     throw RPCError(.internal, "malformed \(methodName) stream item from \(address): \(error)")
                 }
             default:
-                finished = true
+                finish()
                 guard frame.status == .ok else {
                     let status = (try? RpcStatus(decoding: frame.body)) ?? RpcStatus(code: frame.status, message: "\(methodName) failed")
                     throw RPCError(status: status)
                 }
                 return nil
             }
+        }
+
+        private mutating func finish() {
+            finished = true
+            abandonment.finished.store(true, ordering: .relaxed)
         }
     }
 }
@@ -237,14 +263,16 @@ final class RPCConnection: Sendable {
         let promise = channel.eventLoop.makePromise(of: Frame.self)
         let call = RPCClientHandler.OutboundCall(frame: frame, responder: .unary(promise),
                                                  deadline: .now() + .milliseconds(budget.milliseconds), methodName: methodName)
-        channel.writeAndFlush(call, promise: nil)
+        // If the pipeline is already gone the handler never sees the call; fail it here instead.
+        channel.writeAndFlush(call).whenFailure { error in
+            promise.fail(RPCError(.unavailable, "\(methodName): connection closed (\(error))"))
+        }
         let callID = frame.callID
-        let channel = channel
         do {
             return try await withTaskCancellationHandler {
                 try await promise.futureResult.get()
-            } onCancel: {
-                channel.pipeline.triggerUserOutboundEvent(RPCClientHandler.CancelCall(callID: callID), promise: nil)
+            } onCancel: { [self] in
+                cancel(callID)
             }
         } catch let error as RPCError {
             throw error
@@ -258,16 +286,20 @@ final class RPCConnection: Sendable {
         let (frames, continuation) = AsyncThrowingStream<Frame, any Error>.makeStream(
             bufferingPolicy: .bufferingOldest(Int(RPCLimits.streamWindowItems) + 1))
         let callID = frame.callID
-        let channel = channel
-        continuation.onTermination = { termination in
-            if case .cancelled = termination {
-                channel.pipeline.triggerUserOutboundEvent(RPCClientHandler.CancelCall(callID: callID), promise: nil)
-            }
+        continuation.onTermination = { [self] termination in
+            if case .cancelled = termination { cancel(callID) }
         }
         let call = RPCClientHandler.OutboundCall(frame: frame, responder: .stream(continuation),
                                                  deadline: .now() + .milliseconds(budget.milliseconds), methodName: methodName)
-        channel.writeAndFlush(call, promise: nil)
+        channel.writeAndFlush(call).whenFailure { error in
+            continuation.finish(throwing: RPCError(.unavailable, "\(methodName): connection closed (\(error))"))
+        }
         return frames
+    }
+
+    /// Gives up on `callID`: its waiter fails with `.cancelled` and the server is told.
+    func cancel(_ callID: UInt64) {
+        channel.pipeline.triggerUserOutboundEvent(RPCClientHandler.CancelCall(callID: callID), promise: nil)
     }
 
     func grant(_ callID: UInt64, credit: UInt32) {
