@@ -68,7 +68,12 @@ let package = Package(
         ),
         .target(
             name: "StrataTesting",
-            dependencies: ["StrataCore", "StrataWire"],
+            dependencies: [
+                "StrataCore", "StrataWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             path: "Shared/StrataTesting"
         ),
 

@@ -59,11 +59,13 @@ struct GetConfCommand: AsyncParsableCommand {
             }
         }
         let client = RPCClient(address: target, configuration: local)
-        defer { Task { await client.close() } }
         do {
-            return try await client.call(ServiceMethods.getConfiguration, GetConfigurationRequest(names: key.map { [$0] } ?? []),
-                                         deadline: .seconds(10)).properties
+            let response = try await client.call(ServiceMethods.getConfiguration,
+                                                 GetConfigurationRequest(names: key.map { [$0] } ?? []), deadline: .seconds(10))
+            await client.close()
+            return response.properties
         } catch {
+            await client.close()
             throw CommandFailure("cannot read the configuration of \(target): \(error.message)")
         }
     }

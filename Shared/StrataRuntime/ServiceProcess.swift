@@ -68,7 +68,6 @@ public enum ServiceProcess {
         var logger = Logger(label: nodeID)
         logger[metadataKey: "role"] = "STANDALONE"
         for warning in configuration.warnings { logger.warning("\(warning)") }
-        if let path = configuration.sitePropertiesPath { logger.info("read configuration from \(path)") }
 
         let identity = ServiceIdentity(kind: description.kind, nodeID: nodeID, hostname: hostname,
                                        startTime: Date(), startInstant: .now)
@@ -91,6 +90,7 @@ public enum ServiceProcess {
         identity.serving.withLockedValue { $0 = true }
         let listening = servers.enumerated().map { "\(endpoints[$0.offset].name) \($0.element.localAddress)" }
         logger.info("\(name) \(StrataVersion.release) serving (pid \(getpid())): \(listening.joined(separator: ", "))")
+        logger.info("configuration from \(configuration.sitePropertiesPath ?? "defaults, environment and arguments (no strata-site.properties)")")
 
         let group = ServiceGroup(
             services: servers.map { RPCServerService(server: $0) },

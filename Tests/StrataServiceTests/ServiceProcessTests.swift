@@ -1,0 +1,148 @@
+import Foundation
+import StrataCore
+import StrataTesting
+import StrataWire
+import Testing
+
+/// The four service executables as real processes on loopback.
+@Suite struct ServiceProcessTests {
+    /// How each executable is told its ports, and which named ports it must report.
+    struct Layout: Sendable, CustomStringConvertible {
+        let executable: String
+        let kind: ServiceKind
+        /// Port properties in the order the process binds them; the first is its RPC port.
+        let portProperties: [String]
+        let portNames: [String]
+        var extra: [String: String] = [:]
+        var description: String { executable }
+    }
+
+    static let layouts: [Layout] = [
+        Layout(executable: "strata-master", kind: .master,
+               portProperties: ["strata.master.rpc.port", "strata.master.embedded.journal.port"],
+               portNames: ["rpc", "embedded-journal"]),
+        Layout(executable: "strata-jobmaster", kind: .jobMaster,
+               portProperties: ["strata.job.master.rpc.port", "strata.job.master.embedded.journal.port"],
+               portNames: ["rpc", "embedded-journal"]),
+        Layout(executable: "strata-worker", kind: .worker,
+               portProperties: ["strata.worker.rpc.port", "strata.job.worker.rpc.port"],
+               portNames: ["rpc", "job-worker-rpc"]),
+        Layout(executable: "strata-journal-node", kind: .journalNode,
+               portProperties: ["strata.master.embedded.journal.port", "strata.job.master.embedded.journal.port"],
+               portNames: ["master-journal", "job-master-journal"],
+               extra: ["strata.journal.node.domains": "MASTER,JOB_MASTER"]),
+    ]
+
+    static func properties(_ layout: Layout, ports: [Int]) -> [String: String] {
+        var properties = layout.extra
+        for bindHost in ["strata.master.bind.host", "strata.job.master.bind.host", "strata.worker.bind.host", "strata.journal.node.bind.host"] {
+            properties[bindHost] = "127.0.0.1"
+        }
+        for (property, port) in zip(layout.portProperties, ports) { properties[property] = String(port) }
+        return properties
+    }
+
+    @Test(arguments: layouts)
+    func startsServesAndStopsGracefully(layout: Layout) async throws {
+        try await ProcessHarness.with("serve-\(layout.executable)") { harness in
+            let ports = try await ProcessHarness.freePorts(layout.portProperties.count)
+            let process = try harness.start(layout.executable, name: "p", properties: Self.properties(layout, ports: ports))
+            let info = try await process.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: ports[0]))
+            #expect(info.kind == layout.kind)
+            #expect(info.version == StrataVersion.release)
+            #expect(info.pid == UInt32(process.pid))
+            #expect(info.ports.map(\.name) == layout.portNames)
+            #expect(info.ports.map { Int($0.port) } == ports)
+            #expect(info.nodeID.hasSuffix(":\(ports[0])"))
+            // Every port answers, not just the first.
+            for port in ports.dropFirst() {
+                try await process.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: port), timeout: .seconds(5))
+            }
+            let status = try await process.stop()
+            #expect(status == 0, "graceful stop must exit 0:\n\(process.log())")
+            #expect(process.log().contains("stopped"))
+        }
+    }
+
+    @Test func sigintAlsoStopsGracefully() async throws {
+        try await ProcessHarness.with("sigint") { harness in
+            let ports = try await ProcessHarness.freePorts(2)
+            let process = try harness.start("strata-worker", name: "w", properties: Self.properties(Self.layouts[2], ports: ports))
+            try await process.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: ports[0]))
+            process.signal(SIGINT)
+            #expect(try await process.waitForExit() == 0)
+        }
+    }
+
+    @Test func portInUseIsAOneLineErrorAndNonZeroExit() async throws {
+        try await ProcessHarness.with("port-in-use") { harness in
+            let ports = try await ProcessHarness.freePorts(3)
+            let layout = Self.layouts[0]
+            let first = try harness.start(layout.executable, name: "first", properties: Self.properties(layout, ports: [ports[0], ports[1]]))
+            try await first.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: ports[0]))
+            let second = try harness.start(layout.executable, name: "second", properties: Self.properties(layout, ports: [ports[0], ports[2]]))
+            let status = try await second.waitForExit()
+            #expect(status == 1)
+            let lines = second.log().split(separator: "\n")
+            #expect(lines.count == 1, "expected one line, got:\n\(second.log())")
+            #expect(lines.first == "strata-master: cannot listen on 127.0.0.1:\(ports[0]): address already in use (strata.master.rpc.port)")
+            // The first process is unaffected.
+            try await first.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: ports[0]), timeout: .seconds(5))
+        }
+    }
+
+    @Test func badPropertyStopsStartUpNamingKeyValueAndSource() async throws {
+        try await ProcessHarness.with("bad-property") { harness in
+            let process = try harness.start("strata-jobmaster", name: "jm",
+                                            properties: ["strata.job.master.rpc.port": "20001", "strata.network.connection.timeout": "3 fortnights"])
+            #expect(try await process.waitForExit() == 2)
+            let log = process.log()
+            #expect(log.contains("invalid value '3 fortnights' for strata.network.connection.timeout"))
+            #expect(log.contains("strata-site.properties:3"))
+            #expect(!log.contains("Fatal error"))
+        }
+    }
+
+    @Test func argumentsOverrideTheSiteFileAndUnknownArgumentsAreRefused() async throws {
+        try await ProcessHarness.with("arguments") { harness in
+            let ports = try await ProcessHarness.freePorts(2)
+            var properties = Self.properties(Self.layouts[2], ports: ports)
+            properties["strata.worker.rpc.port"] = "1" // privileged: would fail if the argument did not win
+            let process = try harness.start("strata-worker", name: "w", properties: properties,
+                                            arguments: ["-Dstrata.worker.rpc.port=\(ports[0])"])
+            try await process.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: ports[0]))
+            let client = RPCClient(address: HostAndPort(host: "127.0.0.1", port: ports[0]), frameSizeMaxBytes: 1 << 20)
+            let configuration = try await client.call(ServiceMethods.getConfiguration, GetConfigurationRequest(names: ["strata.worker.rpc.port"]))
+            await client.close()
+            #expect(configuration.properties.first?.value == "\(ports[0])")
+            #expect(configuration.properties.first?.source == "SYSTEM_PROPERTY (-D)")
+
+            let bad = try harness.start("strata-worker", name: "bad", properties: [:], arguments: ["--frobnicate"])
+            #expect(try await bad.waitForExit() == 2)
+            #expect(bad.log().contains("unknown argument '--frobnicate'"))
+        }
+    }
+
+    @Test func clientReconnectsAfterTheProcessIsKilledAndRestarted() async throws {
+        try await ProcessHarness.with("restart") { harness in
+            let ports = try await ProcessHarness.freePorts(2)
+            let properties = Self.properties(Self.layouts[0], ports: ports)
+            let address = HostAndPort(host: "127.0.0.1", port: ports[0])
+            let first = try harness.start("strata-master", name: "m1", properties: properties)
+            try await first.waitUntilServing(at: address)
+            let client = RPCClient(address: address, frameSizeMaxBytes: 1 << 20)
+            let before = try await client.call(ServiceMethods.getServiceInfo, GetServiceInfoRequest())
+            first.kill()
+            let down = await #expect(throws: RPCError.self) {
+                try await client.call(ServiceMethods.getServiceInfo, GetServiceInfoRequest(), deadline: .seconds(2))
+            }
+            #expect(down?.code == .unavailable)
+            let second = try harness.start("strata-master", name: "m2", properties: properties)
+            try await second.waitUntilServing(at: address)
+            let after = try await client.call(ServiceMethods.getServiceInfo, GetServiceInfoRequest())
+            #expect(after.pid != before.pid)
+            #expect(after.pid == UInt32(second.pid))
+            await client.close()
+        }
+    }
+}
