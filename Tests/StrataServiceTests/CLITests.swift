@@ -112,3 +112,39 @@ import Testing
         #expect(timeout.standardError.contains("invalid --timeout 'soon'"))
     }
 }
+
+/// A client written in Python from docs/wire-protocol.md alone talks to a real process. If this
+/// failed, the documented framing would not be the framing Strata speaks.
+@Suite struct WireInteropTests {
+    @Test func pythonClientFromTheDocsTalksToAWorker() async throws {
+        try await ProcessHarness.with("interop") { harness in
+            let ports = try await ProcessHarness.freePorts(2)
+            let process = try harness.start("strata-worker", name: "w", properties: [
+                "strata.worker.bind.host": "127.0.0.1",
+                "strata.worker.rpc.port": "\(ports[0])",
+                "strata.job.worker.rpc.port": "\(ports[1])",
+            ])
+            try await process.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: ports[0]))
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("interop/wire_client.py").path
+            let python = Process()
+            python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            python.arguments = ["python3", script, "127.0.0.1:\(ports[0])", "--garbage"]
+            let out = Pipe()
+            python.standardOutput = out
+            try python.run()
+            let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            python.waitUntilExit()
+            #expect(python.terminationStatus == 0)
+            #expect(output == """
+                garbage connection closed
+                kind=3
+                version=\(StrataVersion.release)
+                node_id=worker@localhost:\(ports[0])
+                serving=True
+                ports=rpc:\(ports[0]),job-worker-rpc:\(ports[1])
+
+                """)
+        }
+    }
+}
