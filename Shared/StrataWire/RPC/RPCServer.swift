@@ -173,6 +173,8 @@ public final class RPCServer: Sendable {
                     }
                 }
             }
+        } catch is CancellationError {
+            logger.debug("closing connection from \(remote): server stopping")
         } catch {
             logger.warning("closing connection from \(remote): \(error)")
         }
