@@ -33,7 +33,7 @@ struct PingCommand: AsyncParsableCommand {
         }
         await client.close()
         let ports = info.ports.map { "\($0.name) \($0.port)" }.joined(separator: ", ")
-        let uptime = DurationText.format(.milliseconds(Int64(info.uptimeMilliseconds / 1000 * 1000)))
+        let uptime = info.uptimeMilliseconds < 1000 ? "\(info.uptimeMilliseconds)ms" : "\(info.uptimeMilliseconds / 1000)s"
         print("\(target): \(info.kind) \(info.version) is \(info.serving ? "up" : "starting")")
         print("  node id:  \(info.nodeID)")
         print("  role:     \(info.role)")

@@ -48,18 +48,18 @@ import Testing
             let ports = try await ProcessHarness.freePorts(layout.portProperties.count)
             let process = try harness.start(layout.executable, name: "p", properties: Self.properties(layout, ports: ports))
             let info = try await process.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: ports[0]))
-            #expect(info.kind == layout.kind)
+            try #require(info.kind == layout.kind)
             #expect(info.version == StrataVersion.release)
             #expect(info.pid == UInt32(process.pid))
-            #expect(info.ports.map(\.name) == layout.portNames)
-            #expect(info.ports.map { Int($0.port) } == ports)
+            try #require(info.ports.map(\.name) == layout.portNames)
+            try #require(info.ports.map { Int($0.port) } == ports)
             #expect(info.nodeID.hasSuffix(":\(ports[0])"))
             // Every port answers, not just the first.
             for port in ports.dropFirst() {
                 try await process.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: port), timeout: .seconds(5))
             }
             let status = try await process.stop()
-            #expect(status == 0, "graceful stop must exit 0:\n\(process.log())")
+            try #require(status == 0, "graceful stop must exit 0")
             #expect(process.log().contains("stopped"))
         }
     }
@@ -82,9 +82,9 @@ import Testing
             try await first.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: ports[0]))
             let second = try harness.start(layout.executable, name: "second", properties: Self.properties(layout, ports: [ports[0], ports[2]]))
             let status = try await second.waitForExit()
-            #expect(status == 1)
+            try #require(status == 1)
             let lines = second.log().split(separator: "\n")
-            #expect(lines.count == 1, "expected one line, got:\n\(second.log())")
+            try #require(lines.count == 1, "expected one line")
             #expect(lines.first == "strata-master: cannot listen on 127.0.0.1:\(ports[0]): address already in use (strata.master.rpc.port)")
             // The first process is unaffected.
             try await first.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: ports[0]), timeout: .seconds(5))
@@ -95,7 +95,7 @@ import Testing
         try await ProcessHarness.with("bad-property") { harness in
             let process = try harness.start("strata-jobmaster", name: "jm",
                                             properties: ["strata.job.master.rpc.port": "20001", "strata.network.connection.timeout": "3 fortnights"])
-            #expect(try await process.waitForExit() == 2)
+            try #require(try await process.waitForExit() == 2)
             let log = process.log()
             #expect(log.contains("invalid value '3 fortnights' for strata.network.connection.timeout"))
             #expect(log.contains("strata-site.properties:3"))
@@ -136,7 +136,7 @@ import Testing
             let down = await #expect(throws: RPCError.self) {
                 try await client.call(ServiceMethods.getServiceInfo, GetServiceInfoRequest(), deadline: .seconds(2))
             }
-            #expect(down?.code == .unavailable)
+            try #require(down?.code == .unavailable)
             let second = try harness.start("strata-master", name: "m2", properties: properties)
             try await second.waitUntilServing(at: address)
             let after = try await client.call(ServiceMethods.getServiceInfo, GetServiceInfoRequest())
