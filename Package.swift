@@ -49,6 +49,8 @@ let package = Package(
             ],
             path: "Shared/StrataWire"
         ),
+        // The Raft algorithm as a pure value type: no dependencies, no I/O.
+        .target(name: "StrataRaft", path: "Shared/StrataRaft"),
         .target(
             name: "StrataZooKeeper",
             dependencies: ["CZooKeeper", "StrataCore"],
@@ -111,6 +113,7 @@ let package = Package(
             ],
             path: "Tests/StrataWireTests"
         ),
+        .testTarget(name: "StrataRaftTests", dependencies: ["StrataRaft"], path: "Tests/StrataRaftTests"),
         .testTarget(name: "StrataZooKeeperTests", dependencies: ["StrataZooKeeper"], path: "Tests/StrataZooKeeperTests"),
         .testTarget(
             name: "StrataServiceTests",
