@@ -183,11 +183,14 @@ public struct RaftCore: Sendable {
     /// The shell lost its connection to the leader: a strong hint that the leader died. Campaign
     /// soon instead of waiting out the election timeout. Safe behind pre-vote: members still
     /// hearing from a healthy leader refuse to pre-vote, so this can never unseat one.
+    ///
+    /// When the leader dies every follower notices at once; to avoid a split vote they campaign
+    /// in turn, in member-id order, one tick apart (the first after one tick).
     public mutating func reportLeaderLost(_ lostLeader: MemberID) -> Ready {
         guard options.preVote, role == .follower, leader == lostLeader, isPromotable else { return ready() }
         leader = nil
-        let soon = Int.random(in: 1...max(1, options.heartbeatIntervalTicks * 2), using: &random)
-        electionElapsed = max(electionElapsed, randomizedElectionTimeout - soon)
+        let position = membership.voters.subtracting([lostLeader]).sorted().firstIndex(of: id) ?? 0
+        electionElapsed = max(electionElapsed, randomizedElectionTimeout - 1 - position)
         return ready()
     }
 
@@ -661,9 +664,13 @@ public struct RaftCore: Sendable {
     /// serving voter at once.
     private mutating func maybeHandOffLeadership() {
         guard role == .leader, transferee == nil, membership.nonServing.contains(id) else { return }
-        let candidates = membership.voters.subtracting(membership.nonServing).sorted()
-        guard let best = candidates.max(by: { (progress[$0]?.match ?? 0, $1) < (progress[$1]?.match ?? 0, $0) }) else { return }
-        guard progress[best]?.recentActive == true else { return }
+        // Only members that have answered this term (match > 0) are known to be alive.
+        let candidates = membership.voters.subtracting(membership.nonServing).sorted().filter { member in
+            guard let follower = progress[member] else { return false }
+            return follower.recentActive && follower.match > 0
+        }
+        // The most up-to-date one; among equals, the lowest id.
+        guard let best = candidates.min(by: { (progress[$0]!.match, $1) > (progress[$1]!.match, $0) }) else { return }
         startTransfer(to: best)
     }
 
