@@ -51,6 +51,18 @@ let package = Package(
         ),
         // The Raft algorithm as a pure value type: no dependencies, no I/O.
         .target(name: "StrataRaft", path: "Shared/StrataRaft"),
+        // The Raft shell: durable log and snapshots, transport, the replicated-state-machine protocol.
+        .target(
+            name: "StrataJournal",
+            dependencies: [
+                "StrataCore", "StrataRaft", "StrataWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/StrataJournal"
+        ),
         .target(
             name: "StrataZooKeeper",
             dependencies: ["CZooKeeper", "StrataCore"],
@@ -114,6 +126,7 @@ let package = Package(
             path: "Tests/StrataWireTests"
         ),
         .testTarget(name: "StrataRaftTests", dependencies: ["StrataRaft"], path: "Tests/StrataRaftTests"),
+        .testTarget(name: "StrataJournalTests", dependencies: ["StrataJournal", "StrataRaft"], path: "Tests/StrataJournalTests"),
         .testTarget(name: "StrataZooKeeperTests", dependencies: ["StrataZooKeeper"], path: "Tests/StrataZooKeeperTests"),
         .testTarget(
             name: "StrataServiceTests",

@@ -1,0 +1,23 @@
+/// A journal failure; the message names the file and offset involved.
+public struct JournalError: Error, CustomStringConvertible, Equatable {
+    public enum Code: Sendable, Equatable {
+        /// The directory belongs to another cluster.
+        case clusterMismatch
+        /// Written by a newer Strata with a format this build cannot read.
+        case formatVersionUnsupported
+        /// A record or file failed its checksum or structure checks.
+        case corruptRecord
+        /// The directory is not a formatted journal.
+        case notFormatted
+        /// A read, write, fsync or rename failed (disk full, permissions, …).
+        case io
+    }
+    public let code: Code
+    public let message: String
+    public var description: String { message }
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+
+/// Small file operations with durability: every write that must survive a crash goes through
+/// `writeAtomically` (temporary file, fsync, rename, fsync of the directory) or `FileHandle`
+/// writes followed by `synchronize()`.
+enum JournalFiles {
+    static func ensureDirectory(_ path: String) throws(JournalError) {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw JournalError(.io, "cannot create directory \(path): \(describe(error))")
+        }
+    }
+
+    static func read(_ path: String) throws(JournalError) -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw JournalError(.io, "cannot read \(path)")
+        }
+        return [UInt8](data)
+    }
+
+    /// Replaces `path` with `bytes` so that a crash leaves either the old or the new content.
+    static func writeAtomically(_ bytes: [UInt8], to path: String, sync: Bool) throws(JournalError) {
+        let temporary = path + ".tmp"
+        do {
+            _ = FileManager.default.createFile(atPath: temporary, contents: nil)
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+            try handle.write(contentsOf: Data(bytes))
+            if sync { try handle.synchronize() }
+            try handle.close()
+            if rename(temporary, path) != 0 {
+                throw JournalError(.io, "cannot rename \(temporary) to \(path): errno \(errno)")
+            }
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            throw JournalError(.io, "cannot write \(path): \(describe(error))")
+        }
+        if sync { try syncDirectory(of: path) }
+    }
+
+    /// fsyncs the directory holding `path`, so that a rename or a new file survives a crash.
+    static func syncDirectory(of path: String) throws(JournalError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        let descriptor = open(directory, O_RDONLY)
+        guard descriptor >= 0 else { throw JournalError(.io, "cannot open directory \(directory): errno \(errno)") }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw JournalError(.io, "cannot fsync directory \(directory): errno \(errno)") }
+    }
+
+    static func list(_ directory: String) throws(JournalError) -> [String] {
+        do {
+            return try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        } catch {
+            throw JournalError(.io, "cannot list \(directory): \(describe(error))")
+        }
+    }
+
+    static func remove(_ path: String) throws(JournalError) {
+        do {
+            try FileManager.default.removeItem(atPath: path)
+        } catch {
+            throw JournalError(.io, "cannot remove \(path): \(describe(error))")
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(nsError.code))) }
+        return nsError.localizedDescription
+    }
+}
+
+/// Big-endian integer reading and writing over byte arrays, for the journal's file formats.
+struct ByteWriter {
+    var bytes: [UInt8] = []
+
+    mutating func write<T: FixedWidthInteger>(_ value: T) {
+        let size = MemoryLayout<T>.size
+        for shift in stride(from: (size - 1) * 8, through: 0, by: -8) {
+            bytes.append(UInt8(truncatingIfNeeded: value >> shift))
+        }
+    }
+
+    mutating func write(_ data: [UInt8]) { bytes.append(contentsOf: data) }
+}
+
+struct ByteReader {
+    let bytes: [UInt8]
+    var offset: Int
+
+    init(_ bytes: [UInt8], offset: Int = 0) {
+        self.bytes = bytes
+        self.offset = offset
+    }
+
+    var remaining: Int { bytes.count - offset }
+
+    mutating func read<T: FixedWidthInteger>(_ type: T.Type) -> T? {
+        let size = MemoryLayout<T>.size
+        guard remaining >= size else { return nil }
+        var value: T = 0
+        for byte in bytes[offset..<offset + size] { value = value << 8 | T(byte) }
+        offset += size
+        return value
+    }
+
+    mutating func read(count: Int) -> [UInt8]? {
+        guard count >= 0, remaining >= count else { return nil }
+        defer { offset += count }
+        return Array(bytes[offset..<offset + count])
+    }
+}

@@ -1,0 +1,223 @@
+import Foundation
+import Testing
+@testable import StrataJournal
+@testable import StrataRaft
+
+/// The durable log: what is flushed comes back after a reopen; what is torn or corrupt is cut
+/// off at the last good record and reported with its file and offset — never accepted, never a
+/// refusal to start.
+@Suite struct RaftLogStoreTests {
+    let identity = JournalIdentity(clusterID: Array(repeating: 0xAB, count: 16), storageID: 7)
+
+    func temporaryDirectory() -> String {
+        let path = NSTemporaryDirectory() + "strata-journal-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    func entries(_ range: ClosedRange<UInt64>, term: UInt64 = 1, size: Int = 40) -> [LogEntry] {
+        range.map { LogEntry(term: term, index: $0, data: Array(repeating: UInt8(truncatingIfNeeded: $0), count: size)) }
+    }
+
+    func open(_ directory: String, snapshotIndex: UInt64 = 0) throws -> (RaftLogStore, RaftLogStore.Recovered) {
+        try RaftLogStore.open(directory: directory, identity: identity, snapshotIndex: snapshotIndex, segmentSizeMaxBytes: 1024)
+    }
+
+    func segmentFiles(_ directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("segment-") }.sorted()
+    }
+
+    @Test func appendFlushReopen() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let (store, recovered) = try open(directory)
+            #expect(recovered.entries.isEmpty)
+            #expect(recovered.hardState == HardState())
+            try store.append(entries(1...100))
+            try store.flush()
+            try store.saveHardState(HardState(term: 3, vote: 2, commit: 90))
+        }
+        #expect(segmentFiles(directory).count > 3, "small segments roll over")
+        let (_, recovered) = try open(directory)
+        #expect(recovered.entries == entries(1...100))
+        #expect(recovered.hardState == HardState(term: 3, vote: 2, commit: 90))
+        #expect(recovered.repairs.isEmpty)
+    }
+
+    @Test func conflictingSuffixIsReplacedAcrossSegments() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let (store, _) = try open(directory)
+            try store.append(entries(1...60))
+            try store.append(entries(25...30, term: 2))
+            try store.append(entries(31...33, term: 2))
+            try store.flush()
+        }
+        let (store, recovered) = try open(directory)
+        #expect(recovered.entries == entries(1...24) + entries(25...33, term: 2))
+        try store.append(entries(34...34, term: 2))
+        try store.flush()
+        #expect(try open(directory).1.entries.count == 34)
+    }
+
+    @Test func tornTailIsTruncatedAndReported() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let (store, _) = try open(directory)
+            try store.append(entries(1...50))
+            try store.flush()
+        }
+        let last = directory + "/" + segmentFiles(directory).last!
+        let size = try FileManager.default.attributesOfItem(atPath: last)[.size] as! Int
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: last))
+        try handle.truncate(atOffset: UInt64(size - 7))
+        try handle.close()
+
+        let (store, recovered) = try open(directory)
+        #expect(recovered.entries == entries(1...49))
+        #expect(recovered.repairs.count == 1)
+        #expect(recovered.repairs[0].contains(last))
+        #expect(recovered.repairs[0].contains("torn tail"))
+        let recordSize = RaftLogStore.recordHeaderSizeBytes + RaftLogStore.recordFixedPayloadBytes + 40
+        #expect(recovered.repairs[0].contains("at offset \(size - recordSize)"), "\(recovered.repairs[0])")
+        // The log continues from the repaired tail, and the repair is not needed again.
+        try store.append(entries(50...55, term: 2))
+        try store.flush()
+        let again = try open(directory).1
+        #expect(again.entries == entries(1...49) + entries(50...55, term: 2))
+        #expect(again.repairs.isEmpty)
+    }
+
+    @Test func corruptRecordInAnEarlierSegmentCutsTheLogThere() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let (store, _) = try open(directory)
+            try store.append(entries(1...80))
+            try store.flush()
+        }
+        let files = segmentFiles(directory)
+        #expect(files.count >= 3)
+        let second = directory + "/" + files[1]
+        var bytes = [UInt8](FileManager.default.contents(atPath: second)!)
+        // Flip a byte inside the third record's payload of the second segment.
+        let recordSize = RaftLogStore.recordHeaderSizeBytes + RaftLogStore.recordFixedPayloadBytes + 40
+        let offset = RaftLogStore.segmentHeaderSizeBytes + 2 * recordSize + 20
+        bytes[offset] ^= 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: second))
+
+        let firstIndexOfSecond = UInt64(files[1].dropFirst("segment-".count).prefix(20))!
+        let (_, recovered) = try open(directory)
+        #expect(recovered.entries == entries(1...(firstIndexOfSecond + 1)))
+        #expect(recovered.repairs.count == 1)
+        let expectedOffset = RaftLogStore.segmentHeaderSizeBytes + 2 * recordSize
+        #expect(recovered.repairs[0].contains("\(second) at offset \(expectedOffset)"))
+        #expect(recovered.repairs[0].contains("checksum mismatch"))
+        #expect(segmentFiles(directory).count == 2, "later segments removed")
+    }
+
+    @Test func tornSegmentHeaderIsRemoved() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let (store, _) = try open(directory)
+            try store.append(entries(1...5))
+            try store.flush()
+        }
+        try Data([0x53, 0x54]).write(to: URL(fileURLWithPath: directory + "/segment-" + RaftLogStore.paddedIndex(6) + ".log"))
+        let (_, recovered) = try open(directory)
+        #expect(recovered.entries == entries(1...5))
+        #expect(recovered.repairs.first?.contains("header incomplete") == true)
+    }
+
+    @Test func anotherClustersLogIsRefused() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let (store, _) = try open(directory)
+            try store.append(entries(1...3))
+            try store.flush()
+        }
+        let other = JournalIdentity(clusterID: Array(repeating: 0x01, count: 16), storageID: 9)
+        let error = #expect(throws: JournalError.self) {
+            try RaftLogStore.open(directory: directory, identity: other, snapshotIndex: 0)
+        }
+        #expect(error?.code == .clusterMismatch)
+        #expect(error?.message.contains("abababab") == true)
+        #expect(error?.message.contains("segment-") == true)
+    }
+
+    @Test func newerFormatVersionIsRefused() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var header = ByteWriter()
+        header.write(RaftLogStore.segmentMagic)
+        header.write(UInt16(99))
+        header.write(UInt16(0))
+        header.write(identity.clusterID)
+        header.write(UInt64(1))
+        header.write(StrataWireChecksum.crc(header.bytes))
+        try Data(header.bytes).write(to: URL(fileURLWithPath: directory + "/segment-" + RaftLogStore.paddedIndex(1) + ".log"))
+        let error = #expect(throws: JournalError.self) { try open(directory) }
+        #expect(error?.code == .formatVersionUnsupported)
+        #expect(error?.message.contains("version 99") == true)
+    }
+
+    @Test func corruptHardStateIsRefused() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let (store, _) = try open(directory)
+            try store.saveHardState(HardState(term: 5, vote: 1, commit: 0))
+        }
+        var bytes = [UInt8](FileManager.default.contents(atPath: directory + "/hardstate")!)
+        bytes[10] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: directory + "/hardstate"))
+        let error = #expect(throws: JournalError.self) { try open(directory) }
+        #expect(error?.code == .corruptRecord)
+        #expect(error?.message.contains("hardstate") == true)
+    }
+
+    @Test func compactionDropsCoveredSegments() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (store, _) = try open(directory)
+        try store.append(entries(1...80))
+        try store.flush()
+        let before = segmentFiles(directory).count
+        try store.compact(through: 50)
+        #expect(segmentFiles(directory).count < before)
+        let (_, recovered) = try open(directory, snapshotIndex: 50)
+        #expect(recovered.entries == entries(51...80))
+    }
+
+    @Test func identityRoundTripsAndIsChecked() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(throws: JournalError.self) { try JournalIdentity.read(from: directory) }
+        try identity.write(to: directory)
+        #expect(try JournalIdentity.read(from: directory) == identity)
+        let error = #expect(throws: JournalError.self) {
+            try JournalIdentity.read(from: directory, expectedClusterID: Array(repeating: 0, count: 16))
+        }
+        #expect(error?.code == .clusterMismatch)
+    }
+}
+
+/// zlib's CRC-32, as the store computes it, for hand-made files.
+enum StrataWireChecksum {
+    static func crc(_ bytes: [UInt8]) -> UInt32 {
+        var table = [UInt32](repeating: 0, count: 256)
+        for index in 0..<256 {
+            var value = UInt32(index)
+            for _ in 0..<8 { value = value & 1 == 1 ? 0xEDB8_8320 ^ (value >> 1) : value >> 1 }
+            table[index] = value
+        }
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+        return crc ^ 0xFFFF_FFFF
+    }
+}
