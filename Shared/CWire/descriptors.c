@@ -10,8 +10,16 @@ static const ProtobufCMessageDescriptor *const strata_wire_descriptors[] = {
   &strata__get_configuration_response__descriptor,
   &strata__get_service_info_request__descriptor,
   &strata__named_port__descriptor,
+  &strata__raft_entry__descriptor,
+  &strata__raft_membership__descriptor,
+  &strata__raft_message_batch__descriptor,
+  &strata__raft_message_batch_response__descriptor,
+  &strata__raft_message_proto__descriptor,
+  &strata__raft_snapshot_meta__descriptor,
   &strata__rpc_status__descriptor,
   &strata__service_info__descriptor,
+  &strata__snapshot_chunk__descriptor,
+  &strata__snapshot_chunk_response__descriptor,
 };
 
 const ProtobufCMessageDescriptor *strata_wire_descriptor_named(const char *name) {

@@ -547,7 +547,8 @@ public struct RaftCore: Sendable {
 
     private mutating func resetRandomizedElectionTimeout() {
         let timeout = options.electionTimeoutTicks
-        randomizedElectionTimeout = timeout + Int.random(in: 0..<timeout, using: &random)
+        let maximum = options.electionTimeoutMaxTicks > timeout ? options.electionTimeoutMaxTicks : 2 * timeout
+        randomizedElectionTimeout = timeout + Int.random(in: 0..<(maximum - timeout), using: &random)
     }
 
     // MARK: Replication

@@ -29,8 +29,11 @@ public struct RaftError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// Tunables of the algorithm, in ticks (the shell decides how long a tick is).
 public struct RaftOptions: Sendable, Equatable {
-    /// Followers campaign after a random timeout in [electionTimeoutTicks, 2 × electionTimeoutTicks).
+    /// Followers campaign after a random timeout in [electionTimeoutTicks, electionTimeoutMaxTicks);
+    /// leases and check-quorum use `electionTimeoutTicks`.
     public var electionTimeoutTicks: Int = 10
+    /// Upper end of the randomized election timeout; 0 means twice `electionTimeoutTicks`.
+    public var electionTimeoutMaxTicks: Int = 0
     public var heartbeatIntervalTicks: Int = 1
     /// Ask "would you vote for me?" before raising the term, so a partitioned member cannot
     /// disrupt a healthy leader when it returns.

@@ -17,16 +17,21 @@ public final class RPCClient: Sendable {
     private let connectTimeout: Duration
     private let defaultDeadline: Duration
     private let connection = NIOLockedValueBox<EventLoopFuture<RPCConnection>?>(nil)
+    private let onDisconnect: (@Sendable () -> Void)?
 
+    /// - Parameter onDisconnect: called whenever an established connection closes — the earliest
+    ///   sign that the peer process died (the journal uses it to detect a lost leader).
     public init(
         address: HostAndPort, frameSizeMaxBytes: Int, connectTimeout: Duration = .seconds(3),
-        defaultDeadline: Duration = .seconds(30), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        defaultDeadline: Duration = .seconds(30), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        onDisconnect: (@Sendable () -> Void)? = nil
     ) {
         self.address = address
         self.group = group
         self.frameSizeMaxBytes = frameSizeMaxBytes
         self.connectTimeout = connectTimeout
         self.defaultDeadline = defaultDeadline
+        self.onDisconnect = onDisconnect
     }
 
     /// A client configured from `strata.network.*` and `strata.user.rpc.deadline`.
@@ -135,9 +140,10 @@ public final class RPCClient: Sendable {
             .connect(host: address.host, port: address.port)
             .map { RPCConnection(channel: $0) }
         // Forget a connection once it closes, so the next call reconnects.
-        future.whenSuccess { [connection] live in
+        future.whenSuccess { [connection, onDisconnect] live in
             live.channel.closeFuture.whenComplete { _ in
                 connection.withLockedValue { current in if current === future { current = nil } }
+                onDisconnect?()
             }
         }
         return future

@@ -1,0 +1,508 @@
+import CompressNIO
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import StrataCore
+import StrataRaft
+import StrataWire
+
+/// The state a journal replicates: the file-system master's namespace, the job table, or a test
+/// service's list. Entries arrive once each, in log order, only after they are committed.
+public protocol ReplicatedStateMachine: Sendable {
+    /// Applies a committed entry's data.
+    func apply(_ entry: LogEntry) async
+    /// A consistent serialization of the state as of the last applied entry. Should be quick
+    /// (copy, then serialize the copy), because the journal does not apply entries meanwhile.
+    func snapshot() async -> [UInt8]
+    /// Replaces the state with a snapshot's.
+    func restore(_ data: [UInt8]) async throws
+}
+
+/// How one member of an embedded-journal group runs.
+public struct RaftNodeConfiguration: Sendable {
+    /// This member's embedded-journal address (it is also its identity in the group).
+    public var address: HostAndPort
+    /// Every voting member's embedded-journal address, this one included.
+    public var members: [HostAndPort]
+    /// Members that vote and store the log but never serve (journal nodes).
+    public var nonServing: [HostAndPort] = []
+    public var directory: String
+    public var clusterID: [UInt8]
+    /// Write a new journal identity if the directory has none (tests and test services only;
+    /// real deployments run `strata format`).
+    public var formatIfMissing = false
+    public var tickInterval: Duration = .milliseconds(50)
+    public var options = RaftOptions()
+    /// fsync before acknowledging; false only with `strata.master.embedded.journal.unsafe.flush.enabled`.
+    public var sync = true
+    public var segmentSizeMaxBytes = 64 << 20
+    public var checkpointPeriodEntries: UInt64 = 2_000_000
+    public var snapshotsRetained = 2
+    public var snapshotChunkSizeBytes = 4 << 20
+    public var compressSnapshots = false
+    public var frameSizeMaxBytes = 16 << 20
+
+    public init(address: HostAndPort, members: [HostAndPort], directory: String, clusterID: [UInt8]) {
+        self.address = address
+        self.members = members
+        self.directory = directory
+        self.clusterID = clusterID
+    }
+
+    /// The member id of an embedded-journal address: a stable 64-bit hash of `host:port`.
+    public static func memberID(of address: HostAndPort) -> MemberID {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in address.description.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0100_0000_01b3
+        }
+        return hash == 0 ? 1 : hash
+    }
+}
+
+/// Why a proposal or read did not succeed.
+public struct ProposalError: Error, CustomStringConvertible, Equatable {
+    public enum Code: Sendable, Equatable {
+        /// This member does not lead; try `leaderHint`.
+        case notLeader
+        /// Leadership was lost before the entry was applied: it may or may not commit later.
+        case outcomeUnknown
+        /// The core refused it (too large, a membership change pending, a transfer under way).
+        case refused
+        /// The node is stopping.
+        case stopped
+    }
+    public let code: Code
+    public let message: String
+    public let leaderHint: HostAndPort?
+    public var description: String { message }
+}
+
+/// What a member reports about itself.
+public struct RaftNodeStatus: Sendable, Equatable {
+    public var memberID: MemberID
+    public var address: HostAndPort
+    public var role: RaftRole
+    public var term: UInt64
+    public var leader: HostAndPort?
+    public var commitIndex: UInt64
+    public var appliedIndex: UInt64
+    public var lastIndex: UInt64
+    public var snapshotIndex: UInt64
+}
+
+/// One member of an embedded-journal group: the Raft core with its disk, network and state
+/// machine. An actor owns the core; disk writes run on a thread pool so that messages keep being
+/// stepped while a batch is fsynced, and the next batch carries all of them (group commit).
+public actor RaftNode {
+    public nonisolated let configuration: RaftNodeConfiguration
+    public nonisolated let memberID: MemberID
+    private let stateMachine: any ReplicatedStateMachine
+    private var logger: Logger
+    private var core: RaftCore
+    private let disk: JournalDisk
+    private let links: [MemberID: PeerLink]
+    private let addresses: [MemberID: HostAndPort]
+    private let threadPool: NIOThreadPool
+
+    private var readyWaiter: CheckedContinuation<Void, Never>?
+    private var proposals: [UInt64: (term: UInt64, continuation: CheckedContinuation<UInt64, any Error>)] = [:]
+    private var reads: [UInt64: CheckedContinuation<UInt64, any Error>] = [:]
+    private var appliedWaiters: [(index: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
+    private var nextReadContext: UInt64 = 1
+    private var knownRole: RaftRole = .follower
+    private var knownLeader: MemberID?
+    private var incoming: (index: UInt64, term: UInt64, bytes: [UInt8])?
+    private var received: SnapshotStore.Snapshot?
+    private var lastSnapshotIndex: UInt64
+    /// Repairs made to the disk at start-up, for operators and tests.
+    public let repairs: [String]
+
+    /// Opens the member's journal, restores its state machine from the latest snapshot, and
+    /// prepares (but does not start) it; call `run()`.
+    public init(configuration: RaftNodeConfiguration, stateMachine: any ReplicatedStateMachine, logger: Logger) async throws {
+        precondition(configuration.members.contains(configuration.address), "\(configuration.address) is not among the members \(configuration.members)")
+        self.configuration = configuration
+        self.memberID = RaftNodeConfiguration.memberID(of: configuration.address)
+        self.stateMachine = stateMachine
+        var logger = logger
+        logger[metadataKey: "member"] = "\(configuration.address)"
+        self.logger = logger
+        var addresses: [MemberID: HostAndPort] = [:]
+        for address in configuration.members { addresses[RaftNodeConfiguration.memberID(of: address)] = address }
+        precondition(addresses.count == configuration.members.count, "two member addresses hash to one id: \(configuration.members)")
+        self.addresses = addresses
+
+        let threadPool = NIOThreadPool(numberOfThreads: 1)
+        threadPool.start()
+        self.threadPool = threadPool
+        let opened = try await threadPool.runIfActive { try JournalDisk.open(configuration) }
+        self.disk = opened.disk
+        self.repairs = opened.repairs
+        for repair in opened.repairs { logger.warning("journal repaired at start-up: \(repair)") }
+
+        let initialMembership = Membership(
+            voters: Set(addresses.keys),
+            nonServing: Set(configuration.nonServing.map(RaftNodeConfiguration.memberID(of:))))
+        let snapshotMeta = opened.snapshot?.meta ?? SnapshotMeta(index: 0, term: 0, membership: initialMembership)
+        if let snapshot = opened.snapshot { try await stateMachine.restore(snapshot.data) }
+        self.lastSnapshotIndex = snapshotMeta.index
+        self.core = RaftCore(id: memberID, options: configuration.options, seed: UInt64.random(in: 1...UInt64.max),
+                             hardState: opened.recovered.hardState, snapshot: snapshotMeta, entries: opened.recovered.entries)
+
+        var links: [MemberID: PeerLink] = [:]
+        for (id, address) in addresses where id != memberID {
+            links[id] = PeerLink(peer: id, address: address, clusterID: configuration.clusterID,
+                                 frameSizeMaxBytes: configuration.frameSizeMaxBytes, deadline: .seconds(2),
+                                 chunkSizeBytes: configuration.snapshotChunkSizeBytes, compress: configuration.compressSnapshots)
+        }
+        self.links = links
+        logger.info("journal opened: \(opened.recovered.entries.count) entries after snapshot \(snapshotMeta.index), term \(core.term)")
+    }
+
+    // MARK: Running
+
+    /// Ticks the core, handles its output and talks to peers until cancelled.
+    public func run() async throws {
+        for link in links.values { link.attach(self) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.tickLoop() }
+            group.addTask { try await self.readyLoop() }
+            for link in self.links.values { group.addTask { await link.run() } }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+
+    /// Stops background work and fails whatever waits.
+    public func shutdown() async {
+        failWaiters(ProposalError(code: .stopped, message: "the journal is stopping", leaderHint: nil))
+        for link in links.values { await link.close() }
+        try? await threadPool.shutdownGracefully()
+    }
+
+    private func tickLoop() async throws {
+        while !Task.isCancelled {
+            try await Task.sleep(for: configuration.tickInterval)
+            _ = core.tick()
+            signalReady()
+        }
+    }
+
+    private func signalReady() {
+        readyWaiter?.resume()
+        readyWaiter = nil
+    }
+
+    private func readyLoop() async throws {
+        while !Task.isCancelled {
+            if core.ready().isEmpty {
+                await withCheckedContinuation { readyWaiter = $0 }
+                continue
+            }
+            let ready = core.ready()
+            let received = ready.snapshot != nil ? self.received : nil
+            try await threadPool.runIfActive { [disk] in try disk.persist(ready) }
+            if let snapshot = ready.snapshot {
+                guard let received, received.meta == snapshot else {
+                    preconditionFailure("Raft installed \(snapshot) that was not received")
+                }
+                try await stateMachine.restore(received.data)
+                self.received = nil
+                lastSnapshotIndex = snapshot.index
+                logger.info("installed snapshot \(snapshot.index)@\(snapshot.term) from the leader")
+            }
+            for message in ready.messages {
+                if case .snapshot = message.body {
+                    links[message.to]?.sendSnapshot(message)
+                } else {
+                    links[message.to]?.enqueue(message)
+                }
+            }
+            for entry in ready.committed {
+                if entry.kind == .normal { await stateMachine.apply(entry) }
+                if let proposal = proposals.removeValue(forKey: entry.index) {
+                    if proposal.term == entry.term {
+                        proposal.continuation.resume(returning: entry.index)
+                    } else {
+                        proposal.continuation.resume(throwing: ProposalError(code: .outcomeUnknown, message: "entry \(entry.index) was replaced by another leader's", leaderHint: leaderAddress))
+                    }
+                }
+            }
+            for read in ready.readStates { reads.removeValue(forKey: read.context)?.resume(returning: read.index) }
+            core.advance(ready)
+            noticeRoleChange(ready)
+            resumeAppliedWaiters()
+            try await maybeCheckpoint()
+        }
+    }
+
+    private func noticeRoleChange(_ ready: Ready) {
+        guard ready.role != knownRole || ready.leader != knownLeader else { return }
+        logger[metadataKey: "term"] = "\(ready.term)"
+        logger[metadataKey: "role"] = "\(ready.role.rawValue)"
+        logger.info("role \(ready.role.rawValue), term \(ready.term), leader \(ready.leader.flatMap { addresses[$0]?.description } ?? "unknown")")
+        if knownRole == .leader && ready.role != .leader {
+            failWaiters(ProposalError(code: .outcomeUnknown, message: "leadership lost before the entry was applied", leaderHint: leaderAddress))
+        }
+        knownRole = ready.role
+        knownLeader = ready.leader
+    }
+
+    private func failWaiters(_ error: ProposalError) {
+        for (_, proposal) in proposals { proposal.continuation.resume(throwing: error) }
+        proposals = [:]
+        for (_, read) in reads { read.resume(throwing: error) }
+        reads = [:]
+    }
+
+    private func resumeAppliedWaiters() {
+        let applied = core.appliedIndex
+        appliedWaiters.removeAll { waiter in
+            guard waiter.index <= applied else { return false }
+            waiter.continuation.resume()
+            return true
+        }
+    }
+
+    private func maybeCheckpoint() async throws {
+        let applied = core.appliedIndex
+        guard applied >= lastSnapshotIndex + configuration.checkpointPeriodEntries else { return }
+        try await checkpoint()
+    }
+
+    /// Snapshots the state machine now and drops the log it covers.
+    public func checkpoint() async throws {
+        let applied = core.appliedIndex
+        guard applied > lastSnapshotIndex else { return }
+        let data = await stateMachine.snapshot()
+        core.compact(through: applied)
+        let snapshot = SnapshotStore.Snapshot(meta: core.snapshotMeta, data: data)
+        try await threadPool.runIfActive { [disk] in try disk.saveSnapshot(snapshot) }
+        lastSnapshotIndex = applied
+        logger.info("checkpoint at index \(applied) (\(data.count) bytes)")
+    }
+
+    // MARK: Requests
+
+    /// Appends `data` to the journal and returns its index once it is committed and applied here.
+    public func propose(_ data: [UInt8]) async throws(ProposalError) -> UInt64 {
+        do {
+            _ = try core.propose(data)
+        } catch {
+            throw proposalError(error)
+        }
+        let index = core.lastIndex
+        let term = core.term
+        signalReady()
+        do {
+            return try await withCheckedThrowingContinuation { proposals[index] = (term, $0) }
+        } catch let error as ProposalError {
+            throw error
+        } catch {
+            throw ProposalError(code: .outcomeUnknown, message: "\(error)", leaderHint: nil)
+        }
+    }
+
+    /// Returns once this member (the leader) has applied every entry committed before the call:
+    /// a read made afterwards is linearizable.
+    public func readBarrier() async throws(ProposalError) {
+        let context = nextReadContext
+        nextReadContext += 1
+        do {
+            _ = try core.readIndex(context: context)
+        } catch {
+            throw proposalError(error)
+        }
+        signalReady()
+        let index: UInt64
+        do {
+            index = try await withCheckedThrowingContinuation { reads[context] = $0 }
+        } catch let error as ProposalError {
+            throw error
+        } catch {
+            throw ProposalError(code: .outcomeUnknown, message: "\(error)", leaderHint: nil)
+        }
+        if core.appliedIndex < index {
+            await withCheckedContinuation { appliedWaiters.append((index, $0)) }
+        }
+    }
+
+    /// Hands leadership to `target` and returns once it leads (or fails after an election timeout).
+    public func transferLeadership(to target: HostAndPort) async throws(ProposalError) {
+        let targetID = RaftNodeConfiguration.memberID(of: target)
+        do {
+            _ = try core.transferLeadership(to: targetID)
+        } catch {
+            throw proposalError(error)
+        }
+        signalReady()
+    }
+
+    public var status: RaftNodeStatus {
+        RaftNodeStatus(memberID: memberID, address: configuration.address, role: core.role, term: core.term,
+                       leader: core.leader.flatMap { addresses[$0] }, commitIndex: core.commitIndex,
+                       appliedIndex: core.appliedIndex, lastIndex: core.lastIndex, snapshotIndex: core.snapshotMeta.index)
+    }
+
+    private var leaderAddress: HostAndPort? { core.leader.flatMap { addresses[$0] } }
+
+    private func proposalError(_ error: RaftError) -> ProposalError {
+        switch error.code {
+        case .notLeader:
+            ProposalError(code: .notLeader, message: "\(configuration.address) is not the journal leader", leaderHint: error.leaderHint.flatMap { addresses[$0] })
+        default:
+            ProposalError(code: .refused, message: error.message, leaderHint: error.leaderHint.flatMap { addresses[$0] })
+        }
+    }
+
+    // MARK: Transport
+
+    /// Registers the journal's RPC methods (Raft messages, snapshot chunks) into `handlers`.
+    public nonisolated func register(into handlers: inout RPCHandlers) {
+        handlers.register(JournalMethods.raftMessages) { [self] batch, _ in
+            try await self.receive(batch)
+            return RaftMessageBatchResponse()
+        }
+        handlers.register(JournalMethods.snapshotChunk) { [self] chunk, context in
+            try await self.receive(chunk, payload: context.payload)
+        }
+    }
+
+    private func receive(_ batch: RaftMessageBatch) throws(RPCError) {
+        guard batch.clusterID == configuration.clusterID else {
+            throw RPCError(.failedPrecondition, "message from cluster \(hex(batch.clusterID)); this journal belongs to \(hex(configuration.clusterID))")
+        }
+        for message in batch.messages where message.to == memberID && addresses[message.from] != nil {
+            _ = core.step(message)
+        }
+        signalReady()
+    }
+
+    private func receive(_ chunk: SnapshotChunk, payload: ByteBuffer) async throws(RPCError) -> SnapshotChunkResponse {
+        guard chunk.clusterID == configuration.clusterID, chunk.to == memberID else {
+            throw RPCError(.failedPrecondition, "snapshot chunk for another cluster or member")
+        }
+        var piece = payload
+        if chunk.compressed {
+            do {
+                piece = try piece.decompress(with: .zlib(), maxSize: configuration.snapshotChunkSizeBytes * 2 + 1024)
+            } catch {
+                throw RPCError(.invalidArgument, "cannot decompress snapshot chunk at offset \(chunk.offset): \(error)")
+            }
+        }
+        if chunk.offset == 0 { incoming = (chunk.snapshotIndex, chunk.snapshotTerm, []) }
+        guard var current = incoming, current.index == chunk.snapshotIndex, current.term == chunk.snapshotTerm,
+              UInt64(current.bytes.count) == chunk.offset else {
+            throw RPCError(.failedPrecondition, "snapshot chunk at offset \(chunk.offset) does not continue what was received (\(incoming?.bytes.count ?? 0) bytes)")
+        }
+        current.bytes.append(contentsOf: piece.readableBytesView)
+        incoming = current
+        let receivedBytes = UInt64(current.bytes.count)
+        guard receivedBytes >= chunk.totalBytes else { return SnapshotChunkResponse(receivedBytes: receivedBytes) }
+        incoming = nil
+        let bytes = current.bytes
+        let installed: SnapshotStore.Snapshot
+        do {
+            installed = try await threadPool.runIfActive { [disk] in try disk.snapshots.install(fileBytes: bytes) }
+        } catch {
+            throw RPCError(.invalidArgument, "received snapshot rejected: \(error)")
+        }
+        received = installed
+        if let message = chunk.message { _ = core.step(message) }
+        signalReady()
+        return SnapshotChunkResponse(receivedBytes: receivedBytes)
+    }
+
+    /// The bytes of the snapshot file for `meta`, for a link streaming it to a peer.
+    func snapshotFile(_ meta: SnapshotMeta) async throws -> [UInt8] {
+        try await threadPool.runIfActive { [disk] in try disk.snapshots.fileBytes(of: meta) }
+    }
+
+    func peerUnreachable(_ peer: MemberID) {
+        _ = core.reportUnreachable(peer)
+        signalReady()
+    }
+
+    func peerDisconnected(_ peer: MemberID) {
+        if core.role == .follower && core.leader == peer {
+            logger.info("lost the connection to leader \(addresses[peer]?.description ?? "\(peer)"); campaigning early")
+            _ = core.reportLeaderLost(peer)
+            signalReady()
+        }
+    }
+
+    func snapshotSent(to peer: MemberID, success: Bool) {
+        _ = core.reportSnapshot(to: peer, success: success)
+        signalReady()
+    }
+}
+
+/// The member's disk: log and snapshot stores. Used from one thread at a time (the node's
+/// single-thread pool), hence unchecked.
+final class JournalDisk: @unchecked Sendable {
+    let log: RaftLogStore
+    let snapshots: SnapshotStore
+    private var savedTerm: UInt64
+    private var savedVote: MemberID?
+
+    struct Opened: @unchecked Sendable {
+        let disk: JournalDisk
+        let recovered: RaftLogStore.Recovered
+        let snapshot: SnapshotStore.Snapshot?
+        let repairs: [String]
+    }
+
+    private init(log: RaftLogStore, snapshots: SnapshotStore, hardState: HardState) {
+        self.log = log
+        self.snapshots = snapshots
+        savedTerm = hardState.term
+        savedVote = hardState.vote
+    }
+
+    static func open(_ configuration: RaftNodeConfiguration) throws -> Opened {
+        let identity = try readOrFormatIdentity(configuration)
+        let snapshots = try SnapshotStore(directory: configuration.directory + "/snapshots", identity: identity,
+                                          retained: configuration.snapshotsRetained, sync: configuration.sync)
+        var repairs: [String] = []
+        let snapshot = try snapshots.latest(repairs: &repairs)
+        let (log, recovered) = try RaftLogStore.open(
+            directory: configuration.directory + "/log", identity: identity, snapshotIndex: snapshot?.meta.index ?? 0,
+            segmentSizeMaxBytes: configuration.segmentSizeMaxBytes, entrySizeMaxBytes: configuration.options.entrySizeMaxBytes,
+            sync: configuration.sync)
+        repairs += recovered.repairs
+        return Opened(disk: JournalDisk(log: log, snapshots: snapshots, hardState: recovered.hardState),
+                      recovered: recovered, snapshot: snapshot, repairs: repairs)
+    }
+
+    private static func readOrFormatIdentity(_ configuration: RaftNodeConfiguration) throws(JournalError) -> JournalIdentity {
+        let path = configuration.directory + "/" + JournalIdentity.fileName
+        if configuration.formatIfMissing && !FileManager.default.fileExists(atPath: path) {
+            let identity = JournalIdentity(clusterID: configuration.clusterID, storageID: UInt64.random(in: 1...UInt64.max))
+            try identity.write(to: configuration.directory, sync: configuration.sync)
+            return identity
+        }
+        return try JournalIdentity.read(from: configuration.directory, expectedClusterID: configuration.clusterID)
+    }
+
+    /// Makes a Ready durable: drop the log for an installed snapshot, save term and vote if they
+    /// changed, append entries, and fsync once.
+    func persist(_ ready: Ready) throws {
+        if ready.snapshot != nil { try log.removeAll() }
+        if let hardState = ready.hardState, hardState.term != savedTerm || hardState.vote != savedVote {
+            // Commit is not saved on every change: a restarted member relearns it from the leader.
+            try log.saveHardState(hardState)
+            savedTerm = hardState.term
+            savedVote = hardState.vote
+        }
+        try log.append(ready.entries)
+        try log.flush()
+    }
+
+    func saveSnapshot(_ snapshot: SnapshotStore.Snapshot) throws {
+        try snapshots.save(snapshot)
+        try log.compact(through: snapshot.meta.index)
+    }
+}

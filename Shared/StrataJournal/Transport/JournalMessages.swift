@@ -1,0 +1,217 @@
+import StrataRaft
+import StrataWire
+
+/// Methods of the embedded journal (service 0x0002), on the embedded-journal port.
+public enum JournalMethods {
+    public static let raftMessages = RPCMethod<RaftMessageBatch, RaftMessageBatchResponse>(id: 0x0002_0001, name: "Journal.RaftMessages")
+    public static let snapshotChunk = RPCMethod<SnapshotChunk, SnapshotChunkResponse>(id: 0x0002_0002, name: "Journal.SnapshotChunk")
+}
+
+/// Raft messages from one member to another (strata.RaftMessageBatch).
+public struct RaftMessageBatch: WireMessage {
+    public static let descriptor = ProtoDescriptor("strata.RaftMessageBatch")
+    public var clusterID: [UInt8]
+    public var messages: [RaftMessage]
+
+    public init(clusterID: [UInt8], messages: [RaftMessage]) {
+        self.clusterID = clusterID
+        self.messages = messages
+    }
+
+    public init(proto: ProtoMessage) throws(WireError) {
+        clusterID = proto.bytes(1)
+        var messages: [RaftMessage] = []
+        guard case .repeated(let items)? = proto.fields[2] else {
+            self.messages = []
+            return
+        }
+        for item in items {
+            guard case .message(let nested) = item else { continue }
+            messages.append(try RaftMessageCodec.decode(nested))
+        }
+        self.messages = messages
+    }
+
+    public var proto: ProtoMessage {
+        var proto = ProtoMessage()
+        proto.set(1, clusterID)
+        if !messages.isEmpty { proto.fields[2] = .repeated(messages.map { .message(RaftMessageCodec.encode($0)) }) }
+        return proto
+    }
+}
+
+public struct RaftMessageBatchResponse: WireMessage {
+    public static let descriptor = ProtoDescriptor("strata.RaftMessageBatchResponse")
+    public init() {}
+    public init(proto: ProtoMessage) throws(WireError) {}
+    public var proto: ProtoMessage { ProtoMessage() }
+}
+
+/// One piece of a snapshot file (strata.SnapshotChunk); its bytes travel as the frame payload.
+public struct SnapshotChunk: WireMessage {
+    public static let descriptor = ProtoDescriptor("strata.SnapshotChunk")
+    public var clusterID: [UInt8]
+    public var from: MemberID
+    public var to: MemberID
+    public var snapshotIndex: UInt64
+    public var snapshotTerm: UInt64
+    public var offset: UInt64
+    public var totalBytes: UInt64
+    public var compressed: Bool
+    public var uncompressedBytes: UInt64
+    /// On the last chunk: the SNAPSHOT message to step once the file is complete.
+    public var message: RaftMessage?
+
+    public init(clusterID: [UInt8], from: MemberID, to: MemberID, snapshotIndex: UInt64, snapshotTerm: UInt64,
+                offset: UInt64, totalBytes: UInt64, compressed: Bool, uncompressedBytes: UInt64, message: RaftMessage?) {
+        self.clusterID = clusterID
+        self.from = from
+        self.to = to
+        self.snapshotIndex = snapshotIndex
+        self.snapshotTerm = snapshotTerm
+        self.offset = offset
+        self.totalBytes = totalBytes
+        self.compressed = compressed
+        self.uncompressedBytes = uncompressedBytes
+        self.message = message
+    }
+
+    public init(proto: ProtoMessage) throws(WireError) {
+        clusterID = proto.bytes(1)
+        from = proto.uint64(2)
+        to = proto.uint64(3)
+        snapshotIndex = proto.uint64(4)
+        snapshotTerm = proto.uint64(5)
+        offset = proto.uint64(6)
+        totalBytes = proto.uint64(7)
+        compressed = proto.bool(8)
+        uncompressedBytes = proto.uint64(9)
+        if case .message(let nested)? = proto.fields[10] { message = try RaftMessageCodec.decode(nested) } else { message = nil }
+    }
+
+    public var proto: ProtoMessage {
+        var proto = ProtoMessage()
+        proto.set(1, clusterID)
+        proto.set(2, from)
+        proto.set(3, to)
+        proto.set(4, snapshotIndex)
+        proto.set(5, snapshotTerm)
+        proto.set(6, offset)
+        proto.set(7, totalBytes)
+        proto.set(8, compressed)
+        proto.set(9, uncompressedBytes)
+        if let message { proto.fields[10] = .message(RaftMessageCodec.encode(message)) }
+        return proto
+    }
+}
+
+public struct SnapshotChunkResponse: WireMessage {
+    public static let descriptor = ProtoDescriptor("strata.SnapshotChunkResponse")
+    public var receivedBytes: UInt64
+    public init(receivedBytes: UInt64) { self.receivedBytes = receivedBytes }
+    public init(proto: ProtoMessage) throws(WireError) { receivedBytes = proto.uint64(1) }
+    public var proto: ProtoMessage {
+        var proto = ProtoMessage()
+        proto.set(1, receivedBytes)
+        return proto
+    }
+}
+
+/// Maps `RaftMessage` to and from strata.RaftMessageProto.
+enum RaftMessageCodec {
+    static func encode(_ message: RaftMessage) -> ProtoMessage {
+        var proto = ProtoMessage()
+        proto.set(1, message.from)
+        proto.set(2, message.to)
+        proto.set(3, message.term)
+        func type(_ value: UInt32) { proto.set(4, value) }
+        switch message.body {
+        case .preVote(let lastIndex, let lastTerm):
+            type(1); proto.set(5, lastIndex); proto.set(6, lastTerm)
+        case .preVoteResponse(let granted):
+            type(2); proto.set(7, granted)
+        case .vote(let lastIndex, let lastTerm, let transfer):
+            type(3); proto.set(5, lastIndex); proto.set(6, lastTerm); proto.set(8, transfer)
+        case .voteResponse(let granted):
+            type(4); proto.set(7, granted)
+        case .append(let previousIndex, let previousTerm, let entries, let commit):
+            type(5); proto.set(9, previousIndex); proto.set(10, previousTerm); proto.set(12, commit)
+            if !entries.isEmpty { proto.fields[11] = .repeated(entries.map { .message(encode($0)) }) }
+        case .appendResponse(let reject, let index, let lastIndex):
+            type(6); proto.set(13, reject); proto.set(14, index); proto.set(5, lastIndex)
+        case .heartbeat(let commit, let context):
+            type(7); proto.set(12, commit); proto.set(15, context)
+        case .heartbeatResponse(let context):
+            type(8); proto.set(15, context)
+        case .snapshot(let meta):
+            type(9); proto.fields[16] = .message(encode(meta))
+        case .timeoutNow:
+            type(10)
+        }
+        return proto
+    }
+
+    static func decode(_ proto: ProtoMessage) throws(WireError) -> RaftMessage {
+        let body: RaftMessage.Body
+        switch proto.uint32(4) {
+        case 1: body = .preVote(lastIndex: proto.uint64(5), lastTerm: proto.uint64(6))
+        case 2: body = .preVoteResponse(granted: proto.bool(7))
+        case 3: body = .vote(lastIndex: proto.uint64(5), lastTerm: proto.uint64(6), transfer: proto.bool(8))
+        case 4: body = .voteResponse(granted: proto.bool(7))
+        case 5:
+            var entries: [LogEntry] = []
+            if case .repeated(let items)? = proto.fields[11] {
+                for item in items { if case .message(let nested) = item { entries.append(try decodeEntry(nested)) } }
+            }
+            body = .append(previousIndex: proto.uint64(9), previousTerm: proto.uint64(10), entries: entries, commit: proto.uint64(12))
+        case 6: body = .appendResponse(reject: proto.bool(13), index: proto.uint64(14), lastIndex: proto.uint64(5))
+        case 7: body = .heartbeat(commit: proto.uint64(12), context: proto.uint64(15))
+        case 8: body = .heartbeatResponse(context: proto.uint64(15))
+        case 9:
+            guard case .message(let nested)? = proto.fields[16] else { throw WireError(.invalidField, "SNAPSHOT message without snapshot metadata") }
+            body = .snapshot(try decodeMeta(nested))
+        case 10: body = .timeoutNow
+        case let other: throw WireError(.invalidField, "unknown Raft message type \(other)")
+        }
+        let from = proto.uint64(1), to = proto.uint64(2)
+        guard from != 0, to != 0 else { throw WireError(.invalidField, "Raft message without sender or receiver") }
+        return RaftMessage(from: from, to: to, term: proto.uint64(3), body: body)
+    }
+
+    static func encode(_ entry: LogEntry) -> ProtoMessage {
+        var proto = ProtoMessage()
+        proto.set(1, entry.term)
+        proto.set(2, entry.index)
+        proto.set(3, UInt32(entry.kind.rawValue))
+        proto.set(4, entry.data)
+        return proto
+    }
+
+    static func decodeEntry(_ proto: ProtoMessage) throws(WireError) -> LogEntry {
+        guard let kind = EntryKind(rawValue: UInt8(truncatingIfNeeded: proto.uint32(3))), proto.uint32(3) < 256 else {
+            throw WireError(.invalidField, "unknown log entry kind \(proto.uint32(3))")
+        }
+        return LogEntry(term: proto.uint64(1), index: proto.uint64(2), kind: kind, data: proto.bytes(4))
+    }
+
+    static func encode(_ meta: SnapshotMeta) -> ProtoMessage {
+        var membership = ProtoMessage()
+        membership.set(1, meta.membership.voters.sorted())
+        membership.set(2, meta.membership.learners.sorted())
+        membership.set(3, meta.membership.nonServing.sorted())
+        var proto = ProtoMessage()
+        proto.set(1, meta.index)
+        proto.set(2, meta.term)
+        proto.fields[3] = .message(membership)
+        return proto
+    }
+
+    static func decodeMeta(_ proto: ProtoMessage) throws(WireError) -> SnapshotMeta {
+        guard case .message(let membership)? = proto.fields[3] else { throw WireError(.invalidField, "snapshot metadata without membership") }
+        let voters = Set(membership.uint64s(1)), learners = Set(membership.uint64s(2)), nonServing = Set(membership.uint64s(3))
+        guard voters.isDisjoint(with: learners), nonServing.isSubset(of: voters.union(learners)) else {
+            throw WireError(.invalidField, "inconsistent membership in snapshot metadata")
+        }
+        return SnapshotMeta(index: proto.uint64(1), term: proto.uint64(2), membership: Membership(voters: voters, learners: learners, nonServing: nonServing))
+    }
+}
