@@ -39,6 +39,8 @@ public struct RaftNodeConfiguration: Sendable {
     public var sync = true
     public var segmentSizeMaxBytes = 64 << 20
     public var checkpointPeriodEntries: UInt64 = 2_000_000
+    /// Extra time to gather entries into one fsync (0: batch only what arrives during a flush).
+    public var flushBatchTime: Duration = .zero
     public var snapshotsRetained = 2
     public var snapshotChunkSizeBytes = 4 << 20
     public var compressSnapshots = false
@@ -201,6 +203,9 @@ public actor RaftNode {
             if core.ready().isEmpty {
                 await withCheckedContinuation { readyWaiter = $0 }
                 continue
+            }
+            if configuration.flushBatchTime > .zero && !core.ready().entries.isEmpty {
+                try await Task.sleep(for: configuration.flushBatchTime)
             }
             let ready = core.ready()
             let received = ready.snapshot != nil ? self.received : nil

@@ -10,6 +10,7 @@ import StrataWire
 //
 //   strata-journal-test-service --member HOST:PORT --members A:P,B:P,C:P --dir PATH
 //                               [--election-timeout-ms N] [--checkpoint-entries N] [--unsafe-flush]
+//                               [--compress-snapshots] [--snapshot-chunk-bytes N]
 
 /// The test service's methods (service 0x00FE).
 enum TestServiceMethods {
@@ -85,6 +86,8 @@ configuration.options.electionTimeoutTicks = max(3, electionMilliseconds / 20)
 configuration.options.heartbeatIntervalTicks = 2
 configuration.checkpointPeriodEntries = UInt64(argument("--checkpoint-entries") ?? "1000000") ?? 1_000_000
 configuration.segmentSizeMaxBytes = 256 << 10
+configuration.compressSnapshots = CommandLine.arguments.contains("--compress-snapshots")
+configuration.snapshotChunkSizeBytes = Int(argument("--snapshot-chunk-bytes") ?? "4194304") ?? 4 << 20
 
 let list = PayloadList()
 let node: RaftNode

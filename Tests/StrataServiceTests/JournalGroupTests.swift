@@ -80,9 +80,12 @@ import Testing
         throw HarnessError("\(payload) was not acknowledged within 30s")
     }
 
-    @Test func killedLeaderIsReplacedAndNothingAcknowledgedIsLost() async throws {
+    /// Without and with frequent checkpoints: with them, the restarted member is behind the
+    /// compacted log and must catch up from a snapshot streamed in small compressed chunks.
+    @Test(arguments: [[], ["--checkpoint-entries", "40", "--compress-snapshots", "--snapshot-chunk-bytes", "256"]])
+    func killedLeaderIsReplacedAndNothingAcknowledgedIsLost(extra: [String]) async throws {
         try await ProcessHarness.with("journal-group") { harness in
-            let (members, processes) = try await Self.start(harness, count: 3)
+            let (members, processes) = try await Self.start(harness, count: 3, extra: extra)
             let firstLeader = try await Self.leader(members)
             let leaderHint = NIOLockedValueBox<HostAndPort?>(firstLeader)
             let acknowledged = NIOLockedValueBox<[String]>([])
@@ -115,7 +118,7 @@ import Testing
 
             // Bring the killed member back; it must catch up to exactly the same list.
             let killed = members.first { $0.address == firstLeader }!
-            _ = try harness.start("strata-journal-test-service", name: "m-restarted", properties: [:], arguments: killed.arguments)
+            let restarted = try harness.start("strata-journal-test-service", name: "m-restarted", properties: [:], arguments: killed.arguments)
             let expected = Set(acknowledged.withLockedValue { $0 })
             #expect(expected.count == total)
             var lists: [[String]] = []
@@ -132,6 +135,9 @@ import Testing
                 lists.append(payloads)
             }
             #expect(lists.allSatisfy { $0 == lists[0] }, "members applied different sequences")
+            if extra.contains("--checkpoint-entries") {
+                #expect(restarted.log().contains("installed snapshot"), "the restarted member should have caught up from a snapshot:\n\(restarted.log())")
+            }
             for member in members { await member.client.close() }
         }
     }

@@ -47,6 +47,32 @@ extension PropertyKey {
     public static let masterJournalFolder = PropertyKey("strata.master.journal.folder", .string,
         default: "${strata.work.dir}/journal", "Directory of the master's journal.")
 
+    // MARK: Embedded journal (Raft)
+    public static let masterEmbeddedJournalElectionTimeoutMin = PropertyKey("strata.master.embedded.journal.election.timeout.min",
+        .duration, default: "1s", "Shortest time a member waits without hearing from a leader before campaigning.")
+    public static let masterEmbeddedJournalElectionTimeoutMax = PropertyKey("strata.master.embedded.journal.election.timeout.max",
+        .duration, default: "2s", "Longest such wait; each member picks at random between min and max.")
+    public static let masterEmbeddedJournalHeartbeatInterval = PropertyKey("strata.master.embedded.journal.heartbeat.interval",
+        .duration, default: "100ms", "How often the leader sends heartbeats.")
+    public static let masterEmbeddedJournalEntrySizeMax = PropertyKey("strata.master.embedded.journal.entry.size.max",
+        .size, default: "10MB", "Largest journal entry.")
+    public static let masterEmbeddedJournalSegmentSize = PropertyKey("strata.master.embedded.journal.segment.size",
+        .size, default: "64MB", "Size at which a journal log segment file is closed and a new one started.")
+    public static let masterEmbeddedJournalSnapshotReplicationChunkSize = PropertyKey(
+        "strata.master.embedded.journal.snapshot.replication.chunk.size", .size, default: "4MB",
+        "Size of the pieces a snapshot is streamed to a lagging member in.")
+    public static let masterEmbeddedJournalSnapshotReplicationCompressionType = PropertyKey(
+        "strata.master.embedded.journal.snapshot.replication.compression.type", .choice(["NO_COMPRESSION", "ZLIB"]),
+        default: "NO_COMPRESSION", "Compression of streamed snapshot pieces.")
+    public static let masterEmbeddedJournalUnsafeFlushEnabled = PropertyKey("strata.master.embedded.journal.unsafe.flush.enabled",
+        .boolean, default: "false", "Acknowledge journal writes without fsync. Faster; loses acknowledged writes on power loss.")
+    public static let masterJournalFlushBatchTime = PropertyKey("strata.master.journal.flush.batch.time", .duration,
+        default: "0ms", "Extra time to gather journal entries into one fsync; 0 batches only what arrives during a flush.")
+    public static let masterJournalCheckpointPeriodEntries = PropertyKey("strata.master.journal.checkpoint.period.entries",
+        .integer(min: 1, max: Int.max), default: "2000000", "Journal entries between checkpoints (snapshots).")
+    public static let masterEmbeddedJournalSnapshotsRetained = PropertyKey("strata.master.embedded.journal.snapshots.retained",
+        .integer(min: 1, max: 100), default: "2", "Snapshots kept on disk.")
+
     // MARK: Job master
     public static let jobMasterHostname = PropertyKey("strata.job.master.hostname", .string,
         default: "${strata.master.hostname}", "Hostname other processes use to reach this job master.")
@@ -58,6 +84,11 @@ extension PropertyKey {
         "Port of the job master's web UI.")
     public static let jobMasterEmbeddedJournalPort = PropertyKey("strata.job.master.embedded.journal.port", .port,
         default: "20003", "Port of the job master's embedded journal (Raft) server.")
+    public static let jobMasterEmbeddedJournalAddresses = PropertyKey("strata.job.master.embedded.journal.addresses",
+        .addresses, default: "${strata.job.master.hostname}:${strata.job.master.embedded.journal.port}",
+        "Embedded-journal addresses of every member of the JOB_MASTER quorum.")
+    public static let jobMasterJournalFolder = PropertyKey("strata.job.master.journal.folder", .string,
+        default: "${strata.work.dir}/journal/job", "Directory of the job master's journal.")
 
     // MARK: Worker
     public static let workerHostname = PropertyKey("strata.worker.hostname", .string, default: "localhost",
@@ -92,7 +123,12 @@ extension PropertyKey {
         .userRpcRetryBaseSleep, .userRpcRetryMaxSleep, .userRpcRetryMaxDuration,
         .masterHostname, .masterBindHost, .masterRpcPort, .masterWebPort, .masterEmbeddedJournalPort,
         .masterEmbeddedJournalAddresses, .masterRpcAddresses, .masterJournalType, .masterJournalFolder,
+        .masterEmbeddedJournalElectionTimeoutMin, .masterEmbeddedJournalElectionTimeoutMax, .masterEmbeddedJournalHeartbeatInterval,
+        .masterEmbeddedJournalEntrySizeMax, .masterEmbeddedJournalSegmentSize, .masterEmbeddedJournalSnapshotReplicationChunkSize,
+        .masterEmbeddedJournalSnapshotReplicationCompressionType, .masterEmbeddedJournalUnsafeFlushEnabled,
+        .masterJournalFlushBatchTime, .masterJournalCheckpointPeriodEntries, .masterEmbeddedJournalSnapshotsRetained,
         .jobMasterHostname, .jobMasterBindHost, .jobMasterRpcPort, .jobMasterWebPort, .jobMasterEmbeddedJournalPort,
+        .jobMasterEmbeddedJournalAddresses, .jobMasterJournalFolder,
         .workerHostname, .workerBindHost, .workerRpcPort, .workerWebPort,
         .jobWorkerRpcPort, .jobWorkerDataPort, .jobWorkerWebPort,
         .journalNodeHostname, .journalNodeBindHost, .journalNodeDomains, .journalNodeWebPort,
