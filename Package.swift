@@ -116,6 +116,16 @@ let package = Package(
             path: "Tests/JournalTestService"
         ),
         .executableTarget(
+            name: "strata-bench-journal",
+            dependencies: [
+                "StrataCore", "StrataWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "bench/journal"
+        ),
+        .executableTarget(
             name: "strata-bench-rpc",
             dependencies: [
                 "StrataCore", "StrataWire",

@@ -119,6 +119,8 @@ public actor RaftNode {
     private var incoming: (index: UInt64, term: UInt64, bytes: [UInt8])?
     private var received: SnapshotStore.Snapshot?
     private var lastSnapshotIndex: UInt64
+    /// The term last made durable: a leader only sends before persisting if its term already is.
+    private var persistedTerm: UInt64
     /// Repairs made to the disk at start-up, for operators and tests.
     public let repairs: [String]
 
@@ -151,6 +153,7 @@ public actor RaftNode {
         let snapshotMeta = opened.snapshot?.meta ?? SnapshotMeta(index: 0, term: 0, membership: initialMembership)
         if let snapshot = opened.snapshot { try await stateMachine.restore(snapshot.data) }
         self.lastSnapshotIndex = snapshotMeta.index
+        self.persistedTerm = opened.recovered.hardState.term
         self.core = RaftCore(id: memberID, options: configuration.options, seed: UInt64.random(in: 1...UInt64.max),
                              hardState: opened.recovered.hardState, snapshot: snapshotMeta, entries: opened.recovered.entries)
 
@@ -209,7 +212,14 @@ public actor RaftNode {
             }
             let ready = core.ready()
             let received = ready.snapshot != nil ? self.received : nil
+            // A leader may replicate while it writes its own disk (Raft §10.2.1): its term and
+            // vote are already durable, and it counts itself towards a commit only once its
+            // entries are. Any other role's messages (votes, acknowledgements) wait for the fsync.
+            let sendFirst = ready.role == .leader && ready.hardState.map { $0.term == persistedTerm } ?? true
+            if sendFirst { send(ready.messages) }
             try await threadPool.runIfActive { [disk] in try disk.persist(ready) }
+            if let hardState = ready.hardState { persistedTerm = hardState.term }
+            if !sendFirst { send(ready.messages) }
             if let snapshot = ready.snapshot {
                 guard let received, received.meta == snapshot else {
                     preconditionFailure("Raft installed \(snapshot) that was not received")
@@ -218,13 +228,6 @@ public actor RaftNode {
                 self.received = nil
                 lastSnapshotIndex = snapshot.index
                 logger.info("installed snapshot \(snapshot.index)@\(snapshot.term) from the leader")
-            }
-            for message in ready.messages {
-                if case .snapshot = message.body {
-                    links[message.to]?.sendSnapshot(message)
-                } else {
-                    links[message.to]?.enqueue(message)
-                }
             }
             for entry in ready.committed {
                 if entry.kind == .normal { await stateMachine.apply(entry) }
@@ -241,6 +244,16 @@ public actor RaftNode {
             noticeRoleChange(ready)
             resumeAppliedWaiters()
             try await maybeCheckpoint()
+        }
+    }
+
+    private func send(_ messages: [RaftMessage]) {
+        for message in messages {
+            if case .snapshot = message.body {
+                links[message.to]?.sendSnapshot(message)
+            } else {
+                links[message.to]?.enqueue(message)
+            }
         }
     }
 

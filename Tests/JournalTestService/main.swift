@@ -10,7 +10,7 @@ import StrataWire
 //
 //   strata-journal-test-service --member HOST:PORT --members A:P,B:P,C:P --dir PATH
 //                               [--election-timeout-ms N] [--checkpoint-entries N] [--unsafe-flush]
-//                               [--compress-snapshots] [--snapshot-chunk-bytes N]
+//                               [--compress-snapshots] [--snapshot-chunk-bytes N] [--heartbeat-ms N]
 
 /// The test service's methods (service 0x00FE).
 enum TestServiceMethods {
@@ -83,7 +83,7 @@ configuration.sync = !CommandLine.arguments.contains("--unsafe-flush")
 configuration.tickInterval = .milliseconds(20)
 let electionMilliseconds = Int(argument("--election-timeout-ms") ?? "400") ?? 400
 configuration.options.electionTimeoutTicks = max(3, electionMilliseconds / 20)
-configuration.options.heartbeatIntervalTicks = 2
+configuration.options.heartbeatIntervalTicks = max(1, (Int(argument("--heartbeat-ms") ?? "40") ?? 40) / 20)
 configuration.checkpointPeriodEntries = UInt64(argument("--checkpoint-entries") ?? "1000000") ?? 1_000_000
 configuration.segmentSizeMaxBytes = 256 << 10
 configuration.compressSnapshots = CommandLine.arguments.contains("--compress-snapshots")

@@ -1,0 +1,392 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import StrataCore
+import StrataWire
+
+// Embedded-journal benchmark: a 3-member Strata group (the journal test service, fsync on)
+// beside a 3-member etcd cluster started here, both on loopback, both with 100ms heartbeats and a
+// 1–2s election timeout.
+//   (a)/(b) commits/s and p50/p99 commit latency, 1 KiB entries, 1 and 64 concurrent proposers;
+//   (c) leader failure → next commit, over N trials: kill -9, and SIGSTOP (a silent failure).
+//
+//   strata-bench-journal [--seconds N] [--trials N] [--workdir DIR] [--skip-etcd]
+
+let arguments = CommandLine.arguments
+func option(_ name: String) -> String? {
+    arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+}
+let seconds = Double(option("--seconds") ?? "5") ?? 5
+let trials = Int(option("--trials") ?? "20") ?? 20
+let workDirectory = option("--workdir") ?? NSTemporaryDirectory() + "strata-bench-journal-\(getpid())"
+let binaryDirectory = URL(fileURLWithPath: arguments[0]).deletingLastPathComponent().path
+let payload = [UInt8](repeating: 0x61, count: 1024)
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+// MARK: Processes
+
+final class Child: @unchecked Sendable {
+    let name: String
+    let executable: String
+    let arguments: [String]
+    let logPath: String
+    private(set) var process: Process
+
+    init(name: String, executable: String, arguments: [String], logPath: String) throws {
+        self.name = name
+        self.executable = executable
+        self.arguments = arguments
+        self.logPath = logPath
+        process = Process()
+        try start()
+    }
+
+    func start() throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        try log.seekToEnd()
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+    }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    func killHard() {
+        signal(SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+func freePorts(_ count: Int) async throws -> [Int] {
+    var channels: [any Channel] = []
+    for _ in 0..<count {
+        channels.append(try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get())
+    }
+    let ports = channels.compactMap { $0.localAddress?.port }
+    for channel in channels { try await channel.close() }
+    return ports
+}
+
+// MARK: Systems under test
+
+/// What the benchmark needs from a replicated log: commit one entry, find the leader, and the
+/// members' processes.
+protocol Cluster: Sendable {
+    var name: String { get }
+    var members: [Child] { get }
+    func leaderIndex() async -> Int?
+    /// Commits one 1 KiB entry through member `index`; throws if it did not.
+    func commit(through index: Int, key: String, deadline: Duration) async throws
+    func waitHealthy(_ index: Int) async throws
+    /// The highest Raft term any member reports (each election raises it).
+    func term() async -> UInt64
+}
+
+final class StrataCluster: Cluster, @unchecked Sendable {
+    static let propose = RPCMethod<EchoRequest, EchoResponse>(id: 0x00FE_0001, name: "TestService.Propose")
+    static let status = RPCMethod<EchoRequest, EchoResponse>(id: 0x00FE_0002, name: "TestService.Status")
+    let name = "strata"
+    let members: [Child]
+    let clients: [RPCClient]
+
+    init() async throws {
+        let ports = try await freePorts(3)
+        let addresses = ports.map { "127.0.0.1:\($0)" }
+        var members: [Child] = []
+        for (position, address) in addresses.enumerated() {
+            members.append(try Child(name: "strata-\(position + 1)", executable: binaryDirectory + "/strata-journal-test-service",
+                                     arguments: ["--member", address, "--members", addresses.joined(separator: ","),
+                                                 "--dir", workDirectory + "/strata-\(position + 1)",
+                                                 "--heartbeat-ms", "100", "--election-timeout-ms", "1000"],
+                                     logPath: workDirectory + "/strata-\(position + 1).log"))
+        }
+        self.members = members
+        clients = ports.map { RPCClient(address: HostAndPort(host: "127.0.0.1", port: $0), frameSizeMaxBytes: 16 << 20, connectTimeout: .milliseconds(200)) }
+    }
+
+    func leaderIndex() async -> Int? {
+        for (position, client) in clients.enumerated() {
+            if let status = try? await client.call(Self.status, EchoRequest(data: []), deadline: .milliseconds(300)),
+               String(decoding: status.data, as: UTF8.self).hasPrefix("LEADER") { return position }
+        }
+        return nil
+    }
+
+    func term() async -> UInt64 {
+        var highest: UInt64 = 0
+        for client in clients {
+            if let status = try? await client.call(Self.status, EchoRequest(data: []), deadline: .milliseconds(300)) {
+                let fields = String(decoding: status.data, as: UTF8.self).split(separator: " ")
+                if fields.count > 1, let term = UInt64(fields[1]) { highest = max(highest, term) }
+            }
+        }
+        return highest
+    }
+
+    func commit(through index: Int, key: String, deadline: Duration) async throws {
+        _ = try await clients[index].call(Self.propose, EchoRequest(data: Array(key.utf8) + payload), deadline: deadline)
+    }
+
+    func waitHealthy(_ index: Int) async throws {
+        for _ in 0..<200 {
+            if (try? await clients[index].call(Self.status, EchoRequest(data: []), deadline: .milliseconds(300))) != nil { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw BenchError("\(members[index].name) did not come up")
+    }
+}
+
+final class EtcdCluster: Cluster, @unchecked Sendable {
+    let name = "etcd"
+    let members: [Child]
+    let clientPorts: [Int]
+
+    init() async throws {
+        let ports = try await freePorts(6)
+        let clientPorts = Array(ports[0..<3]), peerPorts = Array(ports[3..<6])
+        let initial = (0..<3).map { "e\($0 + 1)=http://127.0.0.1:\(peerPorts[$0])" }.joined(separator: ",")
+        var members: [Child] = []
+        for position in 0..<3 {
+            members.append(try Child(name: "etcd-\(position + 1)", executable: "/usr/bin/etcd", arguments: [
+                "--name", "e\(position + 1)", "--data-dir", workDirectory + "/etcd-\(position + 1)",
+                "--listen-client-urls", "http://127.0.0.1:\(clientPorts[position])",
+                "--advertise-client-urls", "http://127.0.0.1:\(clientPorts[position])",
+                "--listen-peer-urls", "http://127.0.0.1:\(peerPorts[position])",
+                "--initial-advertise-peer-urls", "http://127.0.0.1:\(peerPorts[position])",
+                "--initial-cluster", initial, "--initial-cluster-state", "new",
+                "--heartbeat-interval", "100", "--election-timeout", "1000", "--log-level", "warn",
+            ], logPath: workDirectory + "/etcd-\(position + 1).log"))
+        }
+        self.members = members
+        self.clientPorts = clientPorts
+    }
+
+    func leaderIndex() async -> Int? {
+        for (position, port) in clientPorts.enumerated() {
+            guard let body = try? await HTTPConnection.post(port: port, path: "/v3/maintenance/status", body: "{}", deadline: .milliseconds(300)),
+                  let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+                  let header = json["header"] as? [String: Any], let member = header["member_id"] as? String,
+                  let leader = json["leader"] as? String else { continue }
+            if member == leader { return position }
+        }
+        return nil
+    }
+
+    func term() async -> UInt64 {
+        var highest: UInt64 = 0
+        for port in clientPorts {
+            if let body = try? await HTTPConnection.post(port: port, path: "/v3/maintenance/status", body: "{}", deadline: .milliseconds(300)),
+               let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+               let header = json["header"] as? [String: Any], let term = header["raft_term"] as? String ?? (header["raft_term"] as? NSNumber)?.stringValue,
+               let value = UInt64(term) {
+                highest = max(highest, value)
+            }
+        }
+        return highest
+    }
+
+    func commit(through index: Int, key: String, deadline: Duration) async throws {
+        let body = "{\"key\":\"\(Data(key.utf8).base64EncodedString())\",\"value\":\"\(Data(payload).base64EncodedString())\"}"
+        let response = try await HTTPConnection.post(port: clientPorts[index], path: "/v3/kv/put", body: body, deadline: deadline)
+        guard response.contains("\"revision\"") else { throw BenchError("etcd put failed: \(response.prefix(200))") }
+    }
+
+    func waitHealthy(_ index: Int) async throws {
+        for _ in 0..<200 {
+            if let body = try? await HTTPConnection.post(port: clientPorts[index], path: "/v3/maintenance/status", body: "{}", deadline: .milliseconds(300)),
+               body.contains("leader") { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw BenchError("\(members[index].name) did not come up")
+    }
+}
+
+/// A minimal HTTP/1.1 client (one request per connection, as a new connection per call would
+/// distort latency only for etcd, connections are cached per port and task).
+enum HTTPConnection {
+    final class Collector: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = HTTPClientResponsePart
+        let promise: EventLoopPromise<String>
+        var body = ""
+        init(promise: EventLoopPromise<String>) { self.promise = promise }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head: break
+            case .body(let buffer): body += String(buffer: buffer)
+            case .end: promise.succeed(body)
+            }
+        }
+        func errorCaught(context: ChannelHandlerContext, error: any Error) { promise.fail(error) }
+        func channelInactive(context: ChannelHandlerContext) { promise.fail(BenchError("connection closed")) }
+    }
+
+    static func post(port: Int, path: String, body: String, deadline: Duration) async throws -> String {
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+        let promise = eventLoop.makePromise(of: String.self)
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: eventLoop)
+            .connectTimeout(.milliseconds(deadline.components.seconds * 1000 + deadline.components.attoseconds / 1_000_000_000_000_000))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(Collector(promise: promise))
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        } catch {
+            promise.fail(error)
+            throw error
+        }
+        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
+        head.headers.add(name: "Host", value: "127.0.0.1:\(port)")
+        head.headers.add(name: "Content-Type", value: "application/json")
+        head.headers.add(name: "Content-Length", value: String(body.utf8.count))
+        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(string: body))), promise: nil)
+        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        let timeout = eventLoop.scheduleTask(in: .milliseconds(Int64(deadline.components.seconds * 1000 + deadline.components.attoseconds / 1_000_000_000_000_000))) {
+            promise.fail(BenchError("deadline exceeded"))
+        }
+        defer {
+            timeout.cancel()
+            channel.close(promise: nil)
+        }
+        return try await promise.futureResult.get()
+    }
+}
+
+// MARK: Measurements
+
+func milliseconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+}
+
+func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
+    sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]
+}
+
+func waitForLeader(_ cluster: any Cluster, timeout: Duration = .seconds(30)) async throws -> Int {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if let leader = await cluster.leaderIndex() { return leader }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw BenchError("\(cluster.name): no leader within \(timeout)")
+}
+
+/// Commits from `proposers` concurrent loops against the leader for `seconds`.
+func throughput(_ cluster: any Cluster, proposers: Int) async throws -> (perSecond: Double, p50: Double, p99: Double) {
+    let leader = try await waitForLeader(cluster)
+    let started = ContinuousClock.now
+    let end = started + .milliseconds(Int64(seconds * 1000))
+    let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+        for proposer in 0..<proposers {
+            group.addTask {
+                var latencies: [Double] = []
+                var sequence = 0
+                while ContinuousClock.now < end {
+                    let sent = ContinuousClock.now
+                    try await cluster.commit(through: leader, key: "t\(proposers)-\(proposer)-\(sequence)", deadline: .seconds(10))
+                    latencies.append(milliseconds(ContinuousClock.now - sent))
+                    sequence += 1
+                }
+                return latencies
+            }
+        }
+        var all: [Double] = []
+        for try await part in group { all += part }
+        return all.sorted()
+    }
+    let elapsed = milliseconds(ContinuousClock.now - started) / 1000
+    return (Double(latencies.count) / elapsed, percentile(latencies, 0.5), percentile(latencies, 0.99))
+}
+
+/// Fails the leader (kill -9, or SIGSTOP) and measures until an entry proposed after the failure
+/// commits through a surviving member. Then brings the old leader back.
+func failover(_ cluster: any Cluster, silent: Bool, trial: Int) async throws -> Double {
+    let leader = try await waitForLeader(cluster)
+    let survivors = (0..<cluster.members.count).filter { $0 != leader }
+    try await cluster.commit(through: leader, key: "warm-\(trial)", deadline: .seconds(5))
+    let failedAt = ContinuousClock.now
+    if silent { cluster.members[leader].signal(SIGSTOP) } else { cluster.members[leader].killHard() }
+    var attempt = 0
+    var recovered: Double? = nil
+    while recovered == nil && ContinuousClock.now - failedAt < .seconds(30) {
+        let target = survivors[attempt % survivors.count]
+        attempt += 1
+        do {
+            try await cluster.commit(through: target, key: "f-\(silent)-\(trial)-\(attempt)", deadline: .milliseconds(500))
+            recovered = milliseconds(ContinuousClock.now - failedAt)
+        } catch {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+    if silent { cluster.members[leader].signal(SIGCONT) } else { try cluster.members[leader].start() }
+    try await cluster.waitHealthy(leader)
+    try await Task.sleep(for: .milliseconds(1500))
+    guard let recovered else { throw BenchError("\(cluster.name): no commit within 30s of the leader's failure") }
+    return recovered
+}
+
+func format(_ value: Double, _ digits: Int = 1) -> String {
+    let scale = pow(10, Double(digits))
+    return String((value * scale).rounded() / scale)
+}
+
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+}
+
+// MARK: Main
+
+try? FileManager.default.removeItem(atPath: workDirectory)
+try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+var clusters: [any Cluster] = []
+do {
+    clusters.append(try await StrataCluster())
+    if !arguments.contains("--skip-etcd") {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/etcd") else { throw BenchError("etcd not installed (apt-get install etcd-server)") }
+        clusters.append(try await EtcdCluster())
+    }
+    print("strata-bench-journal: 3 members each, loopback, fsync on, 1 KiB entries, \(seconds)s per load case, \(trials) failover trials, \(System.coreCount) cores")
+    print(pad("system", 8) + pad("proposers", 11) + pad("commits/s", 12) + pad("p50 ms", 10) + pad("p99 ms", 10))
+    var electionNotes: [String] = []
+    for cluster in clusters {
+        _ = try await waitForLeader(cluster)
+        let termBefore = await cluster.term()
+        for proposers in [1, 64] {
+            let result = try await throughput(cluster, proposers: proposers)
+            print(pad(cluster.name, 8) + pad(String(proposers), 11) + pad(format(result.perSecond, 0), 12) + pad(format(result.p50, 2), 10) + pad(format(result.p99, 2), 10))
+        }
+        let termAfter = await cluster.term()
+        electionNotes.append("\(cluster.name): \(termAfter - termBefore) election(s) under load")
+    }
+    print(electionNotes.joined(separator: "; "))
+    print("")
+    print(pad("system", 8) + pad("failure", 10) + pad("median ms", 11) + pad("worst ms", 10))
+    for cluster in clusters {
+        for silent in [false, true] {
+            var times: [Double] = []
+            for trial in 0..<trials { times.append(try await failover(cluster, silent: silent, trial: trial)) }
+            times.sort()
+            print(pad(cluster.name, 8) + pad(silent ? "SIGSTOP" : "kill -9", 10) + pad(format(percentile(times, 0.5), 0), 11) + pad(format(times.last ?? 0, 0), 10))
+        }
+    }
+} catch {
+    print("strata-bench-journal: \(error)")
+    for cluster in clusters { for member in cluster.members { member.signal(SIGCONT); member.killHard() } }
+    exit(1)
+}
+for cluster in clusters { for member in cluster.members { member.killHard() } }
+try? FileManager.default.removeItem(atPath: workDirectory)
