@@ -24,12 +24,16 @@ public struct ServiceEndpoint: Sendable {
 public struct ServiceProcessDescription: Sendable {
     public let kind: ServiceKind
     public let hostname: PropertyKey
-    /// The endpoints to bind; the first is the process's RPC port and part of its node id.
+    /// The web port (health and status now; the web UI later).
+    public let web: ServiceEndpoint
+    /// The RPC endpoints to bind; the first is the process's RPC port and part of its node id.
     public let endpoints: @Sendable (Configuration) -> [ServiceEndpoint]
 
-    public init(kind: ServiceKind, hostname: PropertyKey, endpoints: @escaping @Sendable (Configuration) -> [ServiceEndpoint]) {
+    public init(kind: ServiceKind, hostname: PropertyKey, web: ServiceEndpoint,
+                endpoints: @escaping @Sendable (Configuration) -> [ServiceEndpoint]) {
         self.kind = kind
         self.hostname = hostname
+        self.web = web
         self.endpoints = endpoints
     }
 }
@@ -87,18 +91,29 @@ public enum ServiceProcess {
                 fail(name, "\(error) (\(endpoint.port.name))", code: 1)
             }
         }
-        identity.serving.withLockedValue { $0 = true }
         let listening = servers.enumerated().map { "\(endpoints[$0.offset].name) \($0.element.localAddress)" }
-        logger.info("\(name) \(StrataVersion.release) serving (pid \(getpid())): \(listening.joined(separator: ", "))")
-        logger.info("configuration from \(configuration.sitePropertiesPath ?? "defaults, environment and arguments (no strata-site.properties)")")
+        let webHost = configuration.string(description.web.bindHost)
+        let webPort = configuration.integer(description.web.port)
+        // The process serves once the web port is bound too; only then does it say so.
+        let web = StatusWebServer.make(identity: identity, configuration: configuration, host: webHost, port: webPort,
+                                       logger: logger) { [logger] boundPort in
+            identity.ports.withLockedValue { $0.append(NamedPort(name: description.web.name, port: UInt32(boundPort))) }
+            identity.serving.withLockedValue { $0 = true }
+            logger.info("\(name) \(StrataVersion.release) serving (pid \(getpid())): \((listening + ["\(description.web.name) \(webHost):\(boundPort)"]).joined(separator: ", "))")
+            logger.info("configuration from \(configuration.sitePropertiesPath ?? "defaults, environment and arguments (no strata-site.properties)")")
+        }
 
         let group = ServiceGroup(
-            services: servers.map { RPCServerService(server: $0) },
+            services: servers.map { RPCServerService(server: $0) } + [web],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         do {
             try await group.run()
         } catch {
+            if !identity.serving.withLockedValue({ $0 }) {
+                let reason = "\(error)".contains("Address already in use") ? "address already in use" : "\(error)"
+                fail(name, "cannot listen on \(webHost):\(webPort): \(reason) (\(description.web.port.name))", code: 1)
+            }
             logger.error("stopped with an error: \(error)")
             exit(1)
         }

@@ -81,18 +81,19 @@ import Testing
 
     @Test func pingAndRemoteGetConf() async throws {
         try await ProcessHarness.with("cli-ping") { harness in
-            let ports = try await ProcessHarness.freePorts(2)
+            let ports = try await ProcessHarness.freePorts(3)
             let process = try harness.start("strata-jobmaster", name: "jm", properties: [
                 "strata.job.master.bind.host": "127.0.0.1",
                 "strata.job.master.rpc.port": "\(ports[0])",
                 "strata.job.master.embedded.journal.port": "\(ports[1])",
+                "strata.job.master.web.port": "\(ports[2])",
             ])
             try await process.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: ports[0]))
             let ping = try Self.strata(["ping", "127.0.0.1:\(ports[0])"])
             #expect(ping.status == 0)
             #expect(ping.standardOutput.hasPrefix("127.0.0.1:\(ports[0]): strata-jobmaster \(StrataVersion.release) is up\n"))
             #expect(ping.standardOutput.contains("pid:      \(process.pid)"))
-            #expect(ping.standardOutput.contains("ports:    rpc \(ports[0]), embedded-journal \(ports[1])"))
+            #expect(ping.standardOutput.contains("ports:    rpc \(ports[0]), embedded-journal \(ports[1]), web \(ports[2])"))
 
             let remote = try Self.strata(["getConf", "--address", "127.0.0.1:\(ports[0])", "--source", "strata.job.master.rpc.port"])
             #expect(remote.standardOutput.hasPrefix("\(ports[0]) (SITE_PROPERTY ("))
@@ -118,11 +119,12 @@ import Testing
 @Suite struct WireInteropTests {
     @Test func pythonClientFromTheDocsTalksToAWorker() async throws {
         try await ProcessHarness.with("interop") { harness in
-            let ports = try await ProcessHarness.freePorts(2)
+            let ports = try await ProcessHarness.freePorts(3)
             let process = try harness.start("strata-worker", name: "w", properties: [
                 "strata.worker.bind.host": "127.0.0.1",
                 "strata.worker.rpc.port": "\(ports[0])",
                 "strata.job.worker.rpc.port": "\(ports[1])",
+                "strata.worker.web.port": "\(ports[2])",
             ])
             try await process.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: ports[0]))
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -142,7 +144,7 @@ import Testing
                 version=\(StrataVersion.release)
                 node_id=worker@localhost:\(ports[0])
                 serving=True
-                ports=rpc:\(ports[0]),job-worker-rpc:\(ports[1])
+                ports=rpc:\(ports[0]),job-worker-rpc:\(ports[1]),web:\(ports[2])
 
                 """)
         }

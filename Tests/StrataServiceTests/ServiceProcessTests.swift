@@ -19,19 +19,32 @@ import Testing
 
     static let layouts: [Layout] = [
         Layout(executable: "strata-master", kind: .master,
-               portProperties: ["strata.master.rpc.port", "strata.master.embedded.journal.port"],
-               portNames: ["rpc", "embedded-journal"]),
+               portProperties: ["strata.master.rpc.port", "strata.master.embedded.journal.port", "strata.master.web.port"],
+               portNames: ["rpc", "embedded-journal", "web"]),
         Layout(executable: "strata-jobmaster", kind: .jobMaster,
-               portProperties: ["strata.job.master.rpc.port", "strata.job.master.embedded.journal.port"],
-               portNames: ["rpc", "embedded-journal"]),
+               portProperties: ["strata.job.master.rpc.port", "strata.job.master.embedded.journal.port", "strata.job.master.web.port"],
+               portNames: ["rpc", "embedded-journal", "web"]),
         Layout(executable: "strata-worker", kind: .worker,
-               portProperties: ["strata.worker.rpc.port", "strata.job.worker.rpc.port"],
-               portNames: ["rpc", "job-worker-rpc"]),
+               portProperties: ["strata.worker.rpc.port", "strata.job.worker.rpc.port", "strata.worker.web.port"],
+               portNames: ["rpc", "job-worker-rpc", "web"]),
         Layout(executable: "strata-journal-node", kind: .journalNode,
-               portProperties: ["strata.master.embedded.journal.port", "strata.job.master.embedded.journal.port"],
-               portNames: ["master-journal", "job-master-journal"],
+               portProperties: ["strata.master.embedded.journal.port", "strata.job.master.embedded.journal.port", "strata.journal.node.web.port"],
+               portNames: ["master-journal", "job-master-journal", "web"],
                extra: ["strata.journal.node.domains": "MASTER,JOB_MASTER"]),
     ]
+
+    /// A plain HTTP GET on loopback, answered body only.
+    static func httpGet(port: Int, path: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import sys,urllib.request;sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:\(port)\(path)',timeout=5).read().decode())"]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let body = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return body
+    }
 
     static func properties(_ layout: Layout, ports: [Int]) -> [String: String] {
         var properties = layout.extra
@@ -48,6 +61,7 @@ import Testing
             let ports = try await ProcessHarness.freePorts(layout.portProperties.count)
             let process = try harness.start(layout.executable, name: "p", properties: Self.properties(layout, ports: ports))
             let info = try await process.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: ports[0]))
+            let nodeID = info.nodeID
             try #require(info.kind == layout.kind)
             #expect(info.version == StrataVersion.release)
             #expect(info.pid == UInt32(process.pid))
@@ -55,9 +69,15 @@ import Testing
             try #require(info.ports.map { Int($0.port) } == ports)
             #expect(info.nodeID.hasSuffix(":\(ports[0])"))
             // Every port answers, not just the first.
-            for port in ports.dropFirst() {
+            for port in ports.dropFirst().dropLast() {
                 try await process.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: port), timeout: .seconds(5))
             }
+            // The web port answers HTTP health checks.
+            let health = try Self.httpGet(port: ports.last!, path: "/health")
+            #expect(health == "OK\n")
+            let webInfo = try Self.httpGet(port: ports.last!, path: "/api/v1/info")
+            #expect(webInfo.contains("\"nodeId\":\"\(nodeID)\""), "\(webInfo)")
+            #expect(webInfo.contains("\"serving\":true"))
             let status = try await process.stop()
             try #require(status == 0, "graceful stop must exit 0")
             #expect(process.log().contains("stopped"))
@@ -66,7 +86,7 @@ import Testing
 
     @Test func sigintAlsoStopsGracefully() async throws {
         try await ProcessHarness.with("sigint") { harness in
-            let ports = try await ProcessHarness.freePorts(2)
+            let ports = try await ProcessHarness.freePorts(3)
             let process = try harness.start("strata-worker", name: "w", properties: Self.properties(Self.layouts[2], ports: ports))
             try await process.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: ports[0]))
             process.signal(SIGINT)
@@ -76,11 +96,11 @@ import Testing
 
     @Test func portInUseIsAOneLineErrorAndNonZeroExit() async throws {
         try await ProcessHarness.with("port-in-use") { harness in
-            let ports = try await ProcessHarness.freePorts(3)
+            let ports = try await ProcessHarness.freePorts(6)
             let layout = Self.layouts[0]
-            let first = try harness.start(layout.executable, name: "first", properties: Self.properties(layout, ports: [ports[0], ports[1]]))
+            let first = try harness.start(layout.executable, name: "first", properties: Self.properties(layout, ports: [ports[0], ports[1], ports[2]]))
             try await first.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: ports[0]))
-            let second = try harness.start(layout.executable, name: "second", properties: Self.properties(layout, ports: [ports[0], ports[2]]))
+            let second = try harness.start(layout.executable, name: "second", properties: Self.properties(layout, ports: [ports[0], ports[3], ports[4]]))
             let status = try await second.waitForExit()
             try #require(status == 1)
             let lines = second.log().split(separator: "\n")
@@ -88,6 +108,12 @@ import Testing
             #expect(lines.first == "strata-master: cannot listen on 127.0.0.1:\(ports[0]): address already in use (strata.master.rpc.port)")
             // The first process is unaffected.
             try await first.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: ports[0]), timeout: .seconds(5))
+            // The web port in use is refused the same way.
+            let third = try harness.start(layout.executable, name: "third", properties: Self.properties(layout, ports: [ports[3], ports[4], ports[2]]))
+            try #require(try await third.waitForExit() == 1)
+            let thirdLines = third.log().split(separator: "\n")
+            try #require(thirdLines.count == 1, "expected one line")
+            #expect(thirdLines.first == "strata-master: cannot listen on 127.0.0.1:\(ports[2]): address already in use (strata.master.web.port)")
         }
     }
 
@@ -105,7 +131,7 @@ import Testing
 
     @Test func argumentsOverrideTheSiteFileAndUnknownArgumentsAreRefused() async throws {
         try await ProcessHarness.with("arguments") { harness in
-            let ports = try await ProcessHarness.freePorts(2)
+            let ports = try await ProcessHarness.freePorts(3)
             var properties = Self.properties(Self.layouts[2], ports: ports)
             properties["strata.worker.rpc.port"] = "1" // privileged: would fail if the argument did not win
             let process = try harness.start("strata-worker", name: "w", properties: properties,
@@ -125,7 +151,7 @@ import Testing
 
     @Test func clientReconnectsAfterTheProcessIsKilledAndRestarted() async throws {
         try await ProcessHarness.with("restart") { harness in
-            let ports = try await ProcessHarness.freePorts(2)
+            let ports = try await ProcessHarness.freePorts(3)
             let properties = Self.properties(Self.layouts[0], ports: ports)
             let address = HostAndPort(host: "127.0.0.1", port: ports[0])
             let first = try harness.start("strata-master", name: "m1", properties: properties)
