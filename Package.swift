@@ -53,6 +53,8 @@ let package = Package(
         ),
         // The Raft algorithm as a pure value type: no dependencies, no I/O.
         .target(name: "StrataRaft", path: "Shared/StrataRaft"),
+        // The file-system namespace as a deterministic state machine: no I/O.
+        .target(name: "StrataNamespace", dependencies: ["StrataCore"], path: "Shared/StrataNamespace"),
         // The Raft shell: durable log and snapshots, transport, the replicated-state-machine protocol.
         .target(
             name: "StrataJournal",
@@ -148,8 +150,9 @@ let package = Package(
             ],
             path: "Tests/StrataWireTests"
         ),
+        .testTarget(name: "StrataNamespaceTests", dependencies: ["StrataNamespace", "StrataCore"], path: "Tests/StrataNamespaceTests"),
         .testTarget(name: "StrataRaftTests", dependencies: ["StrataRaft"], path: "Tests/StrataRaftTests"),
-        .testTarget(name: "StrataJournalTests", dependencies: ["StrataJournal", "StrataRaft"], path: "Tests/StrataJournalTests"),
+        .testTarget(name: "StrataJournalTests", dependencies: ["StrataJournal", "StrataRaft", "StrataCore"], path: "Tests/StrataJournalTests"),
         .testTarget(name: "StrataZooKeeperTests", dependencies: ["StrataZooKeeper"], path: "Tests/StrataZooKeeperTests"),
         .testTarget(
             name: "StrataServiceTests",

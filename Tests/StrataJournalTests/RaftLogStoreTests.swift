@@ -1,4 +1,5 @@
 import Foundation
+import StrataCore
 import Testing
 @testable import StrataJournal
 @testable import StrataRaft

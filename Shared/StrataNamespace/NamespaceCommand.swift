@@ -1,0 +1,116 @@
+/// Options for creating a file or directory.
+public struct CreateOptions: Sendable, Equatable {
+    /// Create missing parent directories.
+    public var recursive = false
+    /// For directories: succeed if it already exists (as `mkdir -p`).
+    public var allowExists = false
+    public var mode: UInt16 = 0o755
+    public var owner = ""
+    public var group = ""
+    public var ttlMilliseconds: Int64 = -1
+    public var blockSizeBytes: Int64 = 64 << 20
+    public var replicationMin: Int32 = 0
+    public var replicationMax: Int32 = -1
+    /// The object already exists in under storage (written through, or loaded from it).
+    public var persisted = false
+
+    public init() {}
+}
+
+/// Attributes to change; nil leaves one alone.
+public struct SetAttributeOptions: Sendable, Equatable {
+    public var pinned: Bool?
+    public var ttlMilliseconds: Int64?
+    public var mode: UInt16?
+    public var owner: String?
+    public var group: String?
+    public var replicationMin: Int32?
+    public var replicationMax: Int32?
+    public var persisted: Bool?
+    /// Apply to every descendant too.
+    public var recursive = false
+
+    public init() {}
+}
+
+/// An entry found in under storage, to add to the namespace when its directory is first listed.
+public struct UFSEntry: Sendable, Equatable {
+    public var name: String
+    public var isDirectory: Bool
+    public var lengthBytes: Int64
+    public var modificationTimeMilliseconds: Int64
+    public var mode: UInt16
+    public var owner: String
+    public var group: String
+    /// Identifies the version of the object (size and modification time for a local folder).
+    public var fingerprint: String
+
+    public init(name: String, isDirectory: Bool, lengthBytes: Int64, modificationTimeMilliseconds: Int64,
+                mode: UInt16, owner: String, group: String, fingerprint: String) {
+        self.name = name
+        self.isDirectory = isDirectory
+        self.lengthBytes = lengthBytes
+        self.modificationTimeMilliseconds = modificationTimeMilliseconds
+        self.mode = mode
+        self.owner = owner
+        self.group = group
+        self.fingerprint = fingerprint
+    }
+}
+
+/// A namespace mutation. Each is one journal entry; applying it is deterministic.
+public enum NamespaceCommand: Sendable, Equatable {
+    case createDirectory(StrataPath, CreateOptions)
+    case createFile(StrataPath, CreateOptions)
+    case completeFile(StrataPath, lengthBytes: Int64, blockIDs: [UInt64])
+    case delete(StrataPath, recursive: Bool)
+    case rename(StrataPath, to: StrataPath)
+    case setAttribute(StrataPath, SetAttributeOptions)
+    case mount(StrataPath, ufsURI: String, readOnly: Bool, shared: Bool)
+    case unmount(StrataPath)
+    /// Records what an under-storage directory holds, the first time it is listed.
+    case loadDirectory(StrataPath, entries: [UFSEntry])
+}
+
+/// Identifies one client operation, so that a retry (after a failover, say) is recognised and
+/// answered with the first outcome instead of being applied twice.
+public struct OperationID: Sendable, Hashable, CustomStringConvertible {
+    public var client: UInt64
+    public var sequence: UInt64
+
+    public init(client: UInt64, sequence: UInt64) {
+        self.client = client
+        self.sequence = sequence
+    }
+
+    public var description: String { "\(String(client, radix: 16))/\(sequence)" }
+}
+
+/// One journal entry of the namespace: the command, the leader's clock when it was proposed
+/// (so every member stamps the same times), and the client operation it carries out.
+public struct NamespaceRecord: Sendable, Equatable {
+    public var operationID: OperationID?
+    public var timeMilliseconds: Int64
+    public var command: NamespaceCommand
+
+    public init(operationID: OperationID?, timeMilliseconds: Int64, command: NamespaceCommand) {
+        self.operationID = operationID
+        self.timeMilliseconds = timeMilliseconds
+        self.command = command
+    }
+}
+
+/// The outcome of applying a record: the affected inode's status, or the error.
+public enum NamespaceOutcome: Sendable, Equatable {
+    case success(FileStatus?)
+    case failure(NamespaceError)
+}
+
+/// A mount: a Strata path backed by an under-storage location.
+public struct MountPoint: Sendable, Equatable {
+    public var path: StrataPath
+    public var ufsURI: String
+    public var readOnly: Bool
+    public var shared: Bool
+    public var mountID: UInt64
+}
