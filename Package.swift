@@ -143,7 +143,7 @@ let package = Package(
         .testTarget(
             name: "StrataWireTests",
             dependencies: [
-                "StrataWire", "StrataCore",
+                "StrataWire", "StrataCore", "StrataTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import StrataCore
 import StrataWire
+import Synchronization
 
 /// Starts real Strata service processes for tests: each on free loopback ports, with its own
 /// directory and `strata-site.properties`, waited for until it serves, stopped or killed on
@@ -51,17 +52,32 @@ public final class ProcessHarness: Sendable {
         return root.appendingPathComponent(".build/debug").path
     }
 
-    /// Free TCP ports on 127.0.0.1, found by binding port 0 and closing again.
+    /// Ports handed out so far; tests draw from 20000–31999, below Linux's ephemeral range
+    /// (32768 and up), so a port given to one test is never also some connection's source port
+    /// or another test's kernel-chosen port.
+    private static let nextPort = Atomic<Int>(20_000 + Int(getpid() % 600) * 20)
+    static let portRange = 20_000..<32_000
+
+    /// Free TCP ports on 127.0.0.1 for processes a test starts: unique within this test run and
+    /// checked free by binding each one.
     public static func freePorts(_ count: Int) async throws -> [Int] {
-        var channels: [any Channel] = []
-        for _ in 0..<count {
-            channels.append(try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .bind(host: "127.0.0.1", port: 0).get())
+        var ports: [Int] = []
+        var attempts = 0
+        while ports.count < count {
+            attempts += 1
+            guard attempts < 2_000 else { throw HarnessError("could not find \(count) free ports in \(portRange)") }
+            let raw = nextPort.add(1, ordering: .relaxed).newValue
+            let port = portRange.lowerBound + (raw - portRange.lowerBound) % portRange.count
+            do {
+                let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .bind(host: "127.0.0.1", port: port).get()
+                try await channel.close()
+                ports.append(port)
+            } catch {
+                continue
+            }
         }
-        let ports = channels.compactMap { $0.localAddress?.port }
-        for channel in channels { try await channel.close() }
-        precondition(ports.count == count && Set(ports).count == count, "could not find \(count) distinct free ports")
         return ports
     }
 

@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import StrataCore
+import StrataTesting
 import Testing
 @testable import StrataWire
 
@@ -311,7 +312,7 @@ import Testing
     }
 
     @Test func clientReconnectsAfterServerRestart() async throws {
-        let port = try await Self.withServer { server in server.localAddress.port }
+        let port = try await ProcessHarness.freePorts(1)[0]
         let client = RPCClient(address: HostAndPort(host: "127.0.0.1", port: port), frameSizeMaxBytes: Self.frameSizeMaxBytes)
         try await Self.withServer(port: port) { _ in
             let echoed7 = try await client.call(ServiceMethods.echo, EchoRequest(data: [1]))
@@ -328,7 +329,7 @@ import Testing
     }
 
     @Test func unreachableServerIsUnavailable() async throws {
-        let port = try await Self.withServer { server in server.localAddress.port }
+        let port = try await ProcessHarness.freePorts(1)[0]
         let client = RPCClient(address: HostAndPort(host: "127.0.0.1", port: port), frameSizeMaxBytes: Self.frameSizeMaxBytes)
         let error = await #expect(throws: RPCError.self) { try await client.call(ServiceMethods.echo, EchoRequest(data: [])) }
         #expect(error?.code == .unavailable)
