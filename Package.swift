@@ -55,6 +55,8 @@ let package = Package(
         .target(name: "StrataRaft", path: "Shared/StrataRaft"),
         // The file-system namespace as a deterministic state machine: no I/O.
         .target(name: "StrataNamespace", dependencies: ["StrataCore"], path: "Shared/StrataNamespace"),
+        // Under storage: local or shared folders first.
+        .target(name: "StrataUFS", dependencies: ["StrataNamespace"], path: "Shared/StrataUFS"),
         // The Raft shell: durable log and snapshots, transport, the replicated-state-machine protocol.
         .target(
             name: "StrataJournal",
@@ -67,6 +69,26 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
             ],
             path: "Shared/StrataJournal"
+        ),
+        // The file-system master: namespace on the embedded journal, its RPC API, under storage.
+        .target(
+            name: "StrataMaster",
+            dependencies: [
+                "StrataCore", "StrataWire", "StrataRaft", "StrataJournal", "StrataNamespace", "StrataUFS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/StrataMaster"
+        ),
+        // Clients of Strata: master discovery, retries, the file-system API.
+        .target(
+            name: "StrataClient",
+            dependencies: [
+                "StrataCore", "StrataWire",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Shared/StrataClient"
         ),
         .target(
             name: "StrataZooKeeper",
@@ -97,14 +119,18 @@ let package = Package(
             path: "Shared/StrataTesting"
         ),
 
-        .executableTarget(name: "strata-master", dependencies: ["StrataRuntime"], path: "Services/master"),
+        .executableTarget(
+            name: "strata-master",
+            dependencies: ["StrataRuntime", "StrataMaster", "StrataJournal", "StrataUFS", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            path: "Services/master"
+        ),
         .executableTarget(name: "strata-jobmaster", dependencies: ["StrataRuntime"], path: "Services/jobmaster"),
         .executableTarget(name: "strata-worker", dependencies: ["StrataRuntime"], path: "Services/worker"),
         .executableTarget(name: "strata-journal-node", dependencies: ["StrataRuntime"], path: "Services/journal-node"),
         .executableTarget(
             name: "strata",
             dependencies: [
-                "StrataCore", "StrataWire",
+                "StrataCore", "StrataWire", "StrataJournal", "StrataUFS", "StrataMaster", "StrataNamespace", "StrataClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Services/cli"

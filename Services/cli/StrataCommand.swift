@@ -9,7 +9,8 @@ struct StrataCommand: AsyncParsableCommand {
         commandName: "strata",
         abstract: "Operate and use a Strata cluster.",
         discussion: "Configuration comes from $STRATA_CONF_DIR/strata-site.properties (else ./conf), the environment and -Dname=value arguments.",
-        subcommands: [VersionCommand.self, GetConfCommand.self, PingCommand.self])
+        subcommands: [VersionCommand.self, GetConfCommand.self, PingCommand.self, FormatCommand.self, FormatJournalCommand.self,
+                      FSCommand.self, FSAdminCommand.self])
 }
 
 /// What every subcommand shares: the `-D` arguments taken off the command line in main.

@@ -12,13 +12,22 @@ final class ServiceIdentity: Sendable {
     let startInstant: ContinuousClock.Instant
     let ports = NIOLockedValueBox<[NamedPort]>([])
     let serving = NIOLockedValueBox(false)
+    let role: (@Sendable () async -> String)?
 
-    init(kind: ServiceKind, nodeID: String, hostname: String, startTime: Date, startInstant: ContinuousClock.Instant) {
+    init(kind: ServiceKind, nodeID: String, hostname: String, startTime: Date, startInstant: ContinuousClock.Instant,
+         role: (@Sendable () async -> String)? = nil) {
         self.kind = kind
         self.nodeID = nodeID
         self.hostname = hostname
         self.startTime = startTime
         self.startInstant = startInstant
+        self.role = role
+    }
+
+    func currentInfo() async -> ServiceInfo {
+        var info = self.info
+        if let role { info.role = await role() }
+        return info
     }
 
     var info: ServiceInfo {

@@ -19,8 +19,39 @@ public struct ServiceEndpoint: Sendable {
     }
 }
 
+/// What a service adds to the shell: RPC handlers per endpoint, long-running services, and
+/// its current role for ServiceInfo.
+public struct ServiceParts: Sendable {
+    /// Registers handlers on the endpoint with this name ("rpc", "embedded-journal", …).
+    public var handlers: [String: @Sendable (inout RPCHandlers) -> Void] = [:]
+    /// Run beside the servers; they stop on graceful shutdown.
+    public var services: [any Service] = []
+    /// The role reported in ServiceInfo ("LEADER", "STANDBY", …).
+    public var role: (@Sendable () async -> String)?
+
+    public init(handlers: [String: @Sendable (inout RPCHandlers) -> Void] = [:], services: [any Service] = [],
+                role: (@Sendable () async -> String)? = nil) {
+        self.handlers = handlers
+        self.services = services
+        self.role = role
+    }
+}
+
+/// What a service needs from the shell to prepare its parts.
+public struct ServiceContext: Sendable {
+    public let configuration: Configuration
+    public let logger: Logger
+    public let nodeID: String
+}
+
+/// A start-up failure a service reports: printed as one line, exit code 2.
+public struct ServiceStartError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
 /// What distinguishes one service executable from another: its kind, the property naming its
-/// host, and the endpoints it binds given its configuration.
+/// host, the endpoints it binds given its configuration, and its own parts.
 public struct ServiceProcessDescription: Sendable {
     public let kind: ServiceKind
     public let hostname: PropertyKey
@@ -28,13 +59,17 @@ public struct ServiceProcessDescription: Sendable {
     public let web: ServiceEndpoint
     /// The RPC endpoints to bind; the first is the process's RPC port and part of its node id.
     public let endpoints: @Sendable (Configuration) -> [ServiceEndpoint]
+    /// Builds the service's handlers and services (journal, namespace, …) before ports are bound.
+    public let prepare: @Sendable (ServiceContext) async throws -> ServiceParts
 
     public init(kind: ServiceKind, hostname: PropertyKey, web: ServiceEndpoint,
-                endpoints: @escaping @Sendable (Configuration) -> [ServiceEndpoint]) {
+                endpoints: @escaping @Sendable (Configuration) -> [ServiceEndpoint],
+                prepare: @escaping @Sendable (ServiceContext) async throws -> ServiceParts = { _ in ServiceParts() }) {
         self.kind = kind
         self.hostname = hostname
         self.web = web
         self.endpoints = endpoints
+        self.prepare = prepare
     }
 }
 
@@ -70,18 +105,25 @@ public enum ServiceProcess {
         let hostname = configuration.string(description.hostname)
         let nodeID = "\(name.replacingOccurrences(of: "strata-", with: ""))@\(hostname):\(configuration.integer(endpoints[0].port))"
         var logger = Logger(label: nodeID)
-        logger[metadataKey: "role"] = "STANDALONE"
         for warning in configuration.warnings { logger.warning("\(warning)") }
 
+        let parts: ServiceParts
+        do {
+            parts = try await description.prepare(ServiceContext(configuration: configuration, logger: logger, nodeID: nodeID))
+        } catch {
+            fail(name, "\(error)", code: 2)
+        }
         let identity = ServiceIdentity(kind: description.kind, nodeID: nodeID, hostname: hostname,
-                                       startTime: Date(), startInstant: .now)
-        let handlers = StandardHandlers.make(identity: identity, configuration: configuration)
+                                       startTime: Date(), startInstant: .now, role: parts.role)
+        let standard = StandardHandlers.make(identity: identity, configuration: configuration)
         let frameSizeMaxBytes = Int(configuration.sizeBytes(.networkMaxInboundMessageSize))
 
         var servers: [RPCServer] = []
         for endpoint in endpoints {
             let host = configuration.string(endpoint.bindHost)
             let port = configuration.integer(endpoint.port)
+            var handlers = standard
+            parts.handlers[endpoint.name]?(&handlers)
             do {
                 let server = try await RPCServer.bind(host: host, port: port, handlers: handlers,
                                                       frameSizeMaxBytes: frameSizeMaxBytes, logger: logger)
@@ -104,7 +146,7 @@ public enum ServiceProcess {
         }
 
         let group = ServiceGroup(
-            services: servers.map { RPCServerService(server: $0) } + [web],
+            services: servers.map { RPCServerService(server: $0) } + parts.services + [web],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         do {

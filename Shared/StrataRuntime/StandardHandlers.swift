@@ -10,7 +10,7 @@ enum StandardHandlers {
 
     static func make(identity: ServiceIdentity, configuration: Configuration) -> RPCHandlers {
         var handlers = RPCHandlers()
-        handlers.register(ServiceMethods.getServiceInfo) { _, _ in identity.info }
+        handlers.register(ServiceMethods.getServiceInfo) { _, _ in await identity.currentInfo() }
         handlers.register(ServiceMethods.getConfiguration) { request, _ in
             var properties: [ConfigProperty] = []
             let keys: [PropertyKey]

@@ -40,7 +40,7 @@ enum StatusWebServer {
                 : Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "STARTING\n")))
         }
         router.get("/api/v1/info") { _, _ -> Info in
-            let info = identity.info
+            let info = await identity.currentInfo()
             return Info(kind: info.kind.description, version: info.version, nodeId: info.nodeID, hostname: info.hostname,
                         pid: info.pid, serving: info.serving, role: info.role, uptimeMs: info.uptimeMilliseconds,
                         ports: Dictionary(info.ports.map { ($0.name, $0.port) }, uniquingKeysWith: { first, _ in first }))

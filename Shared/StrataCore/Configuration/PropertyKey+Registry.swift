@@ -47,6 +47,11 @@ extension PropertyKey {
     public static let masterJournalFolder = PropertyKey("strata.master.journal.folder", .string,
         default: "${strata.work.dir}/journal", "Directory of the master's journal.")
 
+    public static let clusterID = PropertyKey("strata.cluster.id", .string, default: nil,
+        "Cluster id (32 hex digits) that `strata format` writes into journals; random if unset.")
+    public static let masterMountTableRootUFS = PropertyKey("strata.master.mount.table.root.ufs", .string,
+        default: "${strata.work.dir}/underFSStorage", "Under storage mounted at / (a local or shared folder).")
+
     // MARK: Embedded journal (Raft)
     public static let masterEmbeddedJournalElectionTimeoutMin = PropertyKey("strata.master.embedded.journal.election.timeout.min",
         .duration, default: "1s", "Shortest time a member waits without hearing from a leader before campaigning.")
@@ -123,6 +128,7 @@ extension PropertyKey {
         .userRpcRetryBaseSleep, .userRpcRetryMaxSleep, .userRpcRetryMaxDuration,
         .masterHostname, .masterBindHost, .masterRpcPort, .masterWebPort, .masterEmbeddedJournalPort,
         .masterEmbeddedJournalAddresses, .masterRpcAddresses, .masterJournalType, .masterJournalFolder,
+        .clusterID, .masterMountTableRootUFS,
         .masterEmbeddedJournalElectionTimeoutMin, .masterEmbeddedJournalElectionTimeoutMax, .masterEmbeddedJournalHeartbeatInterval,
         .masterEmbeddedJournalEntrySizeMax, .masterEmbeddedJournalSegmentSize, .masterEmbeddedJournalSnapshotReplicationChunkSize,
         .masterEmbeddedJournalSnapshotReplicationCompressionType, .masterEmbeddedJournalUnsafeFlushEnabled,

@@ -1,0 +1,338 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import StrataCore
+import StrataJournal
+import StrataNamespace
+import StrataRaft
+import StrataUFS
+import StrataWire
+
+/// The file-system master: serves the namespace from the journal leader, answers standbys'
+/// clients with NOT_LEADER and the leader's RPC address, and loads under-storage metadata on
+/// first access (journaled, so every master sees it).
+public final class FileSystemMaster: Sendable {
+    public let node: RaftNode
+    public let stateMachine: NamespaceStateMachine
+    let rpcAddressOfJournal: [HostAndPort: HostAndPort]
+    let thisRPCAddress: HostAndPort
+    let journalType: String
+    let clusterID: [UInt8]
+    let rootUFS: String
+    let startTimeMilliseconds: UInt64
+    let logger: Logger
+    private let underStorage = NIOLockedValueBox<[String: any UnderFileSystem]>([:])
+
+    public init(node: RaftNode, stateMachine: NamespaceStateMachine, rpcAddressOfJournal: [HostAndPort: HostAndPort],
+                thisRPCAddress: HostAndPort, clusterID: [UInt8], rootUFS: String, logger: Logger) {
+        self.node = node
+        self.stateMachine = stateMachine
+        self.rpcAddressOfJournal = rpcAddressOfJournal
+        self.thisRPCAddress = thisRPCAddress
+        self.journalType = "EMBEDDED"
+        self.clusterID = clusterID
+        self.rootUFS = rootUFS
+        self.startTimeMilliseconds = UInt64(Date().timeIntervalSince1970 * 1000)
+        self.logger = logger
+    }
+
+    /// The role for ServiceInfo: LEADER when this master serves, else STANDBY.
+    public func role() async -> String {
+        await node.status.role == .leader ? "LEADER" : "STANDBY"
+    }
+
+    // MARK: Handlers
+
+    public func register(into handlers: inout RPCHandlers) {
+        handlers.register(FileSystemMethods.createDirectory) { request, _ in
+            var options = CreateOptions()
+            options.recursive = request.recursive
+            options.allowExists = request.allowExists
+            options.mode = UInt16(truncatingIfNeeded: request.mode)
+            return FileInfoResponse(info: try await self.mutate(.createDirectory(try Self.path(request.path), options), request.operation))
+        }
+        handlers.register(FileSystemMethods.createFile) { request, _ in
+            var options = CreateOptions()
+            options.recursive = request.recursive
+            options.mode = UInt16(truncatingIfNeeded: request.mode)
+            options.blockSizeBytes = request.blockSizeBytes > 0 ? request.blockSizeBytes : 64 << 20
+            options.ttlMilliseconds = request.ttlMilliseconds
+            options.replicationMin = request.replicationMin
+            options.replicationMax = request.replicationMax
+            return FileInfoResponse(info: try await self.mutate(.createFile(try Self.path(request.path), options), request.operation))
+        }
+        handlers.register(FileSystemMethods.completeFile) { request, _ in
+            FileInfoResponse(info: try await self.mutate(.completeFile(try Self.path(request.path), lengthBytes: request.lengthBytes, blockIDs: request.blockIDs), request.operation))
+        }
+        handlers.register(FileSystemMethods.getStatus) { request, _ in
+            let path = try Self.path(request.path)
+            try await self.readyToRead()
+            try await self.loadMetadata(along: path)
+            return FileInfoResponse(info: try await self.info(path))
+        }
+        handlers.register(FileSystemMethods.exists) { request, _ in
+            let path = try Self.path(request.path)
+            try await self.readyToRead()
+            try await self.loadMetadata(along: path)
+            return ExistsResponse(exists: await self.stateMachine.inode(at: path) != nil)
+        }
+        handlers.register(FileSystemMethods.listStatus) { request, _, writer in
+            let path = try Self.path(request.path)
+            try await self.readyToRead()
+            try await self.loadMetadata(along: path)
+            if request.recursive { try await self.loadMetadata(below: path) }
+            let statuses: [FileStatus]
+            do { statuses = try await self.stateMachine.list(path, recursive: request.recursive) } catch let error as NamespaceError { throw Self.rpcError(error) }
+            var batch: [FileInfo] = []
+            for status in statuses {
+                batch.append(await self.fileInfo(status))
+                if batch.count == FileInfoBatch.entriesMax {
+                    try await writer.send(FileInfoBatch(infos: batch))
+                    batch = []
+                }
+            }
+            if !batch.isEmpty || statuses.isEmpty { try await writer.send(FileInfoBatch(infos: batch)) }
+        }
+        handlers.register(FileSystemMethods.delete) { request, _ in
+            let path = try Self.path(request.path)
+            try await self.removeFromUnderStorage(path, recursive: request.recursive)
+            _ = try await self.mutate(.delete(path, recursive: request.recursive), request.operation)
+            return EmptyResponse()
+        }
+        handlers.register(FileSystemMethods.rename) { request, _ in
+            let source = try Self.path(request.source), destination = try Self.path(request.destination)
+            try await self.renameInUnderStorage(source, to: destination)
+            return FileInfoResponse(info: try await self.mutate(.rename(source, to: destination), request.operation))
+        }
+        handlers.register(FileSystemMethods.setAttribute) { request, _ in
+            var options = SetAttributeOptions()
+            options.pinned = request.pinned
+            options.ttlMilliseconds = request.ttlMilliseconds
+            options.mode = request.mode.map { UInt16(truncatingIfNeeded: $0) }
+            options.owner = request.owner
+            options.group = request.group
+            options.replicationMin = request.replicationMin
+            options.replicationMax = request.replicationMax
+            options.recursive = request.recursive
+            return FileInfoResponse(info: try await self.mutate(.setAttribute(try Self.path(request.path), options), request.operation))
+        }
+        handlers.register(FileSystemMethods.mount) { request, _ in
+            let path = try Self.path(request.path)
+            do {
+                try self.underFileSystem(request.ufsURI).checkAccessible()
+            } catch {
+                throw RPCError(.invalidArgument, "cannot mount \(request.ufsURI) at \(path): \(error)")
+            }
+            return FileInfoResponse(info: try await self.mutate(.mount(path, ufsURI: request.ufsURI, readOnly: request.readOnly, shared: request.shared), request.operation))
+        }
+        handlers.register(FileSystemMethods.unmount) { request, _ in
+            _ = try await self.mutate(.unmount(try Self.path(request.path)), request.operation)
+            return EmptyResponse()
+        }
+        handlers.register(FileSystemMethods.getMasterInfo) { _, _ in await self.masterInfo() }
+        handlers.register(FileSystemMethods.checkpoint) { _, _ in
+            try await self.ensureLeader()
+            do { try await self.node.checkpoint() } catch { throw RPCError(.internal, "checkpoint failed: \(error)") }
+            return EmptyResponse()
+        }
+    }
+
+    // MARK: Mutations and reads
+
+    /// Journals `command` and returns its outcome once applied.
+    func mutate(_ command: NamespaceCommand, _ operation: OperationIdentifier?) async throws(RPCError) -> FileInfo? {
+        try await ensureLeader()
+        let record = NamespaceRecord(operationID: operation.map { OperationID(client: $0.client, sequence: $0.sequence) },
+                                     timeMilliseconds: Int64(Date().timeIntervalSince1970 * 1000), command: command)
+        let index: UInt64
+        do {
+            index = try await node.propose(NamespaceCodec.encode(record))
+        } catch {
+            throw proposalRPCError(error)
+        }
+        guard let outcome = await stateMachine.takeOutcome(index) else {
+            throw RPCError(.unavailable, "the outcome of journal entry \(index) is no longer known; retry with the same operation id")
+        }
+        switch outcome {
+        case .success(let status?): return await fileInfo(status)
+        case .success(nil): return nil
+        case .failure(let error): throw Self.rpcError(error)
+        }
+    }
+
+    /// Serving reads only as the leader, after applying everything committed before the read.
+    func readyToRead() async throws(RPCError) {
+        try await ensureLeader()
+        do { try await node.readBarrier() } catch { throw proposalRPCError(error) }
+    }
+
+    func ensureLeader() async throws(RPCError) {
+        let status = await node.status
+        guard status.role == .leader else {
+            let hint = status.leader.flatMap { rpcAddressOfJournal[$0] }
+            throw RPCError(.notLeader, "\(thisRPCAddress) is a standby master", leaderHint: hint?.description)
+        }
+    }
+
+    func info(_ path: StrataPath) async throws(RPCError) -> FileInfo {
+        do { return await fileInfo(try await stateMachine.status(path)) } catch { throw Self.rpcError(error) }
+    }
+
+    func fileInfo(_ status: FileStatus) async -> FileInfo {
+        let inode = status.inode
+        var info = FileInfo()
+        info.id = inode.id
+        info.path = status.path.description
+        info.name = status.path.isRoot ? "" : inode.name
+        info.isDirectory = inode.isDirectory
+        info.lengthBytes = inode.lengthBytes
+        info.blockSizeBytes = inode.blockSizeBytes
+        info.blockIDs = inode.blockIDs
+        info.completed = inode.completed
+        info.creationTimeMilliseconds = inode.creationTimeMilliseconds
+        info.modificationTimeMilliseconds = inode.modificationTimeMilliseconds
+        info.mode = UInt32(inode.mode)
+        info.owner = inode.owner
+        info.group = inode.group
+        info.ttlMilliseconds = inode.ttlMilliseconds
+        info.pinned = inode.pinned
+        info.replicationMin = inode.replicationMin
+        info.replicationMax = inode.replicationMax
+        info.persistenceState = inode.persistence.description
+        info.ufsFingerprint = inode.ufsFingerprint
+        info.isMountPoint = inode.isMountPoint
+        info.childCount = UInt64(inode.children.count)
+        let (mount, relative) = await stateMachine.mount(containing: status.path)
+        if let ufs = try? underFileSystem(mount.ufsURI) { info.ufsPath = ufs.location(relative) }
+        return info
+    }
+
+    // MARK: Under storage
+
+    func underFileSystem(_ uri: String) throws(UnderStorageError) -> any UnderFileSystem {
+        if let cached = underStorage.withLockedValue({ $0[uri] }) { return cached }
+        let opened = try openUnderFileSystem(uri)
+        underStorage.withLockedValue { $0[uri] = opened }
+        return opened
+    }
+
+    /// Loads the under-storage listing of every directory along `path` that has not been loaded
+    /// yet, so that a file that exists only in under storage becomes visible on first access.
+    func loadMetadata(along path: StrataPath) async throws(RPCError) {
+        var prefix = StrataPath.root
+        var remaining = path.components[...]
+        while true {
+            guard let inode = await stateMachine.inode(at: prefix), inode.isDirectory else { return }
+            if inode.persistence == .persisted && !inode.childrenLoaded { try await loadDirectory(prefix) }
+            guard let next = remaining.first else { return }
+            remaining = remaining.dropFirst()
+            do { prefix = try prefix.appending(next) } catch { throw Self.rpcError(error) }
+        }
+    }
+
+    /// Loads every unloaded directory below `path` (for recursive listings).
+    func loadMetadata(below path: StrataPath) async throws(RPCError) {
+        var pending = [path]
+        var loaded = 0
+        while let directory = pending.popLast(), loaded < 100_000 {
+            guard let inode = await stateMachine.inode(at: directory), inode.isDirectory else { continue }
+            if inode.persistence == .persisted && !inode.childrenLoaded {
+                try await loadDirectory(directory)
+                loaded += 1
+            }
+            guard let refreshed = await stateMachine.inode(at: directory) else { continue }
+            for name in refreshed.children.keys.sorted() {
+                if let child = try? directory.appending(name) { pending.append(child) }
+            }
+        }
+    }
+
+    private func loadDirectory(_ path: StrataPath) async throws(RPCError) {
+        let (mount, relative) = await stateMachine.mount(containing: path)
+        let entries: [UFSEntry]
+        do {
+            entries = try underFileSystem(mount.ufsURI).list(relative)
+        } catch where error.code == .notFound {
+            entries = []
+        } catch {
+            throw RPCError(.unavailable, "cannot list under storage for \(path): \(error)")
+        }
+        _ = try await mutate(.loadDirectory(path, entries: entries), nil)
+    }
+
+    private func removeFromUnderStorage(_ path: StrataPath, recursive: Bool) async throws(RPCError) {
+        try await ensureLeader()
+        guard let inode = await stateMachine.inode(at: path), inode.persistence == .persisted, !path.isRoot, !inode.isMountPoint else { return }
+        if inode.isDirectory && !inode.children.isEmpty && !recursive { return } // the namespace reports the error
+        let (mount, relative) = await stateMachine.mount(containing: path)
+        guard !mount.readOnly else { throw RPCError(.permissionDenied, "cannot delete \(path): mount \(mount.path) is read-only") }
+        do { try underFileSystem(mount.ufsURI).delete(relative, recursive: recursive) } catch {
+            throw RPCError(.unavailable, "cannot delete \(path) from under storage: \(error)")
+        }
+    }
+
+    private func renameInUnderStorage(_ source: StrataPath, to destination: StrataPath) async throws(RPCError) {
+        try await ensureLeader()
+        guard let inode = await stateMachine.inode(at: source), inode.persistence == .persisted,
+              await stateMachine.inode(at: destination) == nil else { return }
+        let (sourceMount, sourceRelative) = await stateMachine.mount(containing: source)
+        let (destinationMount, destinationRelative) = await stateMachine.mount(containing: destination)
+        guard sourceMount.path == destinationMount.path else { return } // the namespace refuses it
+        guard !sourceMount.readOnly else { throw RPCError(.permissionDenied, "cannot rename \(source): mount \(sourceMount.path) is read-only") }
+        do { try underFileSystem(sourceMount.ufsURI).rename(sourceRelative, to: destinationRelative) } catch {
+            throw RPCError(.unavailable, "cannot rename \(source) in under storage: \(error)")
+        }
+    }
+
+    // MARK: Info
+
+    func masterInfo() async -> MasterInfo {
+        let status = await node.status
+        var info = MasterInfo()
+        info.leaderRPCAddress = status.leader.flatMap { rpcAddressOfJournal[$0]?.description } ?? ""
+        info.journalType = journalType
+        info.term = status.term
+        info.clusterID = clusterID
+        info.thisRPCAddress = thisRPCAddress.description
+        info.thisRole = status.role == .leader ? "LEADER" : (status.role == .follower ? "STANDBY" : status.role.rawValue)
+        info.commitIndex = status.commitIndex
+        info.appliedIndex = status.appliedIndex
+        info.inodeCount = UInt64(await stateMachine.inodeCount)
+        info.rootUFS = rootUFS
+        info.startTimeMilliseconds = startTimeMilliseconds
+        for (journal, rpc) in rpcAddressOfJournal.sorted(by: { $0.key.description < $1.key.description }) {
+            let role = journal == status.address ? info.thisRole : (journal == status.leader ? "LEADER" : "")
+            info.masters.append(MasterMember(rpcAddress: rpc.description, journalAddress: journal.description, role: role,
+                                             appliedIndex: journal == status.address ? status.appliedIndex : 0,
+                                             term: journal == status.address ? status.term : 0, voter: true))
+        }
+        return info
+    }
+
+    // MARK: Errors
+
+    static func path(_ text: String) throws(RPCError) -> StrataPath {
+        do { return try StrataPath(text) } catch { throw RPCError(.invalidArgument, error.message) }
+    }
+
+    static func rpcError(_ error: NamespaceError) -> RPCError {
+        switch error.code {
+        case .invalidPath, .invalidArgument, .notADirectory, .notAFile: RPCError(.invalidArgument, error.message)
+        case .fileDoesNotExist: RPCError(.notFound, error.message)
+        case .fileAlreadyExists: RPCError(.alreadyExists, error.message)
+        case .directoryNotEmpty, .fileAlreadyCompleted, .fileIncomplete, .failedPrecondition: RPCError(.failedPrecondition, error.message)
+        case .accessControl: RPCError(.permissionDenied, error.message)
+        }
+    }
+
+    func proposalRPCError(_ error: ProposalError) -> RPCError {
+        switch error.code {
+        case .notLeader:
+            RPCError(.notLeader, "\(thisRPCAddress) is a standby master", leaderHint: error.leaderHint.flatMap { rpcAddressOfJournal[$0]?.description })
+        case .outcomeUnknown, .stopped:
+            RPCError(.unavailable, "\(error.message); retry with the same operation id")
+        case .refused:
+            RPCError(.failedPrecondition, error.message)
+        }
+    }
+}
