@@ -182,7 +182,7 @@ let package = Package(
         .testTarget(name: "StrataZooKeeperTests", dependencies: ["StrataZooKeeper"], path: "Tests/StrataZooKeeperTests"),
         .testTarget(
             name: "StrataServiceTests",
-            dependencies: ["StrataTesting", "StrataWire", "StrataCore"],
+            dependencies: ["StrataTesting", "StrataWire", "StrataCore", "StrataClient"],
             path: "Tests/StrataServiceTests"
         ),
     ],

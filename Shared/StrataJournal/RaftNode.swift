@@ -109,7 +109,8 @@ public actor RaftNode {
     private let addresses: [MemberID: HostAndPort]
     private let threadPool: NIOThreadPool
 
-    private var readyWaiter: CheckedContinuation<Void, Never>?
+    /// The ready loop's wait, resumable from outside the actor (cancellation).
+    private let readyWaiter = NIOLockedValueBox<CheckedContinuation<Void, Never>?>(nil)
     private var proposals: [UInt64: (term: UInt64, continuation: CheckedContinuation<UInt64, any Error>)] = [:]
     private var reads: [UInt64: CheckedContinuation<UInt64, any Error>] = [:]
     private var appliedWaiters: [(index: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
@@ -197,14 +198,29 @@ public actor RaftNode {
     }
 
     private func signalReady() {
-        readyWaiter?.resume()
-        readyWaiter = nil
+        Self.wake(readyWaiter)
+    }
+
+    private static func wake(_ box: NIOLockedValueBox<CheckedContinuation<Void, Never>?>) {
+        let waiter = box.withLockedValue { waiter in
+            defer { waiter = nil }
+            return waiter
+        }
+        waiter?.resume()
     }
 
     private func readyLoop() async throws {
         while !Task.isCancelled {
             if core.ready().isEmpty {
-                await withCheckedContinuation { readyWaiter = $0 }
+                let box = readyWaiter
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { continuation in
+                        box.withLockedValue { $0 = continuation }
+                        if Task.isCancelled { Self.wake(box) }
+                    }
+                } onCancel: {
+                    Self.wake(box)
+                }
                 continue
             }
             if configuration.flushBatchTime > .zero && !core.ready().entries.isEmpty {

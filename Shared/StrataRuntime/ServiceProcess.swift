@@ -107,6 +107,17 @@ public enum ServiceProcess {
         var logger = Logger(label: nodeID)
         for warning in configuration.warnings { logger.warning("\(warning)") }
 
+        // Check every port before preparing the service (which opens journals and logs), so that
+        // a port in use is reported as the one and only line.
+        for endpoint in endpoints + [description.web] {
+            let host = configuration.string(endpoint.bindHost)
+            let port = configuration.integer(endpoint.port)
+            do {
+                try await RPCServer.checkPortFree(host: host, port: port)
+            } catch {
+                fail(name, "\(error) (\(endpoint.port.name))", code: 1)
+            }
+        }
         let parts: ServiceParts
         do {
             parts = try await description.prepare(ServiceContext(configuration: configuration, logger: logger, nodeID: nodeID))

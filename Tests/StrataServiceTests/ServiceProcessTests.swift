@@ -46,6 +46,22 @@ import Testing
         return body
     }
 
+    /// Starts `layout`'s executable; a master first gets a formatted journal and a root under
+    /// storage in its own folder.
+    static func start(_ layout: Layout, harness: ProcessHarness, name: String, properties: [String: String], arguments: [String] = []) async throws -> TestProcess {
+        var properties = properties
+        if layout.kind == .master {
+            let home = harness.directory + "/" + name
+            properties["strata.home"] = home
+            properties["strata.master.hostname"] = "127.0.0.1"
+            properties["strata.master.embedded.journal.addresses"] = "127.0.0.1:\(properties["strata.master.embedded.journal.port"] ?? "19200")"
+            try FileManager.default.createDirectory(atPath: home + "/underFSStorage", withIntermediateDirectories: true)
+            let format = try harness.start("strata", name: name, properties: properties, arguments: ["format"])
+            try #require(try await format.waitForExit() == 0, "format: \(format.log())")
+        }
+        return try harness.start(layout.executable, name: name, properties: properties, arguments: arguments)
+    }
+
     static func properties(_ layout: Layout, ports: [Int]) -> [String: String] {
         var properties = layout.extra
         for bindHost in ["strata.master.bind.host", "strata.job.master.bind.host", "strata.worker.bind.host", "strata.journal.node.bind.host"] {
@@ -59,7 +75,7 @@ import Testing
     func startsServesAndStopsGracefully(layout: Layout) async throws {
         try await ProcessHarness.with("serve-\(layout.executable)") { harness in
             let ports = try await ProcessHarness.freePorts(layout.portProperties.count)
-            let process = try harness.start(layout.executable, name: "p", properties: Self.properties(layout, ports: ports))
+            let process = try await Self.start(layout, harness: harness, name: "p", properties: Self.properties(layout, ports: ports))
             let info = try await process.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: ports[0]))
             let nodeID = info.nodeID
             try #require(info.kind == layout.kind)
@@ -98,9 +114,9 @@ import Testing
         try await ProcessHarness.with("port-in-use") { harness in
             let ports = try await ProcessHarness.freePorts(6)
             let layout = Self.layouts[0]
-            let first = try harness.start(layout.executable, name: "first", properties: Self.properties(layout, ports: [ports[0], ports[1], ports[2]]))
+            let first = try await Self.start(layout, harness: harness, name: "first", properties: Self.properties(layout, ports: [ports[0], ports[1], ports[2]]))
             try await first.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: ports[0]))
-            let second = try harness.start(layout.executable, name: "second", properties: Self.properties(layout, ports: [ports[0], ports[3], ports[4]]))
+            let second = try await Self.start(layout, harness: harness, name: "second", properties: Self.properties(layout, ports: [ports[0], ports[3], ports[4]]))
             let status = try await second.waitForExit()
             try #require(status == 1)
             let lines = second.log().split(separator: "\n")
@@ -109,7 +125,7 @@ import Testing
             // The first process is unaffected.
             try await first.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: ports[0]), timeout: .seconds(5))
             // The web port in use is refused the same way.
-            let third = try harness.start(layout.executable, name: "third", properties: Self.properties(layout, ports: [ports[3], ports[4], ports[2]]))
+            let third = try await Self.start(layout, harness: harness, name: "third", properties: Self.properties(layout, ports: [ports[3], ports[4], ports[2]]))
             try #require(try await third.waitForExit() == 1)
             let thirdLines = third.log().split(separator: "\n")
             try #require(thirdLines.count == 1, "expected one line")
@@ -154,7 +170,7 @@ import Testing
             let ports = try await ProcessHarness.freePorts(3)
             let properties = Self.properties(Self.layouts[0], ports: ports)
             let address = HostAndPort(host: "127.0.0.1", port: ports[0])
-            let first = try harness.start("strata-master", name: "m1", properties: properties)
+            let first = try await Self.start(Self.layouts[0], harness: harness, name: "m1", properties: properties)
             try await first.waitUntilServing(at: address)
             let client = RPCClient(address: address, frameSizeMaxBytes: 1 << 20)
             let before = try await client.call(ServiceMethods.getServiceInfo, GetServiceInfoRequest())
@@ -163,7 +179,7 @@ import Testing
                 try await client.call(ServiceMethods.getServiceInfo, GetServiceInfoRequest(), deadline: .seconds(2))
             }
             try #require(down?.code == .unavailable)
-            let second = try harness.start("strata-master", name: "m2", properties: properties)
+            let second = try await Self.start(Self.layouts[0], harness: harness, name: "m2", properties: properties)
             try await second.waitUntilServing(at: address)
             let after = try await client.call(ServiceMethods.getServiceInfo, GetServiceInfoRequest())
             #expect(after.pid != before.pid)

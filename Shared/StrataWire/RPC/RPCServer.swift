@@ -136,6 +136,21 @@ public final class RPCServer: Sendable {
                          logger: logger, localAddress: HostAndPort(host: host, port: bound))
     }
 
+    /// Fails with the same one-line `RPCBindError` as `bind` if `host:port` cannot be bound now.
+    public static func checkPortFree(host: String, port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws(RPCBindError) {
+        guard port != 0 else { return }
+        do {
+            let channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: host, port: port).get()
+            try await channel.close()
+        } catch let error as IOError where error.errnoCode == 98 /* EADDRINUSE */ {
+            throw RPCBindError(address: "\(host):\(port)", reason: "address already in use")
+        } catch {
+            throw RPCBindError(address: "\(host):\(port)", reason: "\(error)")
+        }
+    }
+
     /// Accepts and serves connections until the calling task is cancelled; then closes the port.
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in

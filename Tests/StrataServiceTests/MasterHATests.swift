@@ -1,0 +1,173 @@
+import Foundation
+import NIOConcurrencyHelpers
+import StrataClient
+import StrataCore
+import StrataTesting
+import StrataWire
+import Testing
+
+/// The reference fail-over story with real master processes: format, start three masters, one
+/// leads, standbys replay, kill -9 the leader, a standby takes over, every file is still there.
+@Suite struct MasterHATests {
+    static func client(_ cluster: MasterCluster) throws -> FileSystemClient {
+        let configuration = try Configuration.defaults(overrides: [
+            .masterRpcAddresses: cluster.members.map(\.rpc.description).joined(separator: ","),
+            .userRpcRetryMaxDuration: "30s",
+        ])
+        return FileSystemClient(masters: cluster.members.map(\.rpc), configuration: configuration)
+    }
+
+    @Test func failoverWalkthrough() async throws {
+        try await ProcessHarness.with("master-failover") { harness in
+            let cluster = try await MasterCluster.prepare(harness, count: 3)
+            var processes: [String: TestProcess] = [:]
+            for member in cluster.members { processes[member.name] = try await cluster.start(member, in: harness) }
+            let leader = try await cluster.leader()
+            let client = try Self.client(cluster)
+            _ = try await client.createDirectory("/data/logs", recursive: true)
+            for index in 0..<20 {
+                _ = try await client.createFile("/data/logs/f\(index)")
+                _ = try await client.completeFile("/data/logs/f\(index)", lengthBytes: Int64(index))
+            }
+            // A standby answers clients with NOT_LEADER and the leader's address.
+            let standby = cluster.members.first { $0.name != leader.name }!
+            let direct = RPCClient(address: standby.rpc, frameSizeMaxBytes: 1 << 20)
+            let refused = await #expect(throws: RPCError.self) {
+                try await direct.call(FileSystemMethods.getStatus, PathRequest(path: "/data"))
+            }
+            #expect(refused?.code == .notLeader)
+            #expect(refused?.leaderHint == leader.rpc.description)
+            await direct.close()
+
+            processes[leader.name]!.kill()
+            let killedAt = ContinuousClock.now
+            let newLeader = try await cluster.leader(excluding: [leader.name])
+            let failover = ContinuousClock.now - killedAt
+            print("master failover: \(leader.rpc) killed, \(newLeader.rpc) leads after \(failover)")
+            #expect(failover < .seconds(5))
+            let listed = try await client.list("/data/logs")
+            #expect(listed.map(\.name).sorted() == (0..<20).map { "f\($0)" }.sorted())
+            #expect(try await client.status("/data/logs/f7").lengthBytes == 7)
+            _ = try await client.createFile("/data/after")
+
+            // The killed master restarts and catches up.
+            try await cluster.start(leader, in: harness, suffix: "-restarted")
+            let restartedInfo = try await waitForApplied(leader, atLeast: try await appliedIndex(newLeader))
+            #expect(restartedInfo.thisRole == "STANDBY")
+            await client.close()
+        }
+    }
+
+    @Test func createsAcrossAKilledLeaderAreAllThereOnce() async throws {
+        try await ProcessHarness.with("master-creates") { harness in
+            let cluster = try await MasterCluster.prepare(harness, count: 3)
+            var processes: [String: TestProcess] = [:]
+            for member in cluster.members { processes[member.name] = try await cluster.start(member, in: harness) }
+            let firstLeader = try await cluster.leader()
+            let client = try Self.client(cluster)
+            _ = try await client.createDirectory("/c")
+            let acknowledged = NIOLockedValueBox(0)
+            let failures = NIOLockedValueBox<[String]>([])
+            let leaderProcess = processes[firstLeader.name]!
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<4 {
+                    group.addTask {
+                        for index in stride(from: worker, to: 200, by: 4) {
+                            do {
+                                _ = try await client.createFile("/c/file-\(index)")
+                            } catch {
+                                failures.withLockedValue { $0.append("file-\(index): \(error)") }
+                            }
+                            let count = acknowledged.withLockedValue { $0 += 1; return $0 }
+                            if count == 100 { leaderProcess.kill() }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            // Retries across the failover reuse their operation ids: none fails with ALREADY_EXISTS.
+            #expect(failures.withLockedValue { $0 } == [])
+            let names = try await client.list("/c").map(\.name)
+            #expect(names.count == 200)
+            #expect(Set(names) == Set((0..<200).map { "file-\($0)" }))
+            let newLeader = try await cluster.leader(excluding: [firstLeader.name])
+            #expect(newLeader.name != firstLeader.name)
+            await client.close()
+        }
+    }
+
+    @Test func checkpointThenFullRestartKeepsTheNamespace() async throws {
+        try await ProcessHarness.with("master-checkpoint") { harness in
+            let cluster = try await MasterCluster.prepare(harness, count: 3)
+            var processes: [TestProcess] = []
+            for member in cluster.members { processes.append(try await cluster.start(member, in: harness)) }
+            let client = try Self.client(cluster)
+            for index in 0..<30 { _ = try await client.createDirectory("/k/d\(index)", recursive: true) }
+            try await client.checkpoint()
+            for index in 30..<35 { _ = try await client.createDirectory("/k/d\(index)", recursive: true) }
+            for process in processes { #expect(try await process.stop() == 0) }
+            for member in cluster.members { try await cluster.start(member, in: harness, suffix: "-again") }
+            #expect(try await client.list("/k").count == 35)
+            await client.close()
+        }
+    }
+
+    @Test func underStorageFilesAppearAndBadInputIsNamed() async throws {
+        try await ProcessHarness.with("master-ufs") { harness in
+            let cluster = try await MasterCluster.prepare(harness, count: 1)
+            try FileManager.default.createDirectory(atPath: cluster.underStorage + "/imported/deeper", withIntermediateDirectories: true)
+            try "twelve bytes".write(toFile: cluster.underStorage + "/imported/notes.txt", atomically: true, encoding: .utf8)
+            try await cluster.start(cluster.members[0], in: harness)
+            let client = try Self.client(cluster)
+            let listed = try await client.list("/imported")
+            #expect(listed.map(\.name) == ["deeper", "notes.txt"])
+            #expect(listed.first { $0.name == "notes.txt" }?.lengthBytes == 12)
+            #expect(listed.first { $0.name == "notes.txt" }?.persistenceState == "PERSISTED")
+            let invalid = await #expect(throws: RPCError.self) { try await client.createDirectory("/a/../b") }
+            #expect(invalid?.code == .invalidArgument)
+            #expect(invalid?.message.contains("/a/../b") == true)
+            let missing = await #expect(throws: RPCError.self) { try await client.createFile("/no/parent/f") }
+            #expect(missing?.code == .notFound)
+            #expect(missing?.message.contains("/no/parent") == true)
+            let long = await #expect(throws: RPCError.self) { try await client.createFile("/" + String(repeating: "n", count: 300)) }
+            #expect(long?.code == .invalidArgument)
+            await client.close()
+        }
+    }
+
+    @Test func aMasterPointedAtAnotherClustersJournalRefuses() async throws {
+        try await ProcessHarness.with("master-wrong-cluster") { harness in
+            let cluster = try await MasterCluster.prepare(harness, count: 1)
+            var properties = cluster.members[0].properties
+            properties["strata.cluster.id"] = String(repeating: "ab", count: 16)
+            let master = try harness.start("strata-master", name: "master1", properties: properties)
+            try #require(try await master.waitForExit() == 2)
+            let lines = master.log().split(separator: "\n")
+            #expect(lines.count == 1)
+            #expect(lines.first?.contains("belongs to cluster \(cluster.clusterID), not \(String(repeating: "ab", count: 16))") == true, "\(master.log())")
+        }
+    }
+
+    func appliedIndex(_ member: MasterCluster.Member) async throws -> UInt64 {
+        let client = RPCClient(address: member.rpc, frameSizeMaxBytes: 1 << 20)
+        let info = try? await client.call(FileSystemMethods.getMasterInfo, GetServiceInfoRequest())
+        await client.close()
+        guard let info else { throw HarnessError("\(member.rpc) did not answer GetMasterInfo") }
+        return info.appliedIndex
+    }
+
+    func waitForApplied(_ member: MasterCluster.Member, atLeast index: UInt64) async throws -> MasterInfo {
+        let client = RPCClient(address: member.rpc, frameSizeMaxBytes: 1 << 20)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if let info = try? await client.call(FileSystemMethods.getMasterInfo, GetServiceInfoRequest()), info.appliedIndex >= index {
+                await client.close()
+                return info
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        await client.close()
+        throw HarnessError("\(member.rpc) did not apply index \(index) within 20s")
+    }
+}
+
