@@ -1,6 +1,7 @@
 import ArgumentParser
 import StrataClient
 import StrataCore
+import StrataJournal
 import StrataWire
 
 /// `strata fsadmin …`: administration of the file-system masters.
@@ -40,7 +41,7 @@ struct ReportCommand: AsyncParsableCommand {
 
 struct JournalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "journal", abstract: "Journal administration.",
-                                                    subcommands: [CheckpointCommand.self])
+                                                    subcommands: [CheckpointCommand.self, QuorumCommand.self])
 }
 
 struct CheckpointCommand: AsyncParsableCommand {
@@ -50,6 +51,89 @@ struct CheckpointCommand: AsyncParsableCommand {
         try await FSContext.with([]) { client, _ in
             try await client.checkpoint()
             print("Successfully took a checkpoint on master \(try await client.currentLeader())")
+        }
+    }
+}
+
+struct QuorumCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "quorum", abstract: "Inspect and change the embedded journal's quorum.",
+                                                    subcommands: [QuorumInfoCommand.self, QuorumElectCommand.self, QuorumRemoveCommand.self])
+}
+
+/// The `-domain` option of the quorum commands.
+struct QuorumDomainOptions: ParsableArguments {
+    @Option(name: .customLong("domain", withSingleDash: true), help: "The quorum: MASTER (JOB_MASTER once the job service has a journal).")
+    var domain: String = "MASTER"
+
+    func validate() throws {
+        switch domain.uppercased() {
+        case "MASTER": return
+        case "JOB_MASTER": throw ValidationError("-domain JOB_MASTER: the job master has no embedded journal in this build")
+        default: throw ValidationError("invalid -domain '\(domain)': expected MASTER or JOB_MASTER")
+        }
+    }
+}
+
+enum QuorumPrinter {
+    static func print(_ info: QuorumInfo) {
+        Swift.print("Journal domain\t: \(info.domain)")
+        Swift.print("Quorum size\t: \(info.members.filter(\.voter).count)")
+        Swift.print("Quorum leader\t: \(info.leaderAddress)")
+        Swift.print("")
+        Swift.print(Format.pad("STATE", 12) + "| " + Format.pad("VOTER", 6) + "| " + Format.pad("MATCH INDEX", 12) + "| SERVER ADDRESS")
+        for member in info.members {
+            Swift.print(Format.pad(member.state, 12) + "| " + Format.pad(member.voter ? "yes" : "no", 6) + "| "
+                        + Format.pad(String(member.matchIndex), 12) + "| " + member.address)
+        }
+    }
+}
+
+struct QuorumInfoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "Show the quorum's members, their state and the leader.")
+    @OptionGroup var options: QuorumDomainOptions
+
+    func run() async throws {
+        try await FSContext.with([]) { client, _ in
+            QuorumPrinter.print(try await client.call(QuorumMethods.info, GetServiceInfoRequest()))
+        }
+    }
+}
+
+struct QuorumElectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "elect", abstract: "Make a member the leader; returns once it leads.")
+    @OptionGroup var options: QuorumDomainOptions
+    @Option(name: .customLong("address", withSingleDash: true), help: "The member's embedded-journal host:port.") var address: String
+
+    func run() async throws {
+        try await FSContext.with([]) { client, _ in
+            _ = try await client.call(QuorumMethods.elect, QuorumChangeRequest(address: address))
+            let deadline = ContinuousClock.now + .seconds(15)
+            var leader = ""
+            while ContinuousClock.now < deadline {
+                if let info = try? await client.call(QuorumMethods.info, GetServiceInfoRequest()) {
+                    leader = info.leaderAddress
+                    if leader == address || HostAndPort(parsing: leader) == HostAndPort(parsing: address) {
+                        Swift.print("Successfully elected \(address) as the new leader")
+                        return
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            throw CommandFailure("leadership did not move to \(address) within 15s; the leader is \(leader.isEmpty ? "unknown" : leader)")
+        }
+    }
+}
+
+struct QuorumRemoveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a member (typically one that is gone for good) from the quorum.")
+    @OptionGroup var options: QuorumDomainOptions
+    @Option(name: .customLong("address", withSingleDash: true), help: "The member's embedded-journal host:port.") var address: String
+
+    func run() async throws {
+        try await FSContext.with([]) { client, _ in
+            let info = try await client.call(QuorumMethods.remove, QuorumChangeRequest(address: address))
+            Swift.print("Removed \(address) from the \(info.domain) quorum")
+            QuorumPrinter.print(info)
         }
     }
 }

@@ -367,6 +367,141 @@ void   strata__snapshot_chunk_response__free_unpacked
   assert(message->base.descriptor == &strata__snapshot_chunk_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   strata__quorum_member_info__init
+                     (Strata__QuorumMemberInfo         *message)
+{
+  static const Strata__QuorumMemberInfo init_value = STRATA__QUORUM_MEMBER_INFO__INIT;
+  *message = init_value;
+}
+size_t strata__quorum_member_info__get_packed_size
+                     (const Strata__QuorumMemberInfo *message)
+{
+  assert(message->base.descriptor == &strata__quorum_member_info__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__quorum_member_info__pack
+                     (const Strata__QuorumMemberInfo *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__quorum_member_info__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__quorum_member_info__pack_to_buffer
+                     (const Strata__QuorumMemberInfo *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__quorum_member_info__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__QuorumMemberInfo *
+       strata__quorum_member_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__QuorumMemberInfo *)
+     protobuf_c_message_unpack (&strata__quorum_member_info__descriptor,
+                                allocator, len, data);
+}
+void   strata__quorum_member_info__free_unpacked
+                     (Strata__QuorumMemberInfo *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__quorum_member_info__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__quorum_info__init
+                     (Strata__QuorumInfo         *message)
+{
+  static const Strata__QuorumInfo init_value = STRATA__QUORUM_INFO__INIT;
+  *message = init_value;
+}
+size_t strata__quorum_info__get_packed_size
+                     (const Strata__QuorumInfo *message)
+{
+  assert(message->base.descriptor == &strata__quorum_info__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__quorum_info__pack
+                     (const Strata__QuorumInfo *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__quorum_info__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__quorum_info__pack_to_buffer
+                     (const Strata__QuorumInfo *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__quorum_info__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__QuorumInfo *
+       strata__quorum_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__QuorumInfo *)
+     protobuf_c_message_unpack (&strata__quorum_info__descriptor,
+                                allocator, len, data);
+}
+void   strata__quorum_info__free_unpacked
+                     (Strata__QuorumInfo *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__quorum_info__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__quorum_change_request__init
+                     (Strata__QuorumChangeRequest         *message)
+{
+  static const Strata__QuorumChangeRequest init_value = STRATA__QUORUM_CHANGE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__quorum_change_request__get_packed_size
+                     (const Strata__QuorumChangeRequest *message)
+{
+  assert(message->base.descriptor == &strata__quorum_change_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__quorum_change_request__pack
+                     (const Strata__QuorumChangeRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__quorum_change_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__quorum_change_request__pack_to_buffer
+                     (const Strata__QuorumChangeRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__quorum_change_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__QuorumChangeRequest *
+       strata__quorum_change_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__QuorumChangeRequest *)
+     protobuf_c_message_unpack (&strata__quorum_change_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__quorum_change_request__free_unpacked
+                     (Strata__QuorumChangeRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__quorum_change_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor strata__raft_entry__field_descriptors[4] =
 {
   {
@@ -1065,5 +1200,197 @@ const ProtobufCMessageDescriptor strata__snapshot_chunk_response__descriptor =
   strata__snapshot_chunk_response__field_indices_by_name,
   1,  strata__snapshot_chunk_response__number_ranges,
   (ProtobufCMessageInit) strata__snapshot_chunk_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__quorum_member_info__field_descriptors[4] =
+{
+  {
+    "address",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__QuorumMemberInfo, address),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "voter",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__QuorumMemberInfo, voter),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__QuorumMemberInfo, state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "match_index",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__QuorumMemberInfo, match_index),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__quorum_member_info__field_indices_by_name[] = {
+  0,   /* field[0] = address */
+  3,   /* field[3] = match_index */
+  2,   /* field[2] = state */
+  1,   /* field[1] = voter */
+};
+static const ProtobufCIntRange strata__quorum_member_info__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor strata__quorum_member_info__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.QuorumMemberInfo",
+  "QuorumMemberInfo",
+  "Strata__QuorumMemberInfo",
+  "strata",
+  sizeof(Strata__QuorumMemberInfo),
+  4,
+  strata__quorum_member_info__field_descriptors,
+  strata__quorum_member_info__field_indices_by_name,
+  1,  strata__quorum_member_info__number_ranges,
+  (ProtobufCMessageInit) strata__quorum_member_info__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__quorum_info__field_descriptors[4] =
+{
+  {
+    "domain",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__QuorumInfo, domain),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "leader_address",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__QuorumInfo, leader_address),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "term",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__QuorumInfo, term),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "members",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__QuorumInfo, n_members),
+    offsetof(Strata__QuorumInfo, members),
+    &strata__quorum_member_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__quorum_info__field_indices_by_name[] = {
+  0,   /* field[0] = domain */
+  1,   /* field[1] = leader_address */
+  3,   /* field[3] = members */
+  2,   /* field[2] = term */
+};
+static const ProtobufCIntRange strata__quorum_info__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor strata__quorum_info__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.QuorumInfo",
+  "QuorumInfo",
+  "Strata__QuorumInfo",
+  "strata",
+  sizeof(Strata__QuorumInfo),
+  4,
+  strata__quorum_info__field_descriptors,
+  strata__quorum_info__field_indices_by_name,
+  1,  strata__quorum_info__number_ranges,
+  (ProtobufCMessageInit) strata__quorum_info__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__quorum_change_request__field_descriptors[1] =
+{
+  {
+    "address",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__QuorumChangeRequest, address),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__quorum_change_request__field_indices_by_name[] = {
+  0,   /* field[0] = address */
+};
+static const ProtobufCIntRange strata__quorum_change_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor strata__quorum_change_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.QuorumChangeRequest",
+  "QuorumChangeRequest",
+  "Strata__QuorumChangeRequest",
+  "strata",
+  sizeof(Strata__QuorumChangeRequest),
+  1,
+  strata__quorum_change_request__field_descriptors,
+  strata__quorum_change_request__field_indices_by_name,
+  1,  strata__quorum_change_request__number_ranges,
+  (ProtobufCMessageInit) strata__quorum_change_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

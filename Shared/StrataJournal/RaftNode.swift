@@ -375,6 +375,41 @@ public actor RaftNode {
         signalReady()
     }
 
+    /// One member of the quorum as this node sees it.
+    public struct QuorumMember: Sendable, Equatable {
+        public var address: HostAndPort
+        public var voter: Bool
+        /// Heard from within an election timeout (known only on the leader; nil elsewhere).
+        public var available: Bool?
+        public var matchIndex: UInt64?
+    }
+
+    /// The quorum's members: voters and learners, with liveness as the leader knows it.
+    public var quorum: [QuorumMember] {
+        let membership = core.membership
+        return membership.members.sorted().map { member in
+            QuorumMember(address: addresses[member] ?? HostAndPort(host: "unknown-\(member)", port: 1),
+                         voter: membership.voters.contains(member),
+                         available: core.role == .leader ? core.isRecentlyActive(member) : nil,
+                         matchIndex: core.role == .leader ? core.matchIndex(of: member) : nil)
+        }
+    }
+
+    /// Removes `address` from the quorum (leader only); returns once the change is committed.
+    public func removeMember(_ address: HostAndPort) async throws(ProposalError) {
+        let member = RaftNodeConfiguration.memberID(of: address)
+        do {
+            _ = try core.proposeMembership(.remove(member))
+        } catch {
+            throw proposalError(error)
+        }
+        let index = core.lastIndex
+        signalReady()
+        if core.commitIndex < index {
+            await withCheckedContinuation { appliedWaiters.append((index, $0)) }
+        }
+    }
+
     public var status: RaftNodeStatus {
         RaftNodeStatus(memberID: memberID, address: configuration.address, role: core.role, term: core.term,
                        leader: core.leader.flatMap { addresses[$0] }, commitIndex: core.commitIndex,

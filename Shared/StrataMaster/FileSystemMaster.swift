@@ -130,6 +130,36 @@ public final class FileSystemMaster: Sendable {
             return EmptyResponse()
         }
         handlers.register(FileSystemMethods.getMasterInfo) { _, _ in await self.masterInfo() }
+        handlers.register(QuorumMethods.info) { _, _ in
+            try await self.ensureLeader()
+            return await self.quorumInfo()
+        }
+        handlers.register(QuorumMethods.elect) { request, _ in
+            try await self.ensureLeader()
+            guard let target = HostAndPort(parsing: request.address) else {
+                throw RPCError(.invalidArgument, "invalid address '\(request.address)': expected the member's embedded-journal host:port")
+            }
+            guard self.rpcAddressOfJournal[target] != nil else {
+                throw RPCError(.notFound, "\(target) is not a member of the MASTER quorum")
+            }
+            do { try await self.node.transferLeadership(to: target) } catch let error as ProposalError { throw self.proposalRPCError(error) }
+            return await self.quorumInfo()
+        }
+        handlers.register(QuorumMethods.remove) { request, _ in
+            try await self.ensureLeader()
+            guard let target = HostAndPort(parsing: request.address) else {
+                throw RPCError(.invalidArgument, "invalid address '\(request.address)': expected the member's embedded-journal host:port")
+            }
+            let quorum = await self.node.quorum
+            guard let member = quorum.first(where: { $0.address == target }) else {
+                throw RPCError(.notFound, "\(target) is not a member of the MASTER quorum")
+            }
+            guard member.address != (await self.node.status).address else {
+                throw RPCError(.failedPrecondition, "\(target) is the leader; elect another member first")
+            }
+            do { try await self.node.removeMember(target) } catch let error as ProposalError { throw self.proposalRPCError(error) }
+            return await self.quorumInfo()
+        }
         handlers.register(FileSystemMethods.checkpoint) { _, _ in
             try await self.ensureLeader()
             do { try await self.node.checkpoint() } catch { throw RPCError(.internal, "checkpoint failed: \(error)") }
@@ -305,6 +335,19 @@ public final class FileSystemMaster: Sendable {
             info.masters.append(MasterMember(rpcAddress: rpc.description, journalAddress: journal.description, role: role,
                                              appliedIndex: journal == status.address ? status.appliedIndex : 0,
                                              term: journal == status.address ? status.term : 0, voter: true))
+        }
+        return info
+    }
+
+    func quorumInfo() async -> QuorumInfo {
+        let status = await node.status
+        var info = QuorumInfo()
+        info.domain = "MASTER"
+        info.leaderAddress = status.leader?.description ?? ""
+        info.term = status.term
+        for member in await node.quorum {
+            let state = member.available.map { $0 ? "AVAILABLE" : "UNAVAILABLE" } ?? "UNKNOWN"
+            info.members.append(QuorumMemberInfo(address: member.address.description, voter: member.voter, state: state, matchIndex: member.matchIndex ?? 0))
         }
         return info
     }

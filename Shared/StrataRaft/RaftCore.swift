@@ -81,6 +81,11 @@ public struct RaftCore: Sendable {
     public func matchIndex(of member: MemberID) -> UInt64? {
         member == id ? log.persisted : progress[member]?.match
     }
+    /// Whether the leader heard from `member` within the current election timeout (leader only).
+    public func isRecentlyActive(_ member: MemberID) -> Bool? {
+        member == id ? true : progress[member]?.recentActive
+    }
+
     /// The entry at `index` if it is still in the in-memory log.
     public func entry(at index: UInt64) -> LogEntry? {
         index >= log.firstIndex && index <= log.lastIndex ? log.entry(at: index) : nil

@@ -148,6 +148,57 @@ import Testing
         }
     }
 
+    /// Runs the CLI against `cluster`; returns its exit status and output.
+    static func cli(_ harness: ProcessHarness, _ cluster: MasterCluster, _ arguments: [String]) async throws -> (Int32, String) {
+        let process = try harness.start("strata", name: "cli-\(UInt32.random(in: 0...UInt32.max))", properties: cluster.clientProperties, arguments: arguments)
+        let status = try await process.waitForExit(timeout: .seconds(60))
+        return (status, process.log())
+    }
+
+    @Test func quorumInfoElectAndRemove() async throws {
+        try await ProcessHarness.with("master-quorum") { harness in
+            let cluster = try await MasterCluster.prepare(harness, count: 3)
+            var processes: [String: TestProcess] = [:]
+            for member in cluster.members { processes[member.name] = try await cluster.start(member, in: harness) }
+            let leader = try await cluster.leader()
+            let (infoStatus, info) = try await Self.cli(harness, cluster, ["fsadmin", "journal", "quorum", "info", "-domain", "MASTER"])
+            try #require(infoStatus == 0, "\(info)")
+            #expect(info.contains("Quorum size\t: 3"))
+            #expect(info.contains("Quorum leader\t: \(leader.journal)"))
+            #expect(info.components(separatedBy: "AVAILABLE").count - 1 == 3)
+
+            // Elect a standby: the command returns once it leads, and says so.
+            let target = cluster.members.first { $0.name != leader.name }!
+            let (electStatus, elect) = try await Self.cli(harness, cluster, ["fsadmin", "journal", "quorum", "elect", "-domain", "MASTER", "-address", target.journal.description])
+            try #require(electStatus == 0, "\(elect)")
+            #expect(elect.contains("Successfully elected \(target.journal) as the new leader"))
+            #expect(try await cluster.leader().name == target.name)
+
+            // A member gone for good is seen as unavailable and removed; the other two carry on.
+            let gone = cluster.members.first { $0.name != target.name }!
+            processes[gone.name]!.kill()
+            var unavailable = false
+            for _ in 0..<100 where !unavailable {
+                let (_, output) = try await Self.cli(harness, cluster, ["fsadmin", "journal", "quorum", "info"])
+                unavailable = output.split(separator: "\n").contains { $0.hasPrefix("UNAVAILABLE") && $0.hasSuffix("| " + gone.journal.description) }
+                if !unavailable { try await Task.sleep(for: .milliseconds(200)) }
+            }
+            #expect(unavailable)
+            let (removeStatus, removed) = try await Self.cli(harness, cluster, ["fsadmin", "journal", "quorum", "remove", "-domain", "MASTER", "-address", gone.journal.description])
+            try #require(removeStatus == 0, "\(removed)")
+            #expect(removed.contains("Quorum size\t: 2"))
+            #expect(removed.contains("Removed \(gone.journal) from the MASTER quorum"))
+            #expect(!removed.split(separator: "\n").contains { $0.hasSuffix("| " + gone.journal.description) })
+            let client = try Self.client(cluster)
+            _ = try await client.createDirectory("/still-writable")
+            await client.close()
+
+            let (badStatus, bad) = try await Self.cli(harness, cluster, ["fsadmin", "journal", "quorum", "elect", "-address", "127.0.0.1:1"])
+            #expect(badStatus != 0)
+            #expect(bad.contains("127.0.0.1:1 is not a member of the MASTER quorum"))
+        }
+    }
+
     func appliedIndex(_ member: MasterCluster.Member) async throws -> UInt64 {
         let client = RPCClient(address: member.rpc, frameSizeMaxBytes: 1 << 20)
         let info = try? await client.call(FileSystemMethods.getMasterInfo, GetServiceInfoRequest())

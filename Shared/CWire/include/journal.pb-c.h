@@ -23,6 +23,9 @@ typedef struct Strata__RaftMessageBatch Strata__RaftMessageBatch;
 typedef struct Strata__RaftMessageBatchResponse Strata__RaftMessageBatchResponse;
 typedef struct Strata__SnapshotChunk Strata__SnapshotChunk;
 typedef struct Strata__SnapshotChunkResponse Strata__SnapshotChunkResponse;
+typedef struct Strata__QuorumMemberInfo Strata__QuorumMemberInfo;
+typedef struct Strata__QuorumInfo Strata__QuorumInfo;
+typedef struct Strata__QuorumChangeRequest Strata__QuorumChangeRequest;
 
 
 /* --- enums --- */
@@ -166,6 +169,59 @@ struct  Strata__SnapshotChunkResponse
 #define STRATA__SNAPSHOT_CHUNK_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&strata__snapshot_chunk_response__descriptor) \
     , 0 }
+
+
+/*
+ * Quorum administration (`strata fsadmin journal quorum …`), served by the leading master on its
+ * RPC port.
+ */
+struct  Strata__QuorumMemberInfo
+{
+  ProtobufCMessage base;
+  /*
+   * embedded-journal host:port
+   */
+  char *address;
+  protobuf_c_boolean voter;
+  /*
+   * AVAILABLE, UNAVAILABLE
+   */
+  char *state;
+  uint64_t match_index;
+};
+#define STRATA__QUORUM_MEMBER_INFO__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__quorum_member_info__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Strata__QuorumInfo
+{
+  ProtobufCMessage base;
+  /*
+   * MASTER or JOB_MASTER
+   */
+  char *domain;
+  char *leader_address;
+  uint64_t term;
+  size_t n_members;
+  Strata__QuorumMemberInfo **members;
+};
+#define STRATA__QUORUM_INFO__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__quorum_info__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL }
+
+
+struct  Strata__QuorumChangeRequest
+{
+  ProtobufCMessage base;
+  /*
+   * embedded-journal host:port of the member
+   */
+  char *address;
+};
+#define STRATA__QUORUM_CHANGE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__quorum_change_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
 
 
 /* Strata__RaftEntry methods */
@@ -320,6 +376,63 @@ Strata__SnapshotChunkResponse *
 void   strata__snapshot_chunk_response__free_unpacked
                      (Strata__SnapshotChunkResponse *message,
                       ProtobufCAllocator *allocator);
+/* Strata__QuorumMemberInfo methods */
+void   strata__quorum_member_info__init
+                     (Strata__QuorumMemberInfo         *message);
+size_t strata__quorum_member_info__get_packed_size
+                     (const Strata__QuorumMemberInfo   *message);
+size_t strata__quorum_member_info__pack
+                     (const Strata__QuorumMemberInfo   *message,
+                      uint8_t             *out);
+size_t strata__quorum_member_info__pack_to_buffer
+                     (const Strata__QuorumMemberInfo   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__QuorumMemberInfo *
+       strata__quorum_member_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__quorum_member_info__free_unpacked
+                     (Strata__QuorumMemberInfo *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__QuorumInfo methods */
+void   strata__quorum_info__init
+                     (Strata__QuorumInfo         *message);
+size_t strata__quorum_info__get_packed_size
+                     (const Strata__QuorumInfo   *message);
+size_t strata__quorum_info__pack
+                     (const Strata__QuorumInfo   *message,
+                      uint8_t             *out);
+size_t strata__quorum_info__pack_to_buffer
+                     (const Strata__QuorumInfo   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__QuorumInfo *
+       strata__quorum_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__quorum_info__free_unpacked
+                     (Strata__QuorumInfo *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__QuorumChangeRequest methods */
+void   strata__quorum_change_request__init
+                     (Strata__QuorumChangeRequest         *message);
+size_t strata__quorum_change_request__get_packed_size
+                     (const Strata__QuorumChangeRequest   *message);
+size_t strata__quorum_change_request__pack
+                     (const Strata__QuorumChangeRequest   *message,
+                      uint8_t             *out);
+size_t strata__quorum_change_request__pack_to_buffer
+                     (const Strata__QuorumChangeRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__QuorumChangeRequest *
+       strata__quorum_change_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__quorum_change_request__free_unpacked
+                     (Strata__QuorumChangeRequest *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Strata__RaftEntry_Closure)
@@ -346,6 +459,15 @@ typedef void (*Strata__SnapshotChunk_Closure)
 typedef void (*Strata__SnapshotChunkResponse_Closure)
                  (const Strata__SnapshotChunkResponse *message,
                   void *closure_data);
+typedef void (*Strata__QuorumMemberInfo_Closure)
+                 (const Strata__QuorumMemberInfo *message,
+                  void *closure_data);
+typedef void (*Strata__QuorumInfo_Closure)
+                 (const Strata__QuorumInfo *message,
+                  void *closure_data);
+typedef void (*Strata__QuorumChangeRequest_Closure)
+                 (const Strata__QuorumChangeRequest *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -360,6 +482,9 @@ extern const ProtobufCMessageDescriptor strata__raft_message_batch__descriptor;
 extern const ProtobufCMessageDescriptor strata__raft_message_batch_response__descriptor;
 extern const ProtobufCMessageDescriptor strata__snapshot_chunk__descriptor;
 extern const ProtobufCMessageDescriptor strata__snapshot_chunk_response__descriptor;
+extern const ProtobufCMessageDescriptor strata__quorum_member_info__descriptor;
+extern const ProtobufCMessageDescriptor strata__quorum_info__descriptor;
+extern const ProtobufCMessageDescriptor strata__quorum_change_request__descriptor;
 
 PROTOBUF_C__END_DECLS
 

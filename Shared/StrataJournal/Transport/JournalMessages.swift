@@ -215,3 +215,61 @@ enum RaftMessageCodec {
         return SnapshotMeta(index: proto.uint64(1), term: proto.uint64(2), membership: Membership(voters: voters, learners: learners, nonServing: nonServing))
     }
 }
+
+/// Quorum administration methods, served by the leading master on its RPC port.
+public enum QuorumMethods {
+    public static let info = RPCMethod<GetServiceInfoRequest, QuorumInfo>(id: 0x0002_0010, name: "Quorum.Info")
+    public static let elect = RPCMethod<QuorumChangeRequest, QuorumInfo>(id: 0x0002_0011, name: "Quorum.Elect")
+    public static let remove = RPCMethod<QuorumChangeRequest, QuorumInfo>(id: 0x0002_0012, name: "Quorum.Remove")
+}
+
+public struct QuorumMemberInfo: WireMessage {
+    public static let descriptor = ProtoDescriptor("strata.QuorumMemberInfo")
+    public var address: String
+    public var voter: Bool
+    public var state: String
+    public var matchIndex: UInt64
+
+    public init(address: String, voter: Bool, state: String, matchIndex: UInt64) {
+        self.address = address; self.voter = voter; self.state = state; self.matchIndex = matchIndex
+    }
+    public init(proto: ProtoMessage) throws(WireError) {
+        address = proto.string(1); voter = proto.bool(2); state = proto.string(3); matchIndex = proto.uint64(4)
+    }
+    public var proto: ProtoMessage {
+        var p = ProtoMessage()
+        p.set(1, address); p.set(2, voter); p.set(3, state); p.set(4, matchIndex)
+        return p
+    }
+}
+
+public struct QuorumInfo: WireMessage {
+    public static let descriptor = ProtoDescriptor("strata.QuorumInfo")
+    public var domain = ""
+    public var leaderAddress = ""
+    public var term: UInt64 = 0
+    public var members: [QuorumMemberInfo] = []
+
+    public init() {}
+    public init(proto: ProtoMessage) throws(WireError) {
+        domain = proto.string(1); leaderAddress = proto.string(2); term = proto.uint64(3)
+        members = try proto.messages(4, as: QuorumMemberInfo.self)
+    }
+    public var proto: ProtoMessage {
+        var p = ProtoMessage()
+        p.set(1, domain); p.set(2, leaderAddress); p.set(3, term); p.set(4, members)
+        return p
+    }
+}
+
+public struct QuorumChangeRequest: WireMessage {
+    public static let descriptor = ProtoDescriptor("strata.QuorumChangeRequest")
+    public var address: String
+    public init(address: String) { self.address = address }
+    public init(proto: ProtoMessage) throws(WireError) { address = proto.string(1) }
+    public var proto: ProtoMessage {
+        var p = ProtoMessage()
+        p.set(1, address)
+        return p
+    }
+}
