@@ -74,6 +74,34 @@ public final class RaftLogStore {
 
     public var lastIndex: UInt64? { segments.last(where: { $0.lastIndex != nil })?.lastIndex }
 
+    /// Reads every valid record in `directory` without changing anything (for `readJournal`):
+    /// stops at the first damaged record and reports it in `problems`.
+    public static func readOnly(directory: String, identity: JournalIdentity, entrySizeMaxBytes: Int = 64 << 20) throws(JournalError) -> (entries: [LogEntry], hardState: HardState, problems: [String]) {
+        let reader = RaftLogStore(directory: directory, identity: identity, segmentSizeMaxBytes: 1 << 30, entrySizeMaxBytes: entrySizeMaxBytes, sync: false)
+        let hardState = try reader.readHardState()
+        var entries: [LogEntry] = []
+        var problems: [String] = []
+        let names = try JournalFiles.list(directory).filter { $0.hasPrefix("segment-") && $0.hasSuffix(".log") }
+        scan: for name in names {
+            let path = directory + "/" + name
+            var bytes = ByteReader(try JournalFiles.read(path))
+            guard try reader.readSegmentHeader(&bytes, path: path) != nil else {
+                problems.append("\(path): header incomplete or corrupt")
+                break
+            }
+            while bytes.remaining > 0 {
+                let offset = bytes.offset
+                switch reader.decodeRecord(&bytes) {
+                case .success(let entry): entries.append(entry)
+                case .failure(let reason):
+                    problems.append("\(path) at offset \(offset): \(reason)")
+                    break scan
+                }
+            }
+        }
+        return (entries, hardState, problems)
+    }
+
     // MARK: Writing
 
     /// Writes `entries`, first removing any stored entries from `entries.first.index` on.

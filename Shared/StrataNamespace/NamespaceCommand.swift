@@ -114,3 +114,39 @@ public struct MountPoint: Sendable, Equatable {
     public var shared: Bool
     public var mountID: UInt64
 }
+
+extension NamespaceRecord: CustomStringConvertible {
+    /// One line for `strata readJournal`: the command, its arguments, the time and operation.
+    public var description: String {
+        let operation = operationID.map { " op=\($0)" } ?? ""
+        return "\(command) time=\(timeMilliseconds)\(operation)"
+    }
+}
+
+extension NamespaceCommand: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .createDirectory(let path, let options):
+            "CREATE_DIRECTORY \(path) recursive=\(options.recursive) mode=\(String(options.mode, radix: 8))"
+        case .createFile(let path, let options):
+            "CREATE_FILE \(path) recursive=\(options.recursive) blockSize=\(options.blockSizeBytes) mode=\(String(options.mode, radix: 8))"
+        case .completeFile(let path, let length, let blockIDs):
+            "COMPLETE_FILE \(path) length=\(length) blocks=\(blockIDs.count)"
+        case .delete(let path, let recursive):
+            "DELETE \(path) recursive=\(recursive)"
+        case .rename(let source, let destination):
+            "RENAME \(source) -> \(destination)"
+        case .setAttribute(let path, let options):
+            "SET_ATTRIBUTE \(path) recursive=\(options.recursive)"
+                + (options.pinned.map { " pinned=\($0)" } ?? "") + (options.ttlMilliseconds.map { " ttl=\($0)" } ?? "")
+                + (options.mode.map { " mode=\(String($0, radix: 8))" } ?? "") + (options.owner.map { " owner=\($0)" } ?? "")
+                + (options.group.map { " group=\($0)" } ?? "")
+        case .mount(let path, let ufsURI, let readOnly, let shared):
+            "MOUNT \(path) <- \(ufsURI) readOnly=\(readOnly) shared=\(shared)"
+        case .unmount(let path):
+            "UNMOUNT \(path)"
+        case .loadDirectory(let path, let entries):
+            "LOAD_DIRECTORY \(path) entries=\(entries.count)"
+        }
+    }
+}

@@ -105,7 +105,22 @@ import Testing
             for index in 0..<30 { _ = try await client.createDirectory("/k/d\(index)", recursive: true) }
             try await client.checkpoint()
             for index in 30..<35 { _ = try await client.createDirectory("/k/d\(index)", recursive: true) }
+            let checkpointed = try await cluster.leader()
             for process in processes { #expect(try await process.stop() == 0) }
+
+            // readJournal on a stopped master: the entries after the checkpoint as text, and the
+            // checkpoint's namespace.
+            let output = harness.directory + "/read-journal"
+            let read = try harness.start("strata", name: "read-journal", properties: checkpointed.properties,
+                                         arguments: ["readJournal", "-outputDir", output])
+            try #require(try await read.waitForExit() == 0, "\(read.log())")
+            let edits = try String(contentsOfFile: output + "/edits.txt", encoding: .utf8)
+            #expect(edits.contains("CREATE_DIRECTORY /k/d34 recursive=true"))
+            #expect(edits.contains("# snapshot at index"))
+            let checkpoint = try String(contentsOfFile: output + "/checkpoint.txt", encoding: .utf8)
+            #expect(checkpoint.contains("/k/d0\n"))
+            #expect(!checkpoint.contains("/k/d34"))
+
             for member in cluster.members { try await cluster.start(member, in: harness, suffix: "-again") }
             #expect(try await client.list("/k").count == 35)
             await client.close()
