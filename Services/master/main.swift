@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 import StrataCore
@@ -43,9 +44,17 @@ await ServiceProcess.main(ServiceProcessDescription(
         let node = try await RaftNode(configuration: journalConfiguration, stateMachine: stateMachine, logger: context.logger)
         let master = FileSystemMaster(node: node, stateMachine: stateMachine, rpcAddressOfJournal: rpcAddresses,
                                       thisRPCAddress: rpcAddress, clusterID: identity.clusterID, rootUFS: rootUFS, logger: context.logger)
+        var services: [any Service] = [JournalService(node: node)]
+        if configuration.boolean(.masterJournalExitOnDemotion) {
+            let logger = context.logger
+            services.append(DemotionWatcher(node: node) {
+                logger.notice("lost leadership; exiting (strata.master.journal.exit.on.demotion=true)")
+                exit(0)
+            })
+        }
         return ServiceParts(
             handlers: ["rpc": { master.register(into: &$0) }, "embedded-journal": { node.register(into: &$0) }],
-            services: [JournalService(node: node)],
+            services: services,
             role: { await master.role() })
     }
 ))

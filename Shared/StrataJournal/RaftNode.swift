@@ -124,6 +124,9 @@ public actor RaftNode {
     private var persistedTerm: UInt64
     /// Repairs made to the disk at start-up, for operators and tests.
     public let repairs: [String]
+    /// This member's role after each change (the newest 16 are kept for a slow reader).
+    public nonisolated let roleChanges: AsyncStream<RaftRole>
+    private let roleContinuation: AsyncStream<RaftRole>.Continuation
 
     /// Opens the member's journal, restores its state machine from the latest snapshot, and
     /// prepares (but does not start) it; call `run()`.
@@ -165,6 +168,7 @@ public actor RaftNode {
                                  chunkSizeBytes: configuration.snapshotChunkSizeBytes, compress: configuration.compressSnapshots)
         }
         self.links = links
+        (roleChanges, roleContinuation) = AsyncStream.makeStream(of: RaftRole.self, bufferingPolicy: .bufferingNewest(16))
         logger.info("journal opened: \(opened.recovered.entries.count) entries after snapshot \(snapshotMeta.index), term \(core.term)")
     }
 
@@ -184,6 +188,7 @@ public actor RaftNode {
 
     /// Stops background work and fails whatever waits.
     public func shutdown() async {
+        roleContinuation.finish()
         failWaiters(ProposalError(code: .stopped, message: "the journal is stopping", leaderHint: nil))
         for link in links.values { await link.close() }
         try? await threadPool.shutdownGracefully()
@@ -281,6 +286,7 @@ public actor RaftNode {
         if knownRole == .leader && ready.role != .leader {
             failWaiters(ProposalError(code: .outcomeUnknown, message: "leadership lost before the entry was applied", leaderHint: leaderAddress))
         }
+        if ready.role != knownRole { roleContinuation.yield(ready.role) }
         knownRole = ready.role
         knownLeader = ready.leader
     }

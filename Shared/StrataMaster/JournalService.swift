@@ -17,3 +17,22 @@ public struct JournalService: Service {
         await node.shutdown()
     }
 }
+
+/// Honours `strata.master.journal.exit.on.demotion`: when this master stops leading, it exits
+/// so that a supervisor restarts it cleanly.
+public struct DemotionWatcher: Service {
+    let node: RaftNode
+    let exit: @Sendable () -> Void
+
+    public init(node: RaftNode, exit: @escaping @Sendable () -> Void) {
+        self.node = node
+        self.exit = exit
+    }
+
+    public func run() async throws {
+        var led = false
+        for await role in node.roleChanges.cancelOnGracefulShutdown() {
+            if role == .leader { led = true } else if led { exit() }
+        }
+    }
+}

@@ -214,6 +214,22 @@ import Testing
         }
     }
 
+    @Test func exitOnDemotion() async throws {
+        try await ProcessHarness.with("master-demotion") { harness in
+            let cluster = try await MasterCluster.prepare(harness, count: 3, extra: ["strata.master.journal.exit.on.demotion": "true"])
+            var processes: [String: TestProcess] = [:]
+            for member in cluster.members { processes[member.name] = try await cluster.start(member, in: harness) }
+            let leader = try await cluster.leader()
+            let target = cluster.members.first { $0.name != leader.name }!
+            let (status, output) = try await Self.cli(harness, cluster, ["fsadmin", "journal", "quorum", "elect", "-address", target.journal.description])
+            try #require(status == 0, "\(output)")
+            // The demoted master exits by itself.
+            #expect(try await processes[leader.name]!.waitForExit(timeout: .seconds(10)) == 0)
+            #expect(processes[leader.name]!.log().contains("exiting (strata.master.journal.exit.on.demotion=true)"))
+            #expect(processes[target.name]!.isRunning)
+        }
+    }
+
     func appliedIndex(_ member: MasterCluster.Member) async throws -> UInt64 {
         let client = RPCClient(address: member.rpc, frameSizeMaxBytes: 1 << 20)
         let info = try? await client.call(FileSystemMethods.getMasterInfo, GetServiceInfoRequest())

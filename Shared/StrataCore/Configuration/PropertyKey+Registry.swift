@@ -49,6 +49,8 @@ extension PropertyKey {
 
     public static let clusterID = PropertyKey("strata.cluster.id", .string, default: nil,
         "Cluster id (32 hex digits) that `strata format` writes into journals; random if unset.")
+    public static let masterJournalExitOnDemotion = PropertyKey("strata.master.journal.exit.on.demotion", .boolean,
+        default: "false", "A master that loses leadership exits (for a supervisor to restart it) instead of becoming a standby.")
     public static let masterMountTableRootUFS = PropertyKey("strata.master.mount.table.root.ufs", .string,
         default: "${strata.work.dir}/underFSStorage", "Under storage mounted at / (a local or shared folder).")
 
@@ -128,7 +130,7 @@ extension PropertyKey {
         .userRpcRetryBaseSleep, .userRpcRetryMaxSleep, .userRpcRetryMaxDuration,
         .masterHostname, .masterBindHost, .masterRpcPort, .masterWebPort, .masterEmbeddedJournalPort,
         .masterEmbeddedJournalAddresses, .masterRpcAddresses, .masterJournalType, .masterJournalFolder,
-        .clusterID, .masterMountTableRootUFS,
+        .clusterID, .masterMountTableRootUFS, .masterJournalExitOnDemotion,
         .masterEmbeddedJournalElectionTimeoutMin, .masterEmbeddedJournalElectionTimeoutMax, .masterEmbeddedJournalHeartbeatInterval,
         .masterEmbeddedJournalEntrySizeMax, .masterEmbeddedJournalSegmentSize, .masterEmbeddedJournalSnapshotReplicationChunkSize,
         .masterEmbeddedJournalSnapshotReplicationCompressionType, .masterEmbeddedJournalUnsafeFlushEnabled,
