@@ -156,6 +156,14 @@ let package = Package(
             path: "bench/journal"
         ),
         .executableTarget(
+            name: "strata-bench-master",
+            dependencies: [
+                "StrataCore", "StrataWire", "StrataClient",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "bench/master"
+        ),
+        .executableTarget(
             name: "strata-bench-rpc",
             dependencies: [
                 "StrataCore", "StrataWire",

@@ -1,0 +1,247 @@
+import Foundation
+import NIOConcurrencyHelpers
+import StrataClient
+import StrataCore
+import StrataWire
+
+// Master stress benchmark, modelled on Alluxio's StressMasterBench: a 3-master HA cluster on
+// loopback (fsync on); for each operation — CreateFile, GetFileStatus, ListDir, RenameFile,
+// DeleteFile — `threads` clients run for `duration` after a `warmup`, printing ops/s and
+// p50/p99 latency. Then `files` empty files are created and the leader's RSS growth per file
+// printed, and the time from restarting every master (after a checkpoint) to serving again.
+//
+//   strata-bench-master [--threads N] [--duration S] [--warmup S] [--files N] [--workdir DIR]
+
+let arguments = CommandLine.arguments
+func option(_ name: String, _ fallback: String) -> String {
+    arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil } ?? fallback
+}
+let threads = Int(option("--threads", "16")) ?? 16
+let duration = Double(option("--duration", "5")) ?? 5
+let warmup = Double(option("--warmup", "1")) ?? 1
+let fileCount = Int(option("--files", "1000000")) ?? 1_000_000
+let workDirectory = option("--workdir", NSTemporaryDirectory() + "strata-bench-master-\(getpid())")
+let binaries = URL(fileURLWithPath: arguments[0]).deletingLastPathComponent().path
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+// MARK: Cluster
+
+final class Master: @unchecked Sendable {
+    let name: String
+    let home: String
+    let rpc: HostAndPort
+    var process: Process?
+
+    init(name: String, home: String, rpc: HostAndPort) {
+        self.name = name
+        self.home = home
+        self.rpc = rpc
+    }
+
+    func start() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binaries + "/strata-master")
+        process.environment = ["STRATA_CONF_DIR": home + "/conf", "PATH": "/usr/bin:/bin"]
+        let log = home + "/master.log"
+        if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try handle.seekToEnd()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        self.process = process
+    }
+
+    func stop() {
+        guard let process, process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// Resident set size in bytes, from /proc.
+    func residentBytes() -> Int64 {
+        guard let pid = process?.processIdentifier,
+              let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kilobytes = Int64(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kilobytes * 1024
+    }
+}
+
+func makeCluster() async throws -> ([Master], FileSystemClient) {
+    try? FileManager.default.removeItem(atPath: workDirectory)
+    let ufs = workDirectory + "/ufs"
+    try FileManager.default.createDirectory(atPath: ufs, withIntermediateDirectories: true)
+    let base = 21_500 + Int(getpid() % 200) * 10
+    let rpcs = (0..<3).map { HostAndPort(host: "127.0.0.1", port: base + $0) }
+    let journals = (0..<3).map { HostAndPort(host: "127.0.0.1", port: base + 3 + $0) }
+    let clusterID = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    var masters: [Master] = []
+    for position in 0..<3 {
+        let home = workDirectory + "/master\(position + 1)"
+        try FileManager.default.createDirectory(atPath: home + "/conf", withIntermediateDirectories: true)
+        let properties = """
+            strata.home=\(home)
+            strata.master.hostname=127.0.0.1
+            strata.master.bind.host=127.0.0.1
+            strata.master.rpc.port=\(rpcs[position].port)
+            strata.master.web.port=\(base + 6 + position)
+            strata.master.embedded.journal.port=\(journals[position].port)
+            strata.master.embedded.journal.addresses=\(journals.map(\.description).joined(separator: ","))
+            strata.master.rpc.addresses=\(rpcs.map(\.description).joined(separator: ","))
+            strata.master.mount.table.root.ufs=\(ufs)
+            strata.cluster.id=\(clusterID)
+            strata.log.level=WARNING
+            """
+        try properties.write(toFile: home + "/conf/strata-site.properties", atomically: true, encoding: .utf8)
+        let format = Process()
+        format.executableURL = URL(fileURLWithPath: binaries + "/strata")
+        format.arguments = ["format"]
+        format.environment = ["STRATA_CONF_DIR": home + "/conf"]
+        format.standardOutput = FileHandle.nullDevice
+        try format.run()
+        format.waitUntilExit()
+        guard format.terminationStatus == 0 else { throw BenchError("strata format failed for \(home)") }
+        let master = Master(name: "master\(position + 1)", home: home, rpc: rpcs[position])
+        try master.start()
+        masters.append(master)
+    }
+    let configuration = try Configuration.defaults(overrides: [.userRpcRetryMaxDuration: "60s"])
+    let client = FileSystemClient(masters: rpcs, configuration: configuration)
+    _ = try await client.waitForLeader()
+    return (masters, client)
+}
+
+// MARK: Measurement
+
+func milliseconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+}
+
+func format(_ value: Double, _ digits: Int) -> String {
+    let scale = pow(10, Double(digits))
+    return String((value * scale).rounded() / scale)
+}
+
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+}
+
+/// Runs `operation(thread, sequence)` from `threads` tasks: warm-up, then the measured period;
+/// a thread stops early once its sequence passes `limit(thread)` (nothing left to rename, say).
+/// Returns how many operations each thread completed.
+@discardableResult
+func measure(_ name: String, limit: @escaping @Sendable (Int) -> Int = { _ in Int.max },
+             _ operation: @escaping @Sendable (Int, Int) async throws -> Void) async throws -> [Int] {
+    let sequences = NIOLockedValueBox([Int](repeating: 0, count: threads))
+    func run(for seconds: Double, record: Bool) async throws -> [Double] {
+        let end = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        return try await withThrowingTaskGroup(of: [Double].self) { group in
+            for thread in 0..<threads {
+                group.addTask {
+                    var latencies: [Double] = []
+                    while ContinuousClock.now < end {
+                        let sequence = sequences.withLockedValue { $0[thread] += 1; return $0[thread] }
+                        if sequence > limit(thread) { break }
+                        let started = ContinuousClock.now
+                        try await operation(thread, sequence)
+                        if record { latencies.append(milliseconds(ContinuousClock.now - started)) }
+                    }
+                    return latencies
+                }
+            }
+            var all: [Double] = []
+            for try await part in group { all += part }
+            return all
+        }
+    }
+    _ = try await run(for: warmup, record: false)
+    let started = ContinuousClock.now
+    let latencies = try await run(for: duration, record: true).sorted()
+    let elapsed = min(duration, milliseconds(ContinuousClock.now - started) / 1000)
+    let p50 = latencies.isEmpty ? 0 : latencies[latencies.count / 2]
+    let p99 = latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, latencies.count * 99 / 100)]
+    print(pad(name, 14) + pad(format(Double(latencies.count) / elapsed, 0), 12) + pad(format(p50, 2), 10) + pad(format(p99, 2), 10))
+    return sequences.withLockedValue { $0 }
+}
+
+// MARK: Main
+
+let (masters, client) = try await makeCluster()
+do {
+    print("strata-bench-master: 3 masters (embedded journal, fsync on), \(threads) threads, \(duration)s per operation after \(warmup)s warm-up, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+    print(pad("operation", 14) + pad("ops/s", 12) + pad("p50 ms", 10) + pad("p99 ms", 10))
+    for thread in 0..<threads { _ = try await client.createDirectory("/stress/t\(thread)", recursive: true) }
+    let createdCount = NIOLockedValueBox([Int](repeating: 0, count: threads))
+    try await measure("CreateFile") { thread, sequence in
+        _ = try await client.createFile("/stress/t\(thread)/f\(sequence)")
+        _ = try await client.completeFile("/stress/t\(thread)/f\(sequence)", lengthBytes: 0)
+        createdCount.withLockedValue { $0[thread] = max($0[thread], sequence) }
+    }
+    let created = createdCount.withLockedValue { $0 }
+    try await measure("GetFileStatus") { thread, sequence in
+        _ = try await client.status("/stress/t\(thread)/f\(1 + sequence % max(1, created[thread]))")
+    }
+    _ = try await client.createDirectory("/list", recursive: true)
+    for index in 0..<100 { _ = try await client.createFile("/list/f\(index)") }
+    try await measure("ListDir") { _, _ in
+        _ = try await client.list("/list")
+    }
+    let renamedCount = NIOLockedValueBox([Int](repeating: 0, count: threads))
+    try await measure("RenameFile", limit: { created[$0] }) { thread, sequence in
+        _ = try await client.rename("/stress/t\(thread)/f\(sequence)", to: "/stress/t\(thread)/r\(sequence)")
+        renamedCount.withLockedValue { $0[thread] = max($0[thread], sequence) }
+    }
+    let renamed = renamedCount.withLockedValue { $0 }
+    try await measure("DeleteFile", limit: { renamed[$0] }) { thread, sequence in
+        try await client.delete("/stress/t\(thread)/r\(sequence)")
+    }
+
+    // Memory per file on the leader.
+    if fileCount > 0 {
+        let leaderAddress = try await client.waitForLeader()
+        guard let leader = masters.first(where: { $0.rpc == leaderAddress }) else { throw BenchError("leader \(leaderAddress) unknown") }
+        _ = try await client.createDirectory("/rss", recursive: true)
+        let before = leader.residentBytes()
+        let perThread = fileCount / threads
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for thread in 0..<threads {
+                group.addTask {
+                    _ = try await client.createDirectory("/rss/d\(thread)", allowExists: true)
+                    for index in 0..<perThread {
+                        _ = try await client.createFile("/rss/d\(thread)/f\(index)")
+                        _ = try await client.completeFile("/rss/d\(thread)/f\(index)", lengthBytes: 0)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let created = perThread * threads
+        let elapsed = milliseconds(ContinuousClock.now - started) / 1000
+        let after = leader.residentBytes()
+        print("")
+        print("\(created) empty files in \(format(elapsed, 1))s (\(format(Double(created) / elapsed, 0)) files/s); leader RSS \(before / 1_048_576) MiB -> \(after / 1_048_576) MiB: \(format(Double(after - before) / Double(created), 0)) bytes per file")
+
+        // Restart to serving: checkpoint, stop every master, start them, time until a listing works.
+        try await client.checkpoint()
+        for master in masters { master.stop() }
+        let restarted = ContinuousClock.now
+        for master in masters { try master.start() }
+        let fresh = FileSystemClient(masters: masters.map(\.rpc), configuration: try Configuration.defaults(overrides: [.userRpcRetryMaxDuration: "300s"]))
+        let listed = try await fresh.list("/rss/d0")
+        print("restart to serving (\(created + 100 + threads) inodes, from a checkpoint): \(format(milliseconds(ContinuousClock.now - restarted), 0)) ms (listed \(listed.count) files)")
+        await fresh.close()
+    }
+} catch {
+    print("strata-bench-master: \(error)")
+    for master in masters { master.stop() }
+    exit(1)
+}
+await client.close()
+for master in masters { master.stop() }
+try? FileManager.default.removeItem(atPath: workDirectory)
