@@ -43,78 +43,54 @@ public final class FileSystemClient: Sendable {
 
     /// Calls `method` on the leader, retrying retriable failures until the retry budget is spent.
     public func call<Request, Response>(_ method: RPCMethod<Request, Response>, _ request: Request) async throws(RPCError) -> Response {
+        try await withRetries(method.name) { () async throws(RPCError) -> Response in
+            try await self.client(try await self.currentLeader()).call(method, request, deadline: self.attemptDeadline)
+        }
+    }
+
+    /// Streams `method` from the leader (retrying the whole stream on retriable failures).
+    public func stream<Request, Item>(_ method: RPCStreamMethod<Request, Item>, _ request: Request) async throws(RPCError) -> [Item] {
+        try await withRetries(method.name) { () async throws(RPCError) -> [Item] in
+            var items: [Item] = []
+            let stream = try await self.client(try await self.currentLeader()).stream(method, request, deadline: max(self.attemptDeadline, .seconds(60)))
+            for try await element in stream { items.append(element.message) }
+            return items
+        }
+    }
+
+    /// The leader, waiting (with the retry policy) through an election if there is none yet.
+    public func waitForLeader() async throws(RPCError) -> HostAndPort {
+        try await withRetries("leader discovery") { () async throws(RPCError) -> HostAndPort in try await self.currentLeader() }
+    }
+
+    /// Runs `attempt` until it succeeds, fails with a non-retriable error, or the retry policy
+    /// gives up. NOT_LEADER moves to the hinted leader (at once, the first times); UNAVAILABLE
+    /// and DEADLINE_EXCEEDED forget the leader and back off.
+    private func withRetries<T>(_ name: String, _ attempt: () async throws(RPCError) -> T) async throws(RPCError) -> T {
         let started = ContinuousClock.now
-        var attempt = 0
+        var attempts = 0
         var generator = SystemRandomNumberGenerator()
         while true {
-            attempt += 1
-            var lastError: RPCError
+            attempts += 1
+            let failure: RPCError
             do {
-                let target = try await currentLeader()
-                return try await client(target).call(method, request, deadline: attemptDeadline)
+                return try await attempt()
             } catch {
-                lastError = error
+                failure = error
                 switch error.code {
                 case .notLeader:
                     leader.withLockedValue { $0 = error.leaderHint.flatMap(HostAndPort.init(parsing:)) }
-                    if error.leaderHint != nil && attempt < 3 { continue } // follow a fresh hint at once
+                    if error.leaderHint != nil && attempts < 3 { continue }
                 case .unavailable, .deadlineExceeded:
                     leader.withLockedValue { $0 = nil }
                 default:
                     throw error
                 }
             }
-            guard let delay = policy.delay(afterAttempt: attempt, elapsed: ContinuousClock.now - started, using: &generator) else {
-                throw RPCError(lastError.code == .notLeader ? .unavailable : lastError.code,
-                               "\(method.name) failed after \(attempt) attempts: \(lastError.message)")
+            guard let delay = policy.delay(afterAttempt: attempts, elapsed: ContinuousClock.now - started, using: &generator) else {
+                throw RPCError(failure.code == .notLeader ? .unavailable : failure.code, "\(name) failed after \(attempts) attempts: \(failure.message)")
             }
             try? await Task.sleep(for: delay)
-        }
-    }
-
-    /// Streams `method` from the leader (retrying the whole stream while nothing was received).
-    public func stream<Request, Item>(_ method: RPCStreamMethod<Request, Item>, _ request: Request) async throws(RPCError) -> [Item] {
-        let started = ContinuousClock.now
-        var attempt = 0
-        var generator = SystemRandomNumberGenerator()
-        while true {
-            attempt += 1
-            var lastError: RPCError
-            do {
-                let target = try await currentLeader()
-                var items: [Item] = []
-                for try await element in try await client(target).stream(method, request, deadline: max(attemptDeadline, .seconds(60))) {
-                    items.append(element.message)
-                }
-                return items
-            } catch {
-                lastError = error
-                switch error.code {
-                case .notLeader: leader.withLockedValue { $0 = error.leaderHint.flatMap(HostAndPort.init(parsing:)) }
-                case .unavailable, .deadlineExceeded: leader.withLockedValue { $0 = nil }
-                default: throw error
-                }
-            }
-            guard let delay = policy.delay(afterAttempt: attempt, elapsed: ContinuousClock.now - started, using: &generator) else {
-                throw RPCError(.unavailable, "\(method.name) failed after \(attempt) attempts: \(lastError.message)")
-            }
-            try? await Task.sleep(for: delay)
-        }
-    }
-
-    /// The leader, waiting (with the retry policy) through an election if there is none yet.
-    public func waitForLeader() async throws(RPCError) -> HostAndPort {
-        let started = ContinuousClock.now
-        var attempt = 0
-        var generator = SystemRandomNumberGenerator()
-        while true {
-            attempt += 1
-            do {
-                return try await currentLeader()
-            } catch {
-                guard let delay = policy.delay(afterAttempt: attempt, elapsed: ContinuousClock.now - started, using: &generator) else { throw error }
-                try? await Task.sleep(for: delay)
-            }
         }
     }
 
