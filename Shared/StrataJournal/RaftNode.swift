@@ -120,6 +120,7 @@ public actor RaftNode {
     private var incoming: (index: UInt64, term: UInt64, bytes: [UInt8])?
     private var received: SnapshotStore.Snapshot?
     private var lastSnapshotIndex: UInt64
+    private let statusBox: NIOLockedValueBox<RaftNodeStatus>
     /// The term last made durable: a leader only sends before persisting if its term already is.
     private var persistedTerm: UInt64
     /// Repairs made to the disk at start-up, for operators and tests.
@@ -168,6 +169,10 @@ public actor RaftNode {
                                  chunkSizeBytes: configuration.snapshotChunkSizeBytes, compress: configuration.compressSnapshots)
         }
         self.links = links
+        self.statusBox = NIOLockedValueBox(RaftNodeStatus(
+            memberID: memberID, address: configuration.address, role: .follower, term: opened.recovered.hardState.term,
+            leader: nil, commitIndex: snapshotMeta.index, appliedIndex: snapshotMeta.index, lastIndex: snapshotMeta.index,
+            snapshotIndex: snapshotMeta.index))
         (roleChanges, roleContinuation) = AsyncStream.makeStream(of: RaftRole.self, bufferingPolicy: .bufferingNewest(16))
         logger.info("journal opened: \(opened.recovered.entries.count) entries after snapshot \(snapshotMeta.index), term \(core.term)")
     }
@@ -198,6 +203,8 @@ public actor RaftNode {
         while !Task.isCancelled {
             try await Task.sleep(for: configuration.tickInterval)
             _ = core.tick()
+            let current = status
+            statusBox.withLockedValue { $0 = current }
             signalReady()
         }
     }
@@ -262,6 +269,8 @@ public actor RaftNode {
             }
             for read in ready.readStates { reads.removeValue(forKey: read.context)?.resume(returning: read.index) }
             core.advance(ready)
+            let current = status
+            statusBox.withLockedValue { $0 = current }
             noticeRoleChange(ready)
             resumeAppliedWaiters()
             try await maybeCheckpoint()
@@ -421,6 +430,10 @@ public actor RaftNode {
                        leader: core.leader.flatMap { addresses[$0] }, commitIndex: core.commitIndex,
                        appliedIndex: core.appliedIndex, lastIndex: core.lastIndex, snapshotIndex: core.snapshotMeta.index)
     }
+
+    /// The status as of the last handled Ready, readable without waiting for the actor: health
+    /// checks and role reports must answer even while the journal is busy.
+    public nonisolated var latestStatus: RaftNodeStatus { statusBox.withLockedValue { $0 } }
 
     private var leaderAddress: HostAndPort? { core.leader.flatMap { addresses[$0] } }
 

@@ -38,7 +38,7 @@ public final class FileSystemMaster: Sendable {
 
     /// The role for ServiceInfo: LEADER when this master serves, else STANDBY.
     public func role() async -> String {
-        await node.status.role == .leader ? "LEADER" : "STANDBY"
+        node.latestStatus.role == .leader ? "LEADER" : "STANDBY"
     }
 
     // MARK: Handlers
