@@ -15,17 +15,17 @@ import Testing
         return (0..<UInt64(count)).map { first + $0 }
     }
 
-    @Test func manySeedsThreeMembers() throws {
-        try runSeeds(Self.seeds, settings: Simulation.Settings())
+    @Test func manySeedsThreeMembers() async throws {
+        try await runSeeds(Self.seeds, settings: Simulation.Settings())
     }
 
-    @Test func fiveMembersHeavierFaults() throws {
+    @Test func fiveMembersHeavierFaults() async throws {
         var settings = Simulation.Settings()
         settings.members = 5
         settings.lossRate = 0.15
         settings.crashRate = 0.004
         settings.partitionRate = 0.03
-        try runSeeds(Array(Self.seeds.prefix(max(1, Self.seeds.count / 4))), settings: settings)
+        try await runSeeds(Array(Self.seeds.prefix(max(1, Self.seeds.count / 4))), settings: settings)
     }
 
     @Test func sameSeedSameRun() throws {
@@ -38,10 +38,14 @@ import Testing
         #expect(first.leaderOfTerm == second.leaderOfTerm)
     }
 
-    func runSeeds(_ seeds: [UInt64], settings: Simulation.Settings) throws {
+    /// Runs the seeds one after another, yielding between them: the simulation is CPU-bound, and
+    /// tests run in parallel on a small cooperative pool, so holding a thread for the whole run
+    /// would starve the process tests' RPC deadlines.
+    func runSeeds(_ seeds: [UInt64], settings: Simulation.Settings) async throws {
         var leaders = 0
         var commits = 0
         for seed in seeds {
+            await Task.yield()
             var simulation = Simulation(seed: seed, settings: settings)
             do {
                 try simulation.run()
