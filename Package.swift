@@ -186,7 +186,7 @@ let package = Package(
         ),
         .testTarget(name: "StrataNamespaceTests", dependencies: ["StrataNamespace", "StrataCore"], path: "Tests/StrataNamespaceTests"),
         .testTarget(name: "StrataRaftTests", dependencies: ["StrataRaft"], path: "Tests/StrataRaftTests"),
-        .testTarget(name: "StrataJournalTests", dependencies: ["StrataJournal", "StrataRaft", "StrataCore"], path: "Tests/StrataJournalTests"),
+        .testTarget(name: "StrataJournalTests", dependencies: ["StrataJournal", "StrataRaft", "StrataCore", "StrataWire"], path: "Tests/StrataJournalTests"),
         .testTarget(name: "StrataZooKeeperTests", dependencies: ["StrataZooKeeper"], path: "Tests/StrataZooKeeperTests"),
         .testTarget(
             name: "StrataServiceTests",

@@ -49,17 +49,11 @@ enum JournalFormatter {
             var generator = SystemRandomNumberGenerator()
             return JournalIdentity.random(using: &generator).clusterID
         }
-        let text = configuration.string(.clusterID)
-        var bytes: [UInt8] = []
-        var characters = Substring(text)
-        while characters.count >= 2, let byte = UInt8(characters.prefix(2), radix: 16) {
-            bytes.append(byte)
-            characters = characters.dropFirst(2)
+        do {
+            return try JournalIdentity.clusterID(fromHex: configuration.string(.clusterID))
+        } catch {
+            throw CommandFailure(error.message)
         }
-        guard bytes.count == 16, characters.isEmpty else {
-            throw CommandFailure("invalid strata.cluster.id '\(text)': expected 32 hexadecimal digits")
-        }
-        return bytes
     }
 
     static func format(_ folder: String, clusterID: [UInt8], skipFormatted: Bool) throws {

@@ -26,7 +26,7 @@ await ServiceProcess.main(ServiceProcessDescription(
         }
         let folder = configuration.string(.masterJournalFolder)
         // With strata.cluster.id configured, the journal must belong to that cluster.
-        let expected = configuration.isSet(.clusterID) ? hexBytes(configuration.string(.clusterID)) : nil
+        let expected = configuration.isSet(.clusterID) ? try JournalIdentity.clusterID(fromHex: configuration.string(.clusterID)) : nil
         let identity = try JournalIdentity.read(from: folder, expectedClusterID: expected)
         let hostname = configuration.string(.masterHostname)
         let journalAddress = HostAndPort(host: hostname, port: configuration.integer(.masterEmbeddedJournalPort))
@@ -59,13 +59,3 @@ await ServiceProcess.main(ServiceProcessDescription(
     }
 ))
 
-/// 32 hex digits as 16 bytes (nil if malformed; `strata format` validates the property).
-func hexBytes(_ text: String) -> [UInt8]? {
-    var bytes: [UInt8] = []
-    var rest = Substring(text)
-    while rest.count >= 2, let byte = UInt8(rest.prefix(2), radix: 16) {
-        bytes.append(byte)
-        rest = rest.dropFirst(2)
-    }
-    return bytes.count == 16 && rest.isEmpty ? bytes : nil
-}

@@ -3,6 +3,8 @@ public struct JournalError: Error, CustomStringConvertible, Equatable {
     public enum Code: Sendable, Equatable {
         /// The directory belongs to another cluster.
         case clusterMismatch
+        /// A setting the journal depends on is malformed.
+        case invalidArgument
         /// Written by a newer Strata with a format this build cannot read.
         case formatVersionUnsupported
         /// A record or file failed its checksum or structure checks.

@@ -28,6 +28,20 @@ public struct JournalIdentity: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var clusterIDText: String { hex(clusterID) }
+
+    /// Parses a cluster id written as 32 hexadecimal digits (`strata.cluster.id`).
+    public static func clusterID(fromHex text: String) throws(JournalError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var rest = Substring(text)
+        while rest.count >= 2, let byte = UInt8(rest.prefix(2), radix: 16) {
+            bytes.append(byte)
+            rest = rest.dropFirst(2)
+        }
+        guard bytes.count == 16, rest.isEmpty else {
+            throw JournalError(.invalidArgument, "invalid strata.cluster.id '\(text)': expected 32 hexadecimal digits")
+        }
+        return bytes
+    }
     public var description: String { "cluster \(clusterIDText) storage \(String(storageID, radix: 16))" }
 
     var encoded: [UInt8] {

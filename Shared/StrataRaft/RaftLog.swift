@@ -136,17 +136,13 @@ struct RaftLog: Sendable {
         snapshot = SnapshotMeta(index: index, term: term, membership: membership)
     }
 
-    /// Replaces the log with `newSnapshot` (installed from the leader), keeping any entries after
-    /// it that agree with it.
+    /// Replaces the whole log with `newSnapshot` (installed from the leader). Only called for a
+    /// snapshot the log does not already hold; a matching one is just committed.
     mutating func restore(_ newSnapshot: SnapshotMeta) {
         precondition(newSnapshot.index > committed, "restoring \(newSnapshot) at or below commit \(committed)")
-        if matches(index: newSnapshot.index, term: newSnapshot.term) {
-            entries.removeFirst(Int(newSnapshot.index - snapshot.index))
-            persisted = max(persisted, newSnapshot.index)
-        } else {
-            entries.removeAll()
-            persisted = newSnapshot.index
-        }
+        precondition(!matches(index: newSnapshot.index, term: newSnapshot.term), "restoring \(newSnapshot), which the log already holds")
+        entries.removeAll()
+        persisted = newSnapshot.index
         snapshot = newSnapshot
         committed = newSnapshot.index
         applied = newSnapshot.index

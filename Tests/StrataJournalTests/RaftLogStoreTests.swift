@@ -1,5 +1,6 @@
 import Foundation
 import StrataCore
+import StrataWire
 import Testing
 @testable import StrataJournal
 @testable import StrataRaft
@@ -160,7 +161,7 @@ import Testing
         header.write(UInt16(0))
         header.write(identity.clusterID)
         header.write(UInt64(1))
-        header.write(StrataWireChecksum.crc(header.bytes))
+        header.write(Checksum.crc32(0, header.bytes))
         try Data(header.bytes).write(to: URL(fileURLWithPath: directory + "/segment-" + RaftLogStore.paddedIndex(1) + ".log"))
         let error = #expect(throws: JournalError.self) { try open(directory) }
         #expect(error?.code == .formatVersionUnsupported)
@@ -208,17 +209,3 @@ import Testing
     }
 }
 
-/// zlib's CRC-32, as the store computes it, for hand-made files.
-enum StrataWireChecksum {
-    static func crc(_ bytes: [UInt8]) -> UInt32 {
-        var table = [UInt32](repeating: 0, count: 256)
-        for index in 0..<256 {
-            var value = UInt32(index)
-            for _ in 0..<8 { value = value & 1 == 1 ? 0xEDB8_8320 ^ (value >> 1) : value >> 1 }
-            table[index] = value
-        }
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
-        return crc ^ 0xFFFF_FFFF
-    }
-}

@@ -130,9 +130,8 @@ final class PeerLink: Sendable {
                 state.disconnected = false
                 return .disconnected
             }
-            if let snapshot = state.snapshot, !state.queue.contains(where: { if case .snapshot = $0.body { true } else { false } }) {
-                if state.queue.isEmpty { return .snapshot(snapshot) }
-            }
+            // Queued messages go first; snapshot messages never enter the queue.
+            if let snapshot = state.snapshot, state.queue.isEmpty { return .snapshot(snapshot) }
             guard !state.queue.isEmpty else { return nil }
             var batch: [RaftMessage] = []
             var bytes = 0
