@@ -52,6 +52,51 @@ void   strata__raft_entry__free_unpacked
   assert(message->base.descriptor == &strata__raft_entry__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   strata__raft_member_address__init
+                     (Strata__RaftMemberAddress         *message)
+{
+  static const Strata__RaftMemberAddress init_value = STRATA__RAFT_MEMBER_ADDRESS__INIT;
+  *message = init_value;
+}
+size_t strata__raft_member_address__get_packed_size
+                     (const Strata__RaftMemberAddress *message)
+{
+  assert(message->base.descriptor == &strata__raft_member_address__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__raft_member_address__pack
+                     (const Strata__RaftMemberAddress *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__raft_member_address__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__raft_member_address__pack_to_buffer
+                     (const Strata__RaftMemberAddress *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__raft_member_address__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__RaftMemberAddress *
+       strata__raft_member_address__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__RaftMemberAddress *)
+     protobuf_c_message_unpack (&strata__raft_member_address__descriptor,
+                                allocator, len, data);
+}
+void   strata__raft_member_address__free_unpacked
+                     (Strata__RaftMemberAddress *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__raft_member_address__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   strata__raft_membership__init
                      (Strata__RaftMembership         *message)
 {
@@ -367,6 +412,96 @@ void   strata__snapshot_chunk_response__free_unpacked
   assert(message->base.descriptor == &strata__snapshot_chunk_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   strata__join_quorum_request__init
+                     (Strata__JoinQuorumRequest         *message)
+{
+  static const Strata__JoinQuorumRequest init_value = STRATA__JOIN_QUORUM_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__join_quorum_request__get_packed_size
+                     (const Strata__JoinQuorumRequest *message)
+{
+  assert(message->base.descriptor == &strata__join_quorum_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__join_quorum_request__pack
+                     (const Strata__JoinQuorumRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__join_quorum_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__join_quorum_request__pack_to_buffer
+                     (const Strata__JoinQuorumRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__join_quorum_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__JoinQuorumRequest *
+       strata__join_quorum_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__JoinQuorumRequest *)
+     protobuf_c_message_unpack (&strata__join_quorum_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__join_quorum_request__free_unpacked
+                     (Strata__JoinQuorumRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__join_quorum_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__join_quorum_response__init
+                     (Strata__JoinQuorumResponse         *message)
+{
+  static const Strata__JoinQuorumResponse init_value = STRATA__JOIN_QUORUM_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t strata__join_quorum_response__get_packed_size
+                     (const Strata__JoinQuorumResponse *message)
+{
+  assert(message->base.descriptor == &strata__join_quorum_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__join_quorum_response__pack
+                     (const Strata__JoinQuorumResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__join_quorum_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__join_quorum_response__pack_to_buffer
+                     (const Strata__JoinQuorumResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__join_quorum_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__JoinQuorumResponse *
+       strata__join_quorum_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__JoinQuorumResponse *)
+     protobuf_c_message_unpack (&strata__join_quorum_response__descriptor,
+                                allocator, len, data);
+}
+void   strata__join_quorum_response__free_unpacked
+                     (Strata__JoinQuorumResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__join_quorum_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   strata__quorum_member_info__init
                      (Strata__QuorumMemberInfo         *message)
 {
@@ -579,7 +714,58 @@ const ProtobufCMessageDescriptor strata__raft_entry__descriptor =
   (ProtobufCMessageInit) strata__raft_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__raft_membership__field_descriptors[3] =
+static const ProtobufCFieldDescriptor strata__raft_member_address__field_descriptors[2] =
+{
+  {
+    "member",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__RaftMemberAddress, member),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "address",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__RaftMemberAddress, address),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__raft_member_address__field_indices_by_name[] = {
+  1,   /* field[1] = address */
+  0,   /* field[0] = member */
+};
+static const ProtobufCIntRange strata__raft_member_address__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor strata__raft_member_address__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.RaftMemberAddress",
+  "RaftMemberAddress",
+  "Strata__RaftMemberAddress",
+  "strata",
+  sizeof(Strata__RaftMemberAddress),
+  2,
+  strata__raft_member_address__field_descriptors,
+  strata__raft_member_address__field_indices_by_name,
+  1,  strata__raft_member_address__number_ranges,
+  (ProtobufCMessageInit) strata__raft_member_address__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__raft_membership__field_descriptors[4] =
 {
   {
     "voters",
@@ -617,8 +803,21 @@ static const ProtobufCFieldDescriptor strata__raft_membership__field_descriptors
     0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "addresses",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Strata__RaftMembership, n_addresses),
+    offsetof(Strata__RaftMembership, addresses),
+    &strata__raft_member_address__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__raft_membership__field_indices_by_name[] = {
+  3,   /* field[3] = addresses */
   1,   /* field[1] = learners */
   2,   /* field[2] = non_serving */
   0,   /* field[0] = voters */
@@ -626,7 +825,7 @@ static const unsigned strata__raft_membership__field_indices_by_name[] = {
 static const ProtobufCIntRange strata__raft_membership__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor strata__raft_membership__descriptor =
 {
@@ -636,7 +835,7 @@ const ProtobufCMessageDescriptor strata__raft_membership__descriptor =
   "Strata__RaftMembership",
   "strata",
   sizeof(Strata__RaftMembership),
-  3,
+  4,
   strata__raft_membership__field_descriptors,
   strata__raft_membership__field_indices_by_name,
   1,  strata__raft_membership__number_ranges,
@@ -1200,6 +1399,147 @@ const ProtobufCMessageDescriptor strata__snapshot_chunk_response__descriptor =
   strata__snapshot_chunk_response__field_indices_by_name,
   1,  strata__snapshot_chunk_response__number_ranges,
   (ProtobufCMessageInit) strata__snapshot_chunk_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__join_quorum_request__field_descriptors[3] =
+{
+  {
+    "cluster_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JoinQuorumRequest, cluster_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "address",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JoinQuorumRequest, address),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "non_serving",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JoinQuorumRequest, non_serving),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__join_quorum_request__field_indices_by_name[] = {
+  1,   /* field[1] = address */
+  0,   /* field[0] = cluster_id */
+  2,   /* field[2] = non_serving */
+};
+static const ProtobufCIntRange strata__join_quorum_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor strata__join_quorum_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.JoinQuorumRequest",
+  "JoinQuorumRequest",
+  "Strata__JoinQuorumRequest",
+  "strata",
+  sizeof(Strata__JoinQuorumRequest),
+  3,
+  strata__join_quorum_request__field_descriptors,
+  strata__join_quorum_request__field_indices_by_name,
+  1,  strata__join_quorum_request__number_ranges,
+  (ProtobufCMessageInit) strata__join_quorum_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__join_quorum_response__field_descriptors[4] =
+{
+  {
+    "outcome",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JoinQuorumResponse, outcome),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "leader_address",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JoinQuorumResponse, leader_address),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "last_index",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JoinQuorumResponse, last_index),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "membership",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JoinQuorumResponse, membership),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__join_quorum_response__field_indices_by_name[] = {
+  2,   /* field[2] = last_index */
+  1,   /* field[1] = leader_address */
+  3,   /* field[3] = membership */
+  0,   /* field[0] = outcome */
+};
+static const ProtobufCIntRange strata__join_quorum_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor strata__join_quorum_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.JoinQuorumResponse",
+  "JoinQuorumResponse",
+  "Strata__JoinQuorumResponse",
+  "strata",
+  sizeof(Strata__JoinQuorumResponse),
+  4,
+  strata__join_quorum_response__field_descriptors,
+  strata__join_quorum_response__field_indices_by_name,
+  1,  strata__join_quorum_response__number_ranges,
+  (ProtobufCMessageInit) strata__join_quorum_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor strata__quorum_member_info__field_descriptors[4] =

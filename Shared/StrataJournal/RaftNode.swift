@@ -45,6 +45,11 @@ public struct RaftNodeConfiguration: Sendable {
     public var snapshotChunkSizeBytes = 4 << 20
     public var compressSnapshots = false
     public var frameSizeMaxBytes = 16 << 20
+    /// How long a member with an empty journal keeps asking a running group (whose leader is not
+    /// known yet) to add it, before it starts with the configured members instead.
+    public var joinWait: Duration = .seconds(10)
+    /// A learner within this many entries of the commit index is promoted to voter.
+    public var promotionLagEntriesMax: UInt64 = 100
 
     public init(address: HostAndPort, members: [HostAndPort], directory: String, clusterID: [UInt8]) {
         self.address = address
@@ -105,8 +110,11 @@ public actor RaftNode {
     private var logger: Logger
     private var core: RaftCore
     private let disk: JournalDisk
-    private let links: [MemberID: PeerLink]
-    private let addresses: [MemberID: HostAndPort]
+    private var links: [MemberID: PeerLink] = [:]
+    private var linkTasks: [MemberID: Task<Void, Never>] = [:]
+    private var running = false
+    /// Every member address known: the configured ones and those the membership carries.
+    private var addresses: [MemberID: HostAndPort]
     private let threadPool: NIOThreadPool
 
     /// The ready loop's wait, resumable from outside the actor (cancellation).
@@ -152,23 +160,33 @@ public actor RaftNode {
         self.repairs = opened.repairs
         for repair in opened.repairs { logger.warning("journal repaired at start-up: \(repair)") }
 
-        let initialMembership = Membership(
+        let configured = Membership(
             voters: Set(addresses.keys),
-            nonServing: Set(configuration.nonServing.map(RaftNodeConfiguration.memberID(of:))))
-        let snapshotMeta = opened.snapshot?.meta ?? SnapshotMeta(index: 0, term: 0, membership: initialMembership)
+            nonServing: Set(configuration.nonServing.map(RaftNodeConfiguration.memberID(of:))),
+            addresses: addresses.mapValues(\.description))
+        var baseMembership = configured
+        if opened.snapshot == nil {
+            if let saved = opened.membershipBase {
+                baseMembership = saved
+            } else if opened.recovered.entries.isEmpty {
+                let nonServing = configuration.nonServing.contains(configuration.address)
+                let joined = try await QuorumJoin.discover(configuration, nonServing: nonServing, logger: logger)
+                logger.info("start-up: \(joined.summary)")
+                if let membership = joined.membership {
+                    baseMembership = membership
+                    try await threadPool.runIfActive { [configuration] in
+                        try MembershipBaseFile.write(membership, directory: configuration.directory, sync: configuration.sync)
+                    }
+                }
+            }
+        }
+        let snapshotMeta = opened.snapshot?.meta ?? SnapshotMeta(index: 0, term: 0, membership: baseMembership)
         if let snapshot = opened.snapshot { try await stateMachine.restore(snapshot.data) }
         self.lastSnapshotIndex = snapshotMeta.index
         self.persistedTerm = opened.recovered.hardState.term
         self.core = RaftCore(id: memberID, options: configuration.options, seed: UInt64.random(in: 1...UInt64.max),
                              hardState: opened.recovered.hardState, snapshot: snapshotMeta, entries: opened.recovered.entries)
 
-        var links: [MemberID: PeerLink] = [:]
-        for (id, address) in addresses where id != memberID {
-            links[id] = PeerLink(peer: id, address: address, clusterID: configuration.clusterID,
-                                 frameSizeMaxBytes: configuration.frameSizeMaxBytes, deadline: .seconds(2),
-                                 chunkSizeBytes: configuration.snapshotChunkSizeBytes, compress: configuration.compressSnapshots)
-        }
-        self.links = links
         self.statusBox = NIOLockedValueBox(RaftNodeStatus(
             memberID: memberID, address: configuration.address, role: .follower, term: opened.recovered.hardState.term,
             leader: nil, commitIndex: snapshotMeta.index, appliedIndex: snapshotMeta.index, lastIndex: snapshotMeta.index,
@@ -181,13 +199,47 @@ public actor RaftNode {
 
     /// Ticks the core, handles its output and talks to peers until cancelled.
     public func run() async throws {
-        for link in links.values { link.attach(self) }
+        running = true
+        syncPeers()
+        defer {
+            running = false
+            for task in linkTasks.values { task.cancel() }
+            linkTasks = [:]
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.tickLoop() }
             group.addTask { try await self.readyLoop() }
-            for link in self.links.values { group.addTask { await link.run() } }
             defer { group.cancelAll() }
             try await group.next()
+        }
+    }
+
+    /// Keeps one link per other member of the current membership, learning addresses that the
+    /// membership carries (members added at run time) and closing links to removed members.
+    private func syncPeers() {
+        let membership = core.membership
+        for (member, text) in membership.addresses where addresses[member]?.description != text {
+            if let address = HostAndPort(parsing: text), RaftNodeConfiguration.memberID(of: address) == member {
+                addresses[member] = address
+            } else {
+                logger.warning("membership carries an unusable address '\(text)' for member \(member)")
+            }
+        }
+        for member in membership.members where member != memberID && links[member] == nil {
+            guard let address = addresses[member] else { continue }
+            let link = PeerLink(peer: member, address: address, clusterID: configuration.clusterID,
+                                frameSizeMaxBytes: configuration.frameSizeMaxBytes, deadline: .seconds(2),
+                                chunkSizeBytes: configuration.snapshotChunkSizeBytes, compress: configuration.compressSnapshots)
+            link.attach(self)
+            links[member] = link
+        }
+        for (member, link) in links where !membership.members.contains(member) {
+            links[member] = nil
+            linkTasks.removeValue(forKey: member)?.cancel()
+            Task { await link.close() }
+        }
+        if running {
+            for (member, link) in links where linkTasks[member] == nil { linkTasks[member] = Task { await link.run() } }
         }
     }
 
@@ -203,6 +255,7 @@ public actor RaftNode {
         while !Task.isCancelled {
             try await Task.sleep(for: configuration.tickInterval)
             _ = core.tick()
+            promoteCaughtUpLearner()
             let current = status
             statusBox.withLockedValue { $0 = current }
             signalReady()
@@ -269,6 +322,7 @@ public actor RaftNode {
             }
             for read in ready.readStates { reads.removeValue(forKey: read.context)?.resume(returning: read.index) }
             core.advance(ready)
+            syncPeers()
             let current = status
             statusBox.withLockedValue { $0 = current }
             noticeRoleChange(ready)
@@ -410,6 +464,59 @@ public actor RaftNode {
         }
     }
 
+    /// Promotes the first learner that has caught up (leader only, one change at a time): the
+    /// second step of adding a member, re-tried by whichever member leads until it happens.
+    private func promoteCaughtUpLearner() {
+        guard core.role == .leader, !core.membership.learners.isEmpty else { return }
+        for learner in core.membership.learners.sorted() {
+            guard let match = core.matchIndex(of: learner), match + configuration.promotionLagEntriesMax >= core.commitIndex else { continue }
+            do {
+                _ = try core.proposeMembership(.promote(learner))
+                logger.info("promoting \(addresses[learner]?.description ?? "\(learner)") to voter (caught up to \(match))")
+                syncPeers()
+                signalReady()
+            } catch {
+                // A change still pending or a transfer under way: try again on a later tick.
+            }
+            return
+        }
+    }
+
+    private func join(_ request: JoinQuorumRequest) async throws(RPCError) -> JoinQuorumResponse {
+        guard request.clusterID == configuration.clusterID else {
+            throw RPCError(.failedPrecondition, "\(configuration.address) belongs to cluster \(hex(configuration.clusterID)), not \(hex(request.clusterID))")
+        }
+        guard let address = HostAndPort(parsing: request.address), address.description.utf8.count <= Membership.addressSizeMaxBytes else {
+            throw RPCError(.invalidArgument, "invalid member address '\(request.address)'")
+        }
+        guard core.role == .leader else {
+            return JoinQuorumResponse(outcome: .notLeader, leaderAddress: leaderAddress?.description ?? "", lastIndex: core.lastIndex)
+        }
+        let member = RaftNodeConfiguration.memberID(of: address)
+        if core.membership.members.contains(member) {
+            return JoinQuorumResponse(outcome: .member, lastIndex: core.lastIndex, membership: core.membership)
+        }
+        guard addresses[member] == nil || addresses[member] == address else {
+            throw RPCError(.invalidArgument, "\(address) has the same member id as \(addresses[member]!)")
+        }
+        do {
+            _ = try core.proposeMembership(.addLearner(member, nonServing: request.nonServing, address: address.description))
+        } catch {
+            throw RPCError(.unavailable, "cannot add \(address) now: \(error.message)")
+        }
+        let index = core.lastIndex
+        logger.info("adding \(address) to the group as a learner (entry \(index))")
+        syncPeers()
+        signalReady()
+        if core.commitIndex < index {
+            await withCheckedContinuation { appliedWaiters.append((index, $0)) }
+        }
+        guard core.membership.members.contains(member) else {
+            throw RPCError(.unavailable, "adding \(address) did not commit (leadership changed); ask again")
+        }
+        return JoinQuorumResponse(outcome: .added, lastIndex: core.lastIndex, membership: core.membership)
+    }
+
     /// Removes `address` from the quorum (leader only); returns once the change is committed.
     public func removeMember(_ address: HostAndPort) async throws(ProposalError) {
         let member = RaftNodeConfiguration.memberID(of: address)
@@ -419,6 +526,7 @@ public actor RaftNode {
             throw proposalError(error)
         }
         let index = core.lastIndex
+        syncPeers()
         signalReady()
         if core.commitIndex < index {
             await withCheckedContinuation { appliedWaiters.append((index, $0)) }
@@ -456,6 +564,9 @@ public actor RaftNode {
         }
         handlers.register(JournalMethods.snapshotChunk) { [self] chunk, context in
             try await self.receive(chunk, payload: context.payload)
+        }
+        handlers.register(JournalMethods.join) { [self] request, _ in
+            try await self.join(request)
         }
     }
 
@@ -540,6 +651,7 @@ final class JournalDisk: @unchecked Sendable {
         let disk: JournalDisk
         let recovered: RaftLogStore.Recovered
         let snapshot: SnapshotStore.Snapshot?
+        let membershipBase: Membership?
         let repairs: [String]
     }
 
@@ -561,8 +673,9 @@ final class JournalDisk: @unchecked Sendable {
             segmentSizeMaxBytes: configuration.segmentSizeMaxBytes, entrySizeMaxBytes: configuration.options.entrySizeMaxBytes,
             sync: configuration.sync)
         repairs += recovered.repairs
+        let membershipBase = try MembershipBaseFile.read(directory: configuration.directory)
         return Opened(disk: JournalDisk(log: log, snapshots: snapshots, hardState: recovered.hardState),
-                      recovered: recovered, snapshot: snapshot, repairs: repairs)
+                      recovered: recovered, snapshot: snapshot, membershipBase: membershipBase, repairs: repairs)
     }
 
     private static func readOrFormatIdentity(_ configuration: RaftNodeConfiguration) throws(JournalError) -> JournalIdentity {

@@ -14,7 +14,7 @@ import StrataWire
 public final class FileSystemMaster: Sendable {
     public let node: RaftNode
     public let stateMachine: NamespaceStateMachine
-    let rpcAddressOfJournal: [HostAndPort: HostAndPort]
+    let directory: MasterDirectory
     let thisRPCAddress: HostAndPort
     let journalType: String
     let clusterID: [UInt8]
@@ -27,7 +27,7 @@ public final class FileSystemMaster: Sendable {
                 thisRPCAddress: HostAndPort, clusterID: [UInt8], rootUFS: String, logger: Logger) {
         self.node = node
         self.stateMachine = stateMachine
-        self.rpcAddressOfJournal = rpcAddressOfJournal
+        self.directory = MasterDirectory(configured: rpcAddressOfJournal)
         self.thisRPCAddress = thisRPCAddress
         self.journalType = "EMBEDDED"
         self.clusterID = clusterID
@@ -139,8 +139,11 @@ public final class FileSystemMaster: Sendable {
             guard let target = HostAndPort(parsing: request.address) else {
                 throw RPCError(.invalidArgument, "invalid address '\(request.address)': expected the member's embedded-journal host:port")
             }
-            guard self.rpcAddressOfJournal[target] != nil else {
+            guard let member = await self.node.quorum.first(where: { $0.address == target }) else {
                 throw RPCError(.notFound, "\(target) is not a member of the MASTER quorum")
+            }
+            guard member.voter else {
+                throw RPCError(.failedPrecondition, "\(target) is still catching up (a learner); elect it once it votes")
             }
             do { try await self.node.transferLeadership(to: target) } catch let error as ProposalError { throw self.proposalRPCError(error) }
             return await self.quorumInfo()
@@ -199,7 +202,8 @@ public final class FileSystemMaster: Sendable {
     func ensureLeader() async throws(RPCError) {
         let status = await node.status
         guard status.role == .leader else {
-            let hint = status.leader.flatMap { rpcAddressOfJournal[$0] }
+            var hint: HostAndPort? = nil
+            if let leader = status.leader { hint = await directory.resolve(leader) }
             throw RPCError(.notLeader, "\(thisRPCAddress) is a standby master", leaderHint: hint?.description)
         }
     }
@@ -319,7 +323,7 @@ public final class FileSystemMaster: Sendable {
     func masterInfo() async -> MasterInfo {
         let status = await node.status
         var info = MasterInfo()
-        info.leaderRPCAddress = status.leader.flatMap { rpcAddressOfJournal[$0]?.description } ?? ""
+        if let leader = status.leader { info.leaderRPCAddress = await directory.resolve(leader)?.description ?? "" }
         info.journalType = journalType
         info.term = status.term
         info.clusterID = clusterID
@@ -330,11 +334,13 @@ public final class FileSystemMaster: Sendable {
         info.inodeCount = UInt64(await stateMachine.inodeCount)
         info.rootUFS = rootUFS
         info.startTimeMilliseconds = startTimeMilliseconds
-        for (journal, rpc) in rpcAddressOfJournal.sorted(by: { $0.key.description < $1.key.description }) {
+        for member in await node.quorum {
+            let journal = member.address
+            let rpc = journal == status.address ? thisRPCAddress : await directory.resolve(journal)
             let role = journal == status.address ? info.thisRole : (journal == status.leader ? "LEADER" : "")
-            info.masters.append(MasterMember(rpcAddress: rpc.description, journalAddress: journal.description, role: role,
+            info.masters.append(MasterMember(rpcAddress: rpc?.description ?? "", journalAddress: journal.description, role: role,
                                              appliedIndex: journal == status.address ? status.appliedIndex : 0,
-                                             term: journal == status.address ? status.term : 0, voter: true))
+                                             term: journal == status.address ? status.term : 0, voter: member.voter))
         }
         return info
     }
@@ -371,7 +377,7 @@ public final class FileSystemMaster: Sendable {
     func proposalRPCError(_ error: ProposalError) -> RPCError {
         switch error.code {
         case .notLeader:
-            RPCError(.notLeader, "\(thisRPCAddress) is a standby master", leaderHint: error.leaderHint.flatMap { rpcAddressOfJournal[$0]?.description })
+            RPCError(.notLeader, "\(thisRPCAddress) is a standby master", leaderHint: error.leaderHint.flatMap { directory.known($0)?.description })
         case .outcomeUnknown, .stopped:
             RPCError(.unavailable, "\(error.message); retry with the same operation id")
         case .refused:

@@ -130,12 +130,13 @@ public struct RaftCore: Sendable {
         }
         var next = membership
         switch change {
-        case .addLearner(let member, let nonServing):
+        case .addLearner(let member, let nonServing, let address):
             guard !membership.members.contains(member) else {
                 throw RaftError(.invalidMembershipChange, "member \(member) is already in the group")
             }
             next.learners.insert(member)
             if nonServing { next.nonServing.insert(member) }
+            if !address.isEmpty { next.addresses[member] = address }
         case .promote(let member):
             guard membership.learners.contains(member) else {
                 throw RaftError(.invalidMembershipChange, "member \(member) is not a learner")
@@ -152,6 +153,7 @@ public struct RaftCore: Sendable {
             next.voters.remove(member)
             next.learners.remove(member)
             next.nonServing.remove(member)
+            next.addresses[member] = nil
         }
         appendAsLeader(kind: .membership, data: next.encoded)
         return ready()

@@ -50,36 +50,58 @@ public struct Membership: Sendable, Equatable, CustomStringConvertible {
     public var voters: Set<MemberID>
     public var learners: Set<MemberID>
     public var nonServing: Set<MemberID>
+    /// Where members can be reached (`host:port`), carried so that a log or snapshot describes
+    /// its group completely: a member added at run time is found by members configured before it.
+    /// Opaque to the core.
+    public var addresses: [MemberID: String]
 
-    public init(voters: Set<MemberID>, learners: Set<MemberID> = [], nonServing: Set<MemberID> = []) {
+    /// Longest address kept, in bytes.
+    public static let addressSizeMaxBytes = 1024
+
+    public init(voters: Set<MemberID>, learners: Set<MemberID> = [], nonServing: Set<MemberID> = [], addresses: [MemberID: String] = [:]) {
         precondition(voters.isDisjoint(with: learners), "members both voter and learner: \(voters.intersection(learners))")
         precondition(nonServing.isSubset(of: voters.union(learners)), "non-serving members \(nonServing) not in the group")
+        precondition(Set(addresses.keys).isSubset(of: voters.union(learners)), "addresses of members not in the group: \(addresses)")
         self.voters = voters
         self.learners = learners
         self.nonServing = nonServing
+        self.addresses = addresses
     }
 
     public var members: Set<MemberID> { voters.union(learners) }
     public var quorum: Int { voters.count / 2 + 1 }
 
     public var description: String {
-        let voterList = voters.sorted().map { nonServing.contains($0) ? "\($0)*" : "\($0)" }.joined(separator: ",")
-        return learners.isEmpty ? "voters {\(voterList)}" : "voters {\(voterList)} learners {\(learners.sorted().map(String.init).joined(separator: ","))}"
+        func name(_ member: MemberID) -> String {
+            (addresses[member] ?? "\(member)") + (nonServing.contains(member) ? "*" : "")
+        }
+        let voterList = voters.sorted().map(name).joined(separator: ",")
+        return learners.isEmpty ? "voters {\(voterList)}" : "voters {\(voterList)} learners {\(learners.sorted().map(name).joined(separator: ","))}"
     }
 
-    /// A deterministic byte encoding, carried by membership entries and snapshots.
+    /// A deterministic byte encoding, carried by membership entries and snapshots. Version 1
+    /// holds the three sets; version 2 adds the addresses.
     public var encoded: [UInt8] {
-        var bytes: [UInt8] = [1] // format version
+        var bytes: [UInt8] = [addresses.isEmpty ? 1 : 2] // format version
         for set in [voters, learners, nonServing] {
             appendVarint(UInt64(set.count), to: &bytes)
             for member in set.sorted() { appendVarint(member, to: &bytes) }
+        }
+        if !addresses.isEmpty {
+            appendVarint(UInt64(addresses.count), to: &bytes)
+            for (member, address) in addresses.sorted(by: { $0.key < $1.key }) {
+                appendVarint(member, to: &bytes)
+                let utf8 = Array(address.utf8.prefix(Self.addressSizeMaxBytes))
+                appendVarint(UInt64(utf8.count), to: &bytes)
+                bytes += utf8
+            }
         }
         return bytes
     }
 
     /// Decodes `encoded`; nil if the bytes are not a membership.
     public init?(decoding bytes: [UInt8]) {
-        guard bytes.first == 1 else { return nil }
+        guard let version = bytes.first, version == 1 || version == 2 else { return nil }
         var offset = 1
         var sets: [Set<MemberID>] = []
         for _ in 0..<3 {
@@ -91,8 +113,21 @@ public struct Membership: Sendable, Equatable, CustomStringConvertible {
             }
             sets.append(set)
         }
-        guard offset == bytes.count, sets[0].isDisjoint(with: sets[1]), sets[2].isSubset(of: sets[0].union(sets[1])) else { return nil }
-        self.init(voters: sets[0], learners: sets[1], nonServing: sets[2])
+        var addresses: [MemberID: String] = [:]
+        if version == 2 {
+            guard let count = readVarint(bytes, &offset), count <= 10_000 else { return nil }
+            for _ in 0..<count {
+                guard let member = readVarint(bytes, &offset), let length = readVarint(bytes, &offset),
+                      length <= UInt64(Self.addressSizeMaxBytes), offset + Int(length) <= bytes.count,
+                      let address = String(validating: bytes[offset..<offset + Int(length)], as: UTF8.self) else { return nil }
+                offset += Int(length)
+                addresses[member] = address
+            }
+        }
+        let members = sets[0].union(sets[1])
+        guard offset == bytes.count, sets[0].isDisjoint(with: sets[1]), sets[2].isSubset(of: members),
+              Set(addresses.keys).isSubset(of: members) else { return nil }
+        self.init(voters: sets[0], learners: sets[1], nonServing: sets[2], addresses: addresses)
     }
 }
 

@@ -30,7 +30,7 @@ public struct Ready: Sendable, Equatable {
 /// A single-server membership change.
 public enum MembershipChange: Sendable, Equatable {
     /// Add a member that receives the log but does not vote, to catch up before promotion.
-    case addLearner(MemberID, nonServing: Bool)
+    case addLearner(MemberID, nonServing: Bool, address: String = "")
     /// Make a learner a voter.
     case promote(MemberID)
     /// Remove a voter or learner.

@@ -50,6 +50,32 @@ public struct MasterCluster: Sendable {
         return MasterCluster(members: members, underStorage: underStorage, clusterID: clusterID, clientProperties: shared)
     }
 
+    /// Prepares (formats) one more master configured, as the reference's procedure for adding a
+    /// master to a live quorum says, with every existing member plus itself; the existing
+    /// members' configuration is left as it is. Returns the grown cluster and the new member.
+    public func addingMember(_ harness: ProcessHarness) async throws -> (MasterCluster, Member) {
+        let ports = try await ProcessHarness.freePorts(3)
+        let rpc = HostAndPort(host: "127.0.0.1", port: ports[0])
+        let journal = HostAndPort(host: "127.0.0.1", port: ports[1])
+        let name = "master\(members.count + 1)"
+        var properties = clientProperties
+        properties["strata.master.embedded.journal.addresses"] = (members.map(\.journal) + [journal]).map(\.description).joined(separator: ",")
+        properties["strata.master.rpc.addresses"] = (members.map(\.rpc) + [rpc]).map(\.description).joined(separator: ",")
+        var client = clientProperties
+        client["strata.master.rpc.addresses"] = properties["strata.master.rpc.addresses"]
+        client["strata.master.embedded.journal.addresses"] = properties["strata.master.embedded.journal.addresses"]
+        properties["strata.home"] = harness.directory + "/" + name
+        properties["strata.master.hostname"] = "127.0.0.1"
+        properties["strata.master.bind.host"] = "127.0.0.1"
+        properties["strata.master.rpc.port"] = String(rpc.port)
+        properties["strata.master.embedded.journal.port"] = String(journal.port)
+        properties["strata.master.web.port"] = String(ports[2])
+        let member = Member(name: name, rpc: rpc, journal: journal, web: ports[2], properties: properties)
+        let format = try harness.start("strata", name: name + "-format", properties: properties, arguments: ["format"])
+        guard try await format.waitForExit() == 0 else { throw HarnessError("strata format for \(name) failed:\n\(format.log())") }
+        return (MasterCluster(members: members + [member], underStorage: underStorage, clusterID: clusterID, clientProperties: client), member)
+    }
+
     /// Starts (or restarts) `member`'s process and waits until it serves.
     @discardableResult
     public func start(_ member: Member, in harness: ProcessHarness, suffix: String = "") async throws -> TestProcess {

@@ -19,7 +19,8 @@ import Testing
 
     @Test func failoverWalkthrough() async throws {
         try await ProcessHarness.with("master-failover") { harness in
-            let cluster = try await MasterCluster.prepare(harness, count: 3)
+            // Frequent checkpoints, so that the killed master comes back behind a compacted log.
+            let cluster = try await MasterCluster.prepare(harness, count: 3, extra: ["strata.master.journal.checkpoint.period.entries": "25"])
             var processes: [String: TestProcess] = [:]
             for member in cluster.members { processes[member.name] = try await cluster.start(member, in: harness) }
             let leader = try await cluster.leader()
@@ -48,12 +49,14 @@ import Testing
             let listed = try await client.list("/data/logs")
             #expect(listed.map(\.name).sorted() == (0..<20).map { "f\($0)" }.sorted())
             #expect(try await client.status("/data/logs/f7").lengthBytes == 7)
-            _ = try await client.createFile("/data/after")
+            for index in 0..<60 { _ = try await client.createFile("/data/after-\(index)") }
 
-            // The killed master restarts and catches up.
-            try await cluster.start(leader, in: harness, suffix: "-restarted")
+            // The killed master restarts and catches up from a snapshot: the log it missed is gone.
+            let restarted = try await cluster.start(leader, in: harness, suffix: "-restarted")
             let restartedInfo = try await waitForApplied(leader, atLeast: try await appliedIndex(newLeader))
             #expect(restartedInfo.thisRole == "STANDBY")
+            #expect(restarted.log().contains("installed snapshot"), "\(restarted.log())")
+            #expect(restartedInfo.inodeCount == (try await appliedInfo(newLeader)).inodeCount)
             await client.close()
         }
     }
@@ -214,6 +217,47 @@ import Testing
         }
     }
 
+    /// The reference's procedure: a new master configured with every member plus itself starts,
+    /// joins as a learner, catches up and becomes a voter; it can then lead with the whole
+    /// namespace, and the grown quorum tolerates the loss of an original member.
+    @Test func aFourthMasterJoinsLive() async throws {
+        try await ProcessHarness.with("master-join") { harness in
+            let cluster = try await MasterCluster.prepare(harness, count: 3, extra: ["strata.master.journal.checkpoint.period.entries": "40"])
+            var processes: [String: TestProcess] = [:]
+            for member in cluster.members { processes[member.name] = try await cluster.start(member, in: harness) }
+            let client = try Self.client(cluster)
+            for index in 0..<60 { _ = try await client.createDirectory("/grow/d\(index)", recursive: true) }
+            await client.close()
+
+            let (grown, added) = try await cluster.addingMember(harness)
+            processes[added.name] = try await grown.start(added, in: harness)
+            var joined = ""
+            for _ in 0..<100 {
+                let (_, output) = try await Self.cli(harness, grown, ["fsadmin", "journal", "quorum", "info", "-domain", "MASTER"])
+                joined = output
+                if output.contains("Quorum size\t: 4"), output.split(separator: "\n").contains(where: { $0.contains("| yes") && $0.hasSuffix("| " + added.journal.description) }) { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            try #require(joined.contains("Quorum size\t: 4"), "\(joined)\n\(processes[added.name]!.log())")
+            #expect(processes[added.name]!.log().contains("joined the group through"))
+
+            // The new member leads: everything written before it existed is there.
+            let (electStatus, elect) = try await Self.cli(harness, grown, ["fsadmin", "journal", "quorum", "elect", "-address", added.journal.description])
+            try #require(electStatus == 0, "\(elect)")
+            #expect(try await grown.leader().name == added.name)
+            let grownClient = try Self.client(grown)
+            #expect(try await grownClient.list("/grow").count == 60)
+
+            // Four voters: losing one original member leaves a working quorum of three.
+            processes["master1"]!.kill()
+            for index in 60..<70 { _ = try await grownClient.createDirectory("/grow/d\(index)") }
+            #expect(try await grownClient.list("/grow").count == 70)
+            let (_, report) = try await Self.cli(harness, grown, ["fs", "masterInfo"])
+            #expect(report.contains(added.rpc.description), "\(report)")
+            await grownClient.close()
+        }
+    }
+
     @Test func exitOnDemotion() async throws {
         try await ProcessHarness.with("master-demotion") { harness in
             let cluster = try await MasterCluster.prepare(harness, count: 3, extra: ["strata.master.journal.exit.on.demotion": "true"])
@@ -231,11 +275,15 @@ import Testing
     }
 
     func appliedIndex(_ member: MasterCluster.Member) async throws -> UInt64 {
+        try await appliedInfo(member).appliedIndex
+    }
+
+    func appliedInfo(_ member: MasterCluster.Member) async throws -> MasterInfo {
         let client = RPCClient(address: member.rpc, frameSizeMaxBytes: 1 << 20)
         let info = try? await client.call(FileSystemMethods.getMasterInfo, GetServiceInfoRequest())
         await client.close()
         guard let info else { throw HarnessError("\(member.rpc) did not answer GetMasterInfo") }
-        return info.appliedIndex
+        return info
     }
 
     func waitForApplied(_ member: MasterCluster.Member, atLeast index: UInt64) async throws -> MasterInfo {

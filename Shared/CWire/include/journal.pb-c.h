@@ -16,6 +16,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 
 typedef struct Strata__RaftEntry Strata__RaftEntry;
+typedef struct Strata__RaftMemberAddress Strata__RaftMemberAddress;
 typedef struct Strata__RaftMembership Strata__RaftMembership;
 typedef struct Strata__RaftSnapshotMeta Strata__RaftSnapshotMeta;
 typedef struct Strata__RaftMessageProto Strata__RaftMessageProto;
@@ -23,6 +24,8 @@ typedef struct Strata__RaftMessageBatch Strata__RaftMessageBatch;
 typedef struct Strata__RaftMessageBatchResponse Strata__RaftMessageBatchResponse;
 typedef struct Strata__SnapshotChunk Strata__SnapshotChunk;
 typedef struct Strata__SnapshotChunkResponse Strata__SnapshotChunkResponse;
+typedef struct Strata__JoinQuorumRequest Strata__JoinQuorumRequest;
+typedef struct Strata__JoinQuorumResponse Strata__JoinQuorumResponse;
 typedef struct Strata__QuorumMemberInfo Strata__QuorumMemberInfo;
 typedef struct Strata__QuorumInfo Strata__QuorumInfo;
 typedef struct Strata__QuorumChangeRequest Strata__QuorumChangeRequest;
@@ -49,6 +52,20 @@ struct  Strata__RaftEntry
     , 0, 0, 0, {0,NULL} }
 
 
+struct  Strata__RaftMemberAddress
+{
+  ProtobufCMessage base;
+  uint64_t member;
+  /*
+   * embedded-journal host:port
+   */
+  char *address;
+};
+#define STRATA__RAFT_MEMBER_ADDRESS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__raft_member_address__descriptor) \
+    , 0, (char *)protobuf_c_empty_string }
+
+
 struct  Strata__RaftMembership
 {
   ProtobufCMessage base;
@@ -58,10 +75,12 @@ struct  Strata__RaftMembership
   uint64_t *learners;
   size_t n_non_serving;
   uint64_t *non_serving;
+  size_t n_addresses;
+  Strata__RaftMemberAddress **addresses;
 };
 #define STRATA__RAFT_MEMBERSHIP__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&strata__raft_membership__descriptor) \
-    , 0,NULL, 0,NULL, 0,NULL }
+    , 0,NULL, 0,NULL, 0,NULL, 0,NULL }
 
 
 struct  Strata__RaftSnapshotMeta
@@ -172,6 +191,51 @@ struct  Strata__SnapshotChunkResponse
 
 
 /*
+ * A member with an empty journal asks the others, at start-up, whether a group already runs and,
+ * if the asker is not in it, to add it: as a learner first, promoted to voter by the leader once
+ * it has caught up (one member at a time).
+ */
+struct  Strata__JoinQuorumRequest
+{
+  ProtobufCMessage base;
+  ProtobufCBinaryData cluster_id;
+  /*
+   * the asker's embedded-journal host:port
+   */
+  char *address;
+  /*
+   * the asker is a journal node
+   */
+  protobuf_c_boolean non_serving;
+};
+#define STRATA__JOIN_QUORUM_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__join_quorum_request__descriptor) \
+    , {0,NULL}, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Strata__JoinQuorumResponse
+{
+  ProtobufCMessage base;
+  /*
+   * 0 NOT_LEADER (see leader_address), 1 MEMBER (already in the group), 2 ADDED (as a learner)
+   */
+  uint32_t outcome;
+  char *leader_address;
+  /*
+   * the answering member's last log index (0: a group not started yet)
+   */
+  uint64_t last_index;
+  /*
+   * the group's membership when MEMBER or ADDED (see docs/journal.md)
+   */
+  ProtobufCBinaryData membership;
+};
+#define STRATA__JOIN_QUORUM_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__join_quorum_response__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, 0, {0,NULL} }
+
+
+/*
  * Quorum administration (`strata fsadmin journal quorum …`), served by the leading master on its
  * RPC port.
  */
@@ -242,6 +306,25 @@ Strata__RaftEntry *
                       const uint8_t       *data);
 void   strata__raft_entry__free_unpacked
                      (Strata__RaftEntry *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__RaftMemberAddress methods */
+void   strata__raft_member_address__init
+                     (Strata__RaftMemberAddress         *message);
+size_t strata__raft_member_address__get_packed_size
+                     (const Strata__RaftMemberAddress   *message);
+size_t strata__raft_member_address__pack
+                     (const Strata__RaftMemberAddress   *message,
+                      uint8_t             *out);
+size_t strata__raft_member_address__pack_to_buffer
+                     (const Strata__RaftMemberAddress   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__RaftMemberAddress *
+       strata__raft_member_address__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__raft_member_address__free_unpacked
+                     (Strata__RaftMemberAddress *message,
                       ProtobufCAllocator *allocator);
 /* Strata__RaftMembership methods */
 void   strata__raft_membership__init
@@ -376,6 +459,44 @@ Strata__SnapshotChunkResponse *
 void   strata__snapshot_chunk_response__free_unpacked
                      (Strata__SnapshotChunkResponse *message,
                       ProtobufCAllocator *allocator);
+/* Strata__JoinQuorumRequest methods */
+void   strata__join_quorum_request__init
+                     (Strata__JoinQuorumRequest         *message);
+size_t strata__join_quorum_request__get_packed_size
+                     (const Strata__JoinQuorumRequest   *message);
+size_t strata__join_quorum_request__pack
+                     (const Strata__JoinQuorumRequest   *message,
+                      uint8_t             *out);
+size_t strata__join_quorum_request__pack_to_buffer
+                     (const Strata__JoinQuorumRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__JoinQuorumRequest *
+       strata__join_quorum_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__join_quorum_request__free_unpacked
+                     (Strata__JoinQuorumRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__JoinQuorumResponse methods */
+void   strata__join_quorum_response__init
+                     (Strata__JoinQuorumResponse         *message);
+size_t strata__join_quorum_response__get_packed_size
+                     (const Strata__JoinQuorumResponse   *message);
+size_t strata__join_quorum_response__pack
+                     (const Strata__JoinQuorumResponse   *message,
+                      uint8_t             *out);
+size_t strata__join_quorum_response__pack_to_buffer
+                     (const Strata__JoinQuorumResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__JoinQuorumResponse *
+       strata__join_quorum_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__join_quorum_response__free_unpacked
+                     (Strata__JoinQuorumResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Strata__QuorumMemberInfo methods */
 void   strata__quorum_member_info__init
                      (Strata__QuorumMemberInfo         *message);
@@ -438,6 +559,9 @@ void   strata__quorum_change_request__free_unpacked
 typedef void (*Strata__RaftEntry_Closure)
                  (const Strata__RaftEntry *message,
                   void *closure_data);
+typedef void (*Strata__RaftMemberAddress_Closure)
+                 (const Strata__RaftMemberAddress *message,
+                  void *closure_data);
 typedef void (*Strata__RaftMembership_Closure)
                  (const Strata__RaftMembership *message,
                   void *closure_data);
@@ -459,6 +583,12 @@ typedef void (*Strata__SnapshotChunk_Closure)
 typedef void (*Strata__SnapshotChunkResponse_Closure)
                  (const Strata__SnapshotChunkResponse *message,
                   void *closure_data);
+typedef void (*Strata__JoinQuorumRequest_Closure)
+                 (const Strata__JoinQuorumRequest *message,
+                  void *closure_data);
+typedef void (*Strata__JoinQuorumResponse_Closure)
+                 (const Strata__JoinQuorumResponse *message,
+                  void *closure_data);
 typedef void (*Strata__QuorumMemberInfo_Closure)
                  (const Strata__QuorumMemberInfo *message,
                   void *closure_data);
@@ -475,6 +605,7 @@ typedef void (*Strata__QuorumChangeRequest_Closure)
 /* --- descriptors --- */
 
 extern const ProtobufCMessageDescriptor strata__raft_entry__descriptor;
+extern const ProtobufCMessageDescriptor strata__raft_member_address__descriptor;
 extern const ProtobufCMessageDescriptor strata__raft_membership__descriptor;
 extern const ProtobufCMessageDescriptor strata__raft_snapshot_meta__descriptor;
 extern const ProtobufCMessageDescriptor strata__raft_message_proto__descriptor;
@@ -482,6 +613,8 @@ extern const ProtobufCMessageDescriptor strata__raft_message_batch__descriptor;
 extern const ProtobufCMessageDescriptor strata__raft_message_batch_response__descriptor;
 extern const ProtobufCMessageDescriptor strata__snapshot_chunk__descriptor;
 extern const ProtobufCMessageDescriptor strata__snapshot_chunk_response__descriptor;
+extern const ProtobufCMessageDescriptor strata__join_quorum_request__descriptor;
+extern const ProtobufCMessageDescriptor strata__join_quorum_response__descriptor;
 extern const ProtobufCMessageDescriptor strata__quorum_member_info__descriptor;
 extern const ProtobufCMessageDescriptor strata__quorum_info__descriptor;
 extern const ProtobufCMessageDescriptor strata__quorum_change_request__descriptor;

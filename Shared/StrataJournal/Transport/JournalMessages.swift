@@ -5,6 +5,64 @@ import StrataWire
 public enum JournalMethods {
     public static let raftMessages = RPCMethod<RaftMessageBatch, RaftMessageBatchResponse>(id: 0x0002_0001, name: "Journal.RaftMessages")
     public static let snapshotChunk = RPCMethod<SnapshotChunk, SnapshotChunkResponse>(id: 0x0002_0002, name: "Journal.SnapshotChunk")
+    public static let join = RPCMethod<JoinQuorumRequest, JoinQuorumResponse>(id: 0x0002_0003, name: "Journal.Join")
+}
+
+public struct JoinQuorumRequest: WireMessage {
+    public static let descriptor = ProtoDescriptor("strata.JoinQuorumRequest")
+    public var clusterID: [UInt8]
+    public var address: String
+    public var nonServing: Bool
+
+    public init(clusterID: [UInt8], address: String, nonServing: Bool) {
+        self.clusterID = clusterID; self.address = address; self.nonServing = nonServing
+    }
+    public init(proto: ProtoMessage) throws(WireError) {
+        clusterID = proto.bytes(1); address = proto.string(2); nonServing = proto.bool(3)
+    }
+    public var proto: ProtoMessage {
+        var p = ProtoMessage()
+        p.set(1, clusterID); p.set(2, address); p.set(3, nonServing)
+        return p
+    }
+}
+
+public struct JoinQuorumResponse: WireMessage {
+    public static let descriptor = ProtoDescriptor("strata.JoinQuorumResponse")
+    public enum Outcome: UInt32, Sendable {
+        case notLeader = 0
+        case member = 1
+        case added = 2
+    }
+    public var outcome: Outcome
+    public var leaderAddress: String
+    public var lastIndex: UInt64
+    public var membership: Membership?
+
+    public init(outcome: Outcome, leaderAddress: String = "", lastIndex: UInt64, membership: Membership? = nil) {
+        self.outcome = outcome; self.leaderAddress = leaderAddress; self.lastIndex = lastIndex; self.membership = membership
+    }
+    public init(proto: ProtoMessage) throws(WireError) {
+        guard let outcome = Outcome(rawValue: proto.uint32(1)) else {
+            throw WireError(.invalidField, "unknown join outcome \(proto.uint32(1))")
+        }
+        self.outcome = outcome
+        leaderAddress = proto.string(2)
+        lastIndex = proto.uint64(3)
+        let bytes = proto.bytes(4)
+        if bytes.isEmpty {
+            membership = nil
+        } else {
+            guard let decoded = Membership(decoding: bytes) else { throw WireError(.invalidField, "malformed membership in join response") }
+            membership = decoded
+        }
+    }
+    public var proto: ProtoMessage {
+        var p = ProtoMessage()
+        p.set(1, outcome.rawValue); p.set(2, leaderAddress); p.set(3, lastIndex)
+        if let membership { p.set(4, membership.encoded) }
+        return p
+    }
 }
 
 /// Raft messages from one member to another (strata.RaftMessageBatch).
@@ -199,6 +257,14 @@ enum RaftMessageCodec {
         membership.set(1, meta.membership.voters.sorted())
         membership.set(2, meta.membership.learners.sorted())
         membership.set(3, meta.membership.nonServing.sorted())
+        if !meta.membership.addresses.isEmpty {
+            membership.fields[4] = .repeated(meta.membership.addresses.sorted { $0.key < $1.key }.map { member, address in
+                var entry = ProtoMessage()
+                entry.set(1, member)
+                entry.set(2, address)
+                return .message(entry)
+            })
+        }
         var proto = ProtoMessage()
         proto.set(1, meta.index)
         proto.set(2, meta.term)
@@ -209,10 +275,17 @@ enum RaftMessageCodec {
     static func decodeMeta(_ proto: ProtoMessage) throws(WireError) -> SnapshotMeta {
         guard case .message(let membership)? = proto.fields[3] else { throw WireError(.invalidField, "snapshot metadata without membership") }
         let voters = Set(membership.uint64s(1)), learners = Set(membership.uint64s(2)), nonServing = Set(membership.uint64s(3))
-        guard voters.isDisjoint(with: learners), nonServing.isSubset(of: voters.union(learners)) else {
+        var addresses: [MemberID: String] = [:]
+        if case .repeated(let items)? = membership.fields[4] {
+            for case .message(let entry) in items { addresses[entry.uint64(1)] = entry.string(2) }
+        }
+        guard voters.isDisjoint(with: learners), nonServing.isSubset(of: voters.union(learners)),
+              Set(addresses.keys).isSubset(of: voters.union(learners)),
+              addresses.values.allSatisfy({ $0.utf8.count <= Membership.addressSizeMaxBytes }) else {
             throw WireError(.invalidField, "inconsistent membership in snapshot metadata")
         }
-        return SnapshotMeta(index: proto.uint64(1), term: proto.uint64(2), membership: Membership(voters: voters, learners: learners, nonServing: nonServing))
+        return SnapshotMeta(index: proto.uint64(1), term: proto.uint64(2),
+                            membership: Membership(voters: voters, learners: learners, nonServing: nonServing, addresses: addresses))
     }
 }
 
