@@ -190,7 +190,7 @@ let package = Package(
         .testTarget(name: "StrataZooKeeperTests", dependencies: ["StrataZooKeeper"], path: "Tests/StrataZooKeeperTests"),
         .testTarget(
             name: "StrataServiceTests",
-            dependencies: ["StrataTesting", "StrataWire", "StrataCore", "StrataClient"],
+            dependencies: ["StrataTesting", "StrataWire", "StrataCore", "StrataClient", "StrataJournal"],
             path: "Tests/StrataServiceTests"
         ),
     ],

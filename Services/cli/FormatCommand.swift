@@ -80,3 +80,57 @@ enum JournalFormatter {
         print("Formatted journal \(folder) (cluster \(identity.clusterIDText))")
     }
 }
+
+/// `strata formatMasters`: formats the master journal of every master in `conf/masters` — this
+/// host's directly, other hosts' over ssh (same install path on every host, as the start scripts
+/// assume) — all with one cluster id.
+struct FormatMastersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "formatMasters",
+        abstract: "Format the journal of every master listed in conf/masters (others over ssh). Everything in them is erased.",
+        discussion: "Each line of conf/masters is a host, optionally followed by strata.property=value words for the master there (its ports and directories when several run on one host).")
+
+    func run() throws {
+        let configuration = try CommandContext.loadConfiguration()
+        let path = configuration.confDirectory + "/masters"
+        let masters: HostsFile
+        do { masters = try HostsFile.read(path) } catch { throw CommandFailure(error.description) }
+        guard !masters.entries.isEmpty else { throw CommandFailure("\(path) lists no masters") }
+        let clusterID = try JournalFormatter.clusterID(configuration)
+        let clusterText = clusterID.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        var failures: [String] = []
+        for entry in masters.entries {
+            let arguments = CommandContext.propertyArguments.filter { $0.name != PropertyKey.clusterID.name }
+                + entry.properties + [(PropertyKey.clusterID.name, clusterText)]
+            if entry.isLocal {
+                do {
+                    let local = try Configuration.load(environment: ProcessInfo.processInfo.environment, arguments: arguments)
+                    try JournalFormatter.format(local.string(.masterJournalFolder), clusterID: clusterID, skipFormatted: false)
+                } catch {
+                    failures.append("\(entry.host) (\(path):\(entry.line)): \(error)")
+                }
+            } else {
+                let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+                let remote = "STRATA_CONF_DIR=" + Self.shellQuoted(configuration.confDirectory) + " "
+                    + ([executable, "formatJournal"] + arguments.map { "-D\($0.name)=\($0.value)" }).map(Self.shellQuoted).joined(separator: " ")
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                process.arguments = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", entry.host, remote]
+                do {
+                    try process.run()
+                    process.waitUntilExit()
+                    if process.terminationStatus != 0 { failures.append("\(entry.host): ssh exited with \(process.terminationStatus)") }
+                } catch {
+                    failures.append("\(entry.host): cannot run ssh: \(error.localizedDescription)")
+                }
+            }
+        }
+        guard failures.isEmpty else { throw CommandFailure("formatting failed on " + failures.joined(separator: "; ")) }
+        print("Formatted \(masters.entries.count) master journal(s) for cluster \(clusterText)")
+    }
+
+    static func shellQuoted(_ word: String) -> String {
+        if word.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,@%+".contains($0) }) { return word }
+        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}

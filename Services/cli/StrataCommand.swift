@@ -9,7 +9,7 @@ struct StrataCommand: AsyncParsableCommand {
         commandName: "strata",
         abstract: "Operate and use a Strata cluster.",
         discussion: "Configuration comes from $STRATA_CONF_DIR/strata-site.properties (else ./conf), the environment and -Dname=value arguments.",
-        subcommands: [VersionCommand.self, GetConfCommand.self, PingCommand.self, FormatCommand.self, FormatJournalCommand.self,
+        subcommands: [VersionCommand.self, GetConfCommand.self, PingCommand.self, FormatCommand.self, FormatJournalCommand.self, FormatMastersCommand.self,
                       FSCommand.self, FSAdminCommand.self, ReadJournalCommand.self])
 }
 

@@ -66,6 +66,8 @@ public struct Configuration: Sendable {
     public let warnings: [String]
     /// The site-properties file that was read, if any.
     public let sitePropertiesPath: String?
+    /// Where `strata-site.properties`, `masters` and `workers` live: `STRATA_CONF_DIR`, else `./conf`.
+    public let confDirectory: String
 
     /// Loads the layered configuration of this process.
     /// - Parameters:
@@ -136,7 +138,7 @@ public struct Configuration: Sendable {
             let value = try parse(resolved, as: key, source: source)
             entries[key.name] = Entry(text: resolved, value: value, source: source)
         }
-        return Configuration(entries: entries, warnings: warnings, sitePropertiesPath: siteRead)
+        return Configuration(entries: entries, warnings: warnings, sitePropertiesPath: siteRead, confDirectory: confDirectory)
     }
 
     /// Defaults plus `overrides`, ignoring the environment and files: for tests and tools.

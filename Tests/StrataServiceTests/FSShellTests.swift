@@ -1,0 +1,99 @@
+import Foundation
+import StrataJournal
+import StrataTesting
+import Testing
+
+/// The `strata fs` and `fsadmin` commands against a real master, with the flags users of
+/// Alluxio's shell expect.
+@Suite struct FSShellTests {
+    @Test func shellCommandsAgainstAMaster() async throws {
+        try await ProcessHarness.with("fs-shell") { harness in
+            let cluster = try await MasterCluster.prepare(harness, count: 1)
+            try await cluster.start(cluster.members[0], in: harness)
+            func fs(_ arguments: String..., status expected: Int32 = 0) async throws -> String {
+                let (status, output) = try await MasterHATests.cli(harness, cluster, arguments)
+                #expect(status == expected, "strata \(arguments.joined(separator: " ")): \(output)")
+                return output
+            }
+            #expect(try await fs("fs", "mkdir", "/a/b/c", "/x").contains("Successfully created directory /a/b/c"))
+            #expect(try await fs("fs", "touch", "/a/b/f1", "/a/f2").contains("/a/f2 has been created"))
+            let recursive = try await fs("fs", "ls", "-R", "-h", "/a")
+            let listed = recursive.split(separator: "\n").map { $0.split(separator: " ").last.map(String.init) ?? "" }
+            #expect(listed == ["/a/b", "/a/b/c", "/a/b/f1", "/a/f2"], "\(recursive)")
+            #expect(try await fs("fs", "ls", "/a").split(separator: "\n").count == 2)
+            #expect(try await fs("fs", "stat", "/a/f2").contains("/a/f2 is a file path."))
+            #expect(try await fs("fs", "count", "/a").contains("2                        2"))
+            _ = try await fs("fs", "test", "-d", "/a/b")
+            _ = try await fs("fs", "test", "-e", "/nope", status: 1)
+            _ = try await fs("fs", "test", "-z", "/a/f2")
+            #expect(try await fs("fs", "mv", "/a/f2", "/x").contains("Renamed /a/f2 to /x/f2"))
+            _ = try await fs("fs", "test", "-f", "/x/f2")
+
+            // rm of a non-empty directory needs -R, and says which path.
+            #expect(try await fs("fs", "rm", "/a", status: 1).contains("/a"))
+            #expect(try await fs("fs", "rm", "-R", "/a").contains("/a has been removed"))
+            _ = try await fs("fs", "test", "-e", "/a", status: 1)
+
+            // Mount another folder: its files appear; unmount hides them again.
+            let other = harness.directory + "/other-ufs"
+            try FileManager.default.createDirectory(atPath: other + "/sub", withIntermediateDirectories: true)
+            try "0123456789".write(toFile: other + "/ten.txt", atomically: true, encoding: .utf8)
+            #expect(try await fs("fs", "mount", "--readonly", "/mnt", other).contains("Mounted \(other) at /mnt"))
+            let mounted = try await fs("fs", "ls", "/mnt")
+            #expect(mounted.contains("/mnt/ten.txt") && mounted.contains("/mnt/sub"), "\(mounted)")
+            #expect(try await fs("fs", "stat", "/mnt").contains("mountPoint:   true"))
+            #expect(try await fs("fs", "du", "-s", "/mnt").contains("10"))
+            #expect(try await fs("fs", "rm", "/mnt/ten.txt", status: 1).contains("read-only"))
+            #expect(FileManager.default.fileExists(atPath: other + "/ten.txt"))
+            #expect(try await fs("fs", "mount", "/mnt", other, status: 1).contains("/mnt"))
+            #expect(try await fs("fs", "mount", "/gone", harness.directory + "/missing", status: 1).contains("missing"))
+            #expect(try await fs("fs", "unmount", "/mnt").contains("Unmounted /mnt"))
+            _ = try await fs("fs", "test", "-e", "/mnt", status: 1)
+
+            let member = cluster.members[0]
+            #expect(try await fs("fs", "leader") == member.rpc.description + "\n")
+            #expect(try await fs("fs", "masterInfo").contains("Current leader master: \(member.rpc)"))
+            let report = try await fs("fsadmin", "report")
+            #expect(report.contains("Leader master: \(member.rpc)") && report.contains("Journal type: EMBEDDED"), "\(report)")
+            #expect(report.contains("Cluster id: \(cluster.clusterID)"))
+            // Bad input names what was wrong.
+            #expect(try await fs("fs", "mkdir", "/bad/../path", status: 1).contains("/bad/../path"))
+            #expect(try await fs("fs", "touch", "/no/parent/file", status: 1).contains("/no/parent"))
+        }
+    }
+}
+
+/// `strata formatMasters` formats every master listed in conf/masters with one cluster id.
+@Suite struct FormatMastersTests {
+    @Test func formatsEveryLocalMasterWithOneClusterID() async throws {
+        try await ProcessHarness.with("format-masters") { harness in
+            let conf = harness.directory + "/conf-ha"
+            try FileManager.default.createDirectory(atPath: conf, withIntermediateDirectories: true)
+            try "strata.master.mount.table.root.ufs=\(harness.directory)/ufs\n".write(toFile: conf + "/strata-site.properties", atomically: true, encoding: .utf8)
+            var masters = "# three masters on this host, each with its own journal\n\n"
+            for index in 1...3 {
+                masters += "localhost  strata.master.rpc.port=\(19_000 + index)   strata.master.journal.folder=\(harness.directory)/m\(index)/journal  # m\(index)\n"
+                // Something already there is erased.
+                try FileManager.default.createDirectory(atPath: "\(harness.directory)/m\(index)/journal", withIntermediateDirectories: true)
+                try "old".write(toFile: "\(harness.directory)/m\(index)/journal/leftover", atomically: true, encoding: .utf8)
+            }
+            try masters.write(toFile: conf + "/masters", atomically: true, encoding: .utf8)
+            let format = try harness.start("strata", name: "format-masters", properties: [:], arguments: ["formatMasters"],
+                                           environment: ["STRATA_CONF_DIR": conf])
+            try #require(try await format.waitForExit() == 0, "\(format.log())")
+            #expect(format.log().contains("Formatted 3 master journal(s) for cluster"))
+            let identities = try (1...3).map { try JournalIdentity.read(from: "\(harness.directory)/m\($0)/journal") }
+            #expect(Set(identities.map(\.clusterID)).count == 1)
+            #expect(Set(identities.map(\.storageID)).count == 3)
+            #expect(!FileManager.default.fileExists(atPath: "\(harness.directory)/m1/journal/leftover"))
+
+            // A line with an unknown property is named by file and line; nothing is formatted.
+            try (masters + "localhost strata.master.rpc.prot=1\n").write(toFile: conf + "/masters", atomically: true, encoding: .utf8)
+            let bad = try harness.start("strata", name: "format-masters-bad", properties: [:], arguments: ["formatMasters"],
+                                        environment: ["STRATA_CONF_DIR": conf])
+            #expect(try await bad.waitForExit() != 0)
+            #expect(bad.log().contains("unknown property strata.master.rpc.prot in \(conf)/masters:6"), "\(bad.log())")
+            #expect(try JournalIdentity.read(from: "\(harness.directory)/m1/journal") == identities[0])
+        }
+    }
+}
