@@ -57,6 +57,16 @@ let package = Package(
         .target(name: "StrataNamespace", dependencies: ["StrataCore"], path: "Shared/StrataNamespace"),
         // Under storage: local or shared folders first.
         .target(name: "StrataUFS", dependencies: ["StrataNamespace"], path: "Shared/StrataUFS"),
+        // The worker's tiered block store: a pure bookkeeping core and its file-system shell.
+        .target(
+            name: "StrataBlock",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/StrataBlock"
+        ),
         // The Raft shell: durable log and snapshots, transport, the replicated-state-machine protocol.
         .target(
             name: "StrataJournal",
@@ -188,6 +198,11 @@ let package = Package(
         .testTarget(name: "StrataRaftTests", dependencies: ["StrataRaft"], path: "Tests/StrataRaftTests"),
         .testTarget(name: "StrataJournalTests", dependencies: ["StrataJournal", "StrataRaft", "StrataCore", "StrataWire"], path: "Tests/StrataJournalTests"),
         .testTarget(name: "StrataZooKeeperTests", dependencies: ["StrataZooKeeper"], path: "Tests/StrataZooKeeperTests"),
+        .testTarget(
+            name: "StrataBlockTests",
+            dependencies: ["StrataBlock", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio")],
+            path: "Tests/StrataBlockTests"
+        ),
         .testTarget(
             name: "StrataServiceTests",
             dependencies: ["StrataTesting", "StrataWire", "StrataCore", "StrataClient", "StrataJournal"],

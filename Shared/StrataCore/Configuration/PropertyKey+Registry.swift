@@ -123,6 +123,61 @@ extension PropertyKey {
     public static let journalNodeWebPort = PropertyKey("strata.journal.node.web.port", .port, default: "19300",
         "Port of the journal node's web and metrics server.")
 
+    // MARK: Worker storage and the data path
+    public static let workerTieredStoreLevels = PropertyKey("strata.worker.tieredstore.levels", .integer(min: 1, max: 3),
+        default: "1", "Number of storage tiers (levels 0..n-1, fastest first).")
+    public static let workerTieredStoreLevel0Alias = PropertyKey("strata.worker.tieredstore.level0.alias", .choice(["MEM", "SSD", "HDD"]),
+        default: "MEM", "Medium of tier 0.")
+    public static let workerTieredStoreLevel0DirsPath = PropertyKey("strata.worker.tieredstore.level0.dirs.path", .string,
+        default: "/mnt/ramdisk", "Comma-separated directories of tier 0 (for MEM, on a tmpfs or ramfs).")
+    public static let workerTieredStoreLevel0DirsQuota = PropertyKey("strata.worker.tieredstore.level0.dirs.quota", .string,
+        default: "${strata.worker.ramdisk.size}", "Comma-separated capacities of tier 0's directories (the last repeats).")
+    public static let workerTieredStoreLevel0HighWatermark = PropertyKey("strata.worker.tieredstore.level0.watermark.high.ratio", .ratio,
+        default: "0.95", "Tier 0 evicts when a directory is fuller than this share of its quota...")
+    public static let workerTieredStoreLevel0LowWatermark = PropertyKey("strata.worker.tieredstore.level0.watermark.low.ratio", .ratio,
+        default: "0.7", "...until it is down to this share.")
+    public static let workerTieredStoreLevel1Alias = PropertyKey("strata.worker.tieredstore.level1.alias", .choice(["MEM", "SSD", "HDD"]),
+        default: "SSD", "Medium of tier 1.")
+    public static let workerTieredStoreLevel1DirsPath = PropertyKey("strata.worker.tieredstore.level1.dirs.path", .string,
+        default: "${strata.work.dir}/ssd", "Comma-separated directories of tier 1.")
+    public static let workerTieredStoreLevel1DirsQuota = PropertyKey("strata.worker.tieredstore.level1.dirs.quota", .string,
+        default: "10GB", "Comma-separated capacities of tier 1's directories (the last repeats).")
+    public static let workerTieredStoreLevel1HighWatermark = PropertyKey("strata.worker.tieredstore.level1.watermark.high.ratio", .ratio,
+        default: "0.95", "High watermark of tier 1.")
+    public static let workerTieredStoreLevel1LowWatermark = PropertyKey("strata.worker.tieredstore.level1.watermark.low.ratio", .ratio,
+        default: "0.7", "Low watermark of tier 1.")
+    public static let workerTieredStoreLevel2Alias = PropertyKey("strata.worker.tieredstore.level2.alias", .choice(["MEM", "SSD", "HDD"]),
+        default: "HDD", "Medium of tier 2.")
+    public static let workerTieredStoreLevel2DirsPath = PropertyKey("strata.worker.tieredstore.level2.dirs.path", .string,
+        default: "${strata.work.dir}/hdd", "Comma-separated directories of tier 2.")
+    public static let workerTieredStoreLevel2DirsQuota = PropertyKey("strata.worker.tieredstore.level2.dirs.quota", .string,
+        default: "100GB", "Comma-separated capacities of tier 2's directories (the last repeats).")
+    public static let workerTieredStoreLevel2HighWatermark = PropertyKey("strata.worker.tieredstore.level2.watermark.high.ratio", .ratio,
+        default: "0.95", "High watermark of tier 2.")
+    public static let workerTieredStoreLevel2LowWatermark = PropertyKey("strata.worker.tieredstore.level2.watermark.low.ratio", .ratio,
+        default: "0.7", "Low watermark of tier 2.")
+    public static let workerRamdiskSize = PropertyKey("strata.worker.ramdisk.size", .size,
+        default: "1GB", "Capacity of the MEM tier when its quota is not given.")
+    public static let workerDataFolder = PropertyKey("strata.worker.data.folder", .string,
+        default: "strataworker", "Sub-directory of every tier directory that holds this worker's blocks.")
+    public static let workerBlockHeartbeatInterval = PropertyKey("strata.worker.block.heartbeat.interval", .duration,
+        default: "1s", "How often a worker reports to every master.")
+    public static let masterWorkerTimeout = PropertyKey("strata.master.worker.timeout", .duration,
+        default: "5min", "A worker not heard from for this long is lost: its blocks are no longer located there.")
+    public static let userBlockSizeBytesDefault = PropertyKey("strata.user.block.size.bytes.default", .size,
+        default: "64MB", "Block size of new files.")
+    public static let userFileWriteTypeDefault = PropertyKey("strata.user.file.writetype.default",
+        .choice(["MUST_CACHE", "CACHE_THROUGH", "THROUGH", "ASYNC_THROUGH"]), default: "ASYNC_THROUGH",
+        "How writes reach storage: cache only, cache and under storage, under storage only, or cache now and persist in the background.")
+    public static let userFileReadTypeDefault = PropertyKey("strata.user.file.readtype.default", .choice(["CACHE", "CACHE_PROMOTE", "NO_CACHE"]),
+        default: "CACHE", "Whether reads cache data on a worker (and move it to the top tier with CACHE_PROMOTE).")
+    public static let userShortCircuitEnabled = PropertyKey("strata.user.short.circuit.enabled", .boolean,
+        default: "true", "Read block files straight from a worker's directories when the worker runs on this host.")
+    public static let userStreamingChunkSize = PropertyKey("strata.user.streaming.chunk.size.bytes", .size,
+        default: "1MB", "Size of the data chunks streamed between clients and workers.")
+    public static let userStreamingWriterWindow = PropertyKey("strata.user.streaming.writer.window", .integer(min: 1, max: 256),
+        default: "16", "Chunks a writer may have sent but not yet acknowledged.")
+
     /// Every declared property, in registry order.
     public static let registry: [PropertyKey] = [
         .home, .workDirectory, .logsDirectory, .logLevel,
@@ -140,6 +195,16 @@ extension PropertyKey {
         .workerHostname, .workerBindHost, .workerRpcPort, .workerWebPort,
         .jobWorkerRpcPort, .jobWorkerDataPort, .jobWorkerWebPort,
         .journalNodeHostname, .journalNodeBindHost, .journalNodeDomains, .journalNodeWebPort,
+        .workerTieredStoreLevels,
+        .workerTieredStoreLevel0Alias, .workerTieredStoreLevel0DirsPath, .workerTieredStoreLevel0DirsQuota,
+        .workerTieredStoreLevel0HighWatermark, .workerTieredStoreLevel0LowWatermark,
+        .workerTieredStoreLevel1Alias, .workerTieredStoreLevel1DirsPath, .workerTieredStoreLevel1DirsQuota,
+        .workerTieredStoreLevel1HighWatermark, .workerTieredStoreLevel1LowWatermark,
+        .workerTieredStoreLevel2Alias, .workerTieredStoreLevel2DirsPath, .workerTieredStoreLevel2DirsQuota,
+        .workerTieredStoreLevel2HighWatermark, .workerTieredStoreLevel2LowWatermark,
+        .workerRamdiskSize, .workerDataFolder, .workerBlockHeartbeatInterval, .masterWorkerTimeout,
+        .userBlockSizeBytesDefault, .userFileWriteTypeDefault, .userFileReadTypeDefault, .userShortCircuitEnabled,
+        .userStreamingChunkSize, .userStreamingWriterWindow,
     ]
 
     static let registryByName: [String: PropertyKey] = {
