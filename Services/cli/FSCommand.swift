@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import StrataClient
 import StrataCore
-import StrataMaster
 import StrataWire
 
 /// `strata fs …`: the file-system shell.
@@ -12,7 +11,10 @@ struct FSCommand: AsyncParsableCommand {
         abstract: "File-system commands. Paths are /a/b, or strata://host:port[,host:port…]/a/b to name the masters.",
         subcommands: [LsCommand.self, MkdirCommand.self, TouchCommand.self, RmCommand.self, MvCommand.self, StatCommand.self,
                       CountCommand.self, DuCommand.self, TestCommand.self, MountCommand.self, UnmountCommand.self,
-                      LeaderCommand.self, MasterInfoCommand.self])
+                      LeaderCommand.self, MasterInfoCommand.self,
+                      CatCommand.self, HeadCommand.self, TailCommand.self, CopyFromLocalCommand.self, CopyToLocalCommand.self,
+                      CpCommand.self, FreeCommand.self, LoadCommand.self, PersistCommand.self, PinCommand.self, UnpinCommand.self,
+                      ChecksumCommand.self, LocationCommand.self, SetReplicationCommand.self])
 }
 
 /// Connects the shell to the masters named by the paths' URI authority or the configuration.
@@ -202,23 +204,34 @@ struct CountCommand: AsyncParsableCommand {
 }
 
 struct DuCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "du", abstract: "Show the size of files below a path.")
+    static let configuration = CommandConfiguration(commandName: "du", abstract: "Show the size of files below a path, and how much of it is cached (and in memory).")
     @Flag(name: .customShort("s"), help: "One total line.") var summarize = false
     @Flag(name: .customShort("h"), help: "Human-readable sizes.") var human = false
+    @Flag(name: .long, help: "Also show the share held in the MEM tier.") var memory = false
     @Argument(help: "Path.") var path: String
 
     func run() async throws {
         try await FSContext.with([path]) { client, paths in
             let top = try await client.status(paths[0])
             let files = (top.isDirectory ? try await client.list(paths[0], recursive: true) : [top]).filter { !$0.isDirectory }
-            print(Format.pad("File Size", 16) + Format.pad("In Strata", 16) + "Path")
-            if summarize {
-                let total = files.reduce(Int64(0)) { $0 + $1.lengthBytes }
-                print(Format.pad(Format.size(total, human: human), 16) + Format.pad(Format.size(0, human: human) + " (0%)", 16) + paths[0])
-            } else {
-                for file in files {
-                    print(Format.pad(Format.size(file.lengthBytes, human: human), 16) + Format.pad(Format.size(0, human: human) + " (0%)", 16) + file.path)
+            func share(_ part: Int64, _ whole: Int64) -> String {
+                Format.size(part, human: human) + " (\(whole > 0 ? part * 100 / whole : 0)%)"
+            }
+            print(Format.pad("File Size", 16) + Format.pad("In Strata", 20) + (memory ? Format.pad("In Memory", 20) : "") + "Path")
+            var totals: (size: Int64, cached: Int64, memory: Int64) = (0, 0, 0)
+            for file in files {
+                let blocks = try await client.fileBlocks(file.path).blocks
+                let cached = blocks.filter { !$0.locations.isEmpty }.reduce(Int64(0)) { $0 + $1.lengthBytes }
+                let inMemory = blocks.filter { $0.locations.contains { $0.tier == "MEM" } }.reduce(Int64(0)) { $0 + $1.lengthBytes }
+                totals = (totals.size + file.lengthBytes, totals.cached + cached, totals.memory + inMemory)
+                if !summarize {
+                    print(Format.pad(Format.size(file.lengthBytes, human: human), 16) + Format.pad(share(cached, file.lengthBytes), 20)
+                          + (memory ? Format.pad(share(inMemory, file.lengthBytes), 20) : "") + file.path)
                 }
+            }
+            if summarize {
+                print(Format.pad(Format.size(totals.size, human: human), 16) + Format.pad(share(totals.cached, totals.size), 20)
+                      + (memory ? Format.pad(share(totals.memory, totals.size), 20) : "") + paths[0])
             }
         }
     }

@@ -44,7 +44,8 @@ await ServiceProcess.main(ServiceProcessDescription(
         let node = try await RaftNode(configuration: journalConfiguration, stateMachine: stateMachine, logger: context.logger)
         let master = FileSystemMaster(node: node, stateMachine: stateMachine, rpcAddressOfJournal: rpcAddresses,
                                       thisRPCAddress: rpcAddress, clusterID: identity.clusterID, rootUFS: rootUFS, logger: context.logger)
-        var services: [any Service] = [JournalService(node: node)]
+        let blockMaster = BlockMaster(fileSystem: master, workerTimeout: configuration.duration(.masterWorkerTimeout), logger: context.logger)
+        var services: [any Service] = [JournalService(node: node), BlockMasterService(blockMaster: blockMaster)]
         if configuration.boolean(.masterJournalExitOnDemotion) {
             let logger = context.logger
             services.append(DemotionWatcher(node: node) {
@@ -53,7 +54,7 @@ await ServiceProcess.main(ServiceProcessDescription(
             })
         }
         return ServiceParts(
-            handlers: ["rpc": { master.register(into: &$0) }, "embedded-journal": { node.register(into: &$0) }],
+            handlers: ["rpc": { master.register(into: &$0); blockMaster.register(into: &$0) }, "embedded-journal": { node.register(into: &$0) }],
             services: services,
             role: { await master.role() })
     }

@@ -1353,7 +1353,7 @@ const ProtobufCMessageDescriptor strata__create_file_request__descriptor =
   (ProtobufCMessageInit) strata__create_file_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__complete_file_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor strata__complete_file_request__field_descriptors[5] =
 {
   {
     "path",
@@ -1403,17 +1403,30 @@ static const ProtobufCFieldDescriptor strata__complete_file_request__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "persistence_state",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__CompleteFileRequest, persistence_state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__complete_file_request__field_indices_by_name[] = {
   2,   /* field[2] = block_ids */
   1,   /* field[1] = length */
   3,   /* field[3] = operation */
   0,   /* field[0] = path */
+  4,   /* field[4] = persistence_state */
 };
 static const ProtobufCIntRange strata__complete_file_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor strata__complete_file_request__descriptor =
 {
@@ -1423,7 +1436,7 @@ const ProtobufCMessageDescriptor strata__complete_file_request__descriptor =
   "Strata__CompleteFileRequest",
   "strata",
   sizeof(Strata__CompleteFileRequest),
-  4,
+  5,
   strata__complete_file_request__field_descriptors,
   strata__complete_file_request__field_indices_by_name,
   1,  strata__complete_file_request__number_ranges,

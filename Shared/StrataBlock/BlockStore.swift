@@ -3,6 +3,8 @@ import Logging
 import NIOCore
 import NIOFileSystem
 
+import StrataCore
+
 /// The worker's tiered block store: `BlockStoreCore` decides, this actor does the file work.
 ///
 /// A block is the file `<tier dir>/<data folder>/<block id>`. It is written through a handle
@@ -22,6 +24,7 @@ public actor BlockStore {
         var handle: WriteFileHandle
         var dir: StorageDirID
         var writtenBytes: Int64
+        var extentBytes: Int64 = 0
         var reservedBytes: Int64
     }
 
@@ -94,13 +97,13 @@ public actor BlockStore {
         }
     }
 
-    /// Appends `data` at `offset` (which must be where the block's data ends).
+    /// Writes `data` at `offset` of the block. Chunks may come in any order (a client keeps
+    /// several in flight); `commitBlock` checks that they add up to the whole block.
     public func write(_ block: BlockID, offset: Int64, _ data: ByteBuffer) async throws(BlockStoreError) {
         guard var writer = writers[block] else { throw BlockStoreError(.blockNotFound, "block \(block) is not being written") }
-        guard offset == writer.writtenBytes else {
-            throw BlockStoreError(.invalidArgument, "block \(block): write at offset \(offset), but \(writer.writtenBytes) bytes are written")
-        }
-        let needed = writer.writtenBytes + Int64(data.readableBytes) - writer.reservedBytes
+        guard offset >= 0 else { throw BlockStoreError(.invalidArgument, "block \(block): negative offset \(offset)") }
+        let end = offset + Int64(data.readableBytes)
+        let needed = end - writer.reservedBytes
         if needed > 0 {
             // Grow by a step ahead of need, or by exactly what is needed if the step does not fit.
             var grow = max(needed, 1 << 20)
@@ -116,6 +119,7 @@ public actor BlockStore {
                 throw error
             }
             writer.reservedBytes += grow
+            writers[block] = writer
         }
         do {
             _ = try await writer.handle.write(contentsOf: data.readableBytesView, toAbsoluteOffset: offset)
@@ -123,14 +127,26 @@ public actor BlockStore {
             await abortBlock(block)
             throw BlockStoreError(.io, "cannot write block \(block) in \(core.path(writer.dir)): \(error)")
         }
-        writer.writtenBytes += Int64(data.readableBytes)
-        writers[block] = writer
+        guard var current = writers[block] else { return }
+        current.writtenBytes += Int64(data.readableBytes)
+        current.extentBytes = max(current.extentBytes, end)
+        writers[block] = current
     }
 
+    /// Bytes of `block` written so far (nil if it is not being written).
+    public func writtenBytes(_ block: BlockID) -> Int64? { writers[block]?.writtenBytes }
+
     /// Makes the written block durable and visible; returns its tier.
+    /// - Parameter lengthBytes: the block's length, if the writer knows it: the block must be
+    ///   exactly that long and every byte of it written.
     @discardableResult
-    public func commitBlock(_ block: BlockID) async throws(BlockStoreError) -> TierAlias {
-        guard let writer = writers.removeValue(forKey: block) else { throw BlockStoreError(.blockNotFound, "block \(block) is not being written") }
+    public func commitBlock(_ block: BlockID, lengthBytes: Int64? = nil) async throws(BlockStoreError) -> TierAlias {
+        guard let writer = writers[block] else { throw BlockStoreError(.blockNotFound, "block \(block) is not being written") }
+        if let lengthBytes, writer.writtenBytes != lengthBytes || writer.extentBytes != lengthBytes {
+            await abortBlock(block)
+            throw BlockStoreError(.invalidArgument, "block \(block) is incomplete: \(writer.writtenBytes) bytes written up to offset \(writer.extentBytes), \(lengthBytes) expected")
+        }
+        writers[block] = nil
         do {
             try await writer.handle.synchronize()
             try await writer.handle.close(makeChangesVisible: true)
@@ -141,7 +157,7 @@ public actor BlockStore {
         }
         let actions: [BlockStoreCore.Action]
         do {
-            actions = try core.commit(block, sizeBytes: writer.writtenBytes)
+            actions = try core.commit(block, sizeBytes: writer.extentBytes)
         } catch {
             throw error
         }
@@ -200,6 +216,8 @@ public actor BlockStore {
     public func contains(_ block: BlockID) -> Bool { core.blocks[block] != nil }
     public func tier(of block: BlockID) -> TierAlias? { core.blocks[block].map { core.alias($0.dir) } }
     public var blockCount: Int { core.blocks.count }
+    /// The sequence number of the newest change (0 if none).
+    public var latestChangeSequence: UInt64 { core.nextChangeSequence - 1 }
 
     // MARK: File work
 

@@ -15,6 +15,7 @@ public final class FileSystemClient: Sendable {
     private let configuration: Configuration
     private let clients = NIOLockedValueBox<[HostAndPort: RPCClient]>([:])
     private let leader = NIOLockedValueBox<HostAndPort?>(nil)
+    private let workerClients = NIOLockedValueBox<[WorkerAddress: RPCClient]>([:])
     /// Per-attempt deadline: short enough that a dead master does not eat the retry budget.
     private let attemptDeadline: Duration
 
@@ -32,6 +33,20 @@ public final class FileSystemClient: Sendable {
 
     public func close() async {
         for client in clients.withLockedValue({ Array($0.values) }) { await client.close() }
+        for client in workerClients.withLockedValue({ Array($0.values) }) { await client.close() }
+    }
+
+    /// The connection to a worker's data port (one per worker, multiplexed).
+    func workerClient(_ worker: WorkerAddress) -> RPCClient {
+        workerClients.withLockedValue { clients in
+            if let existing = clients[worker] { return existing }
+            let made = RPCClient(address: HostAndPort(host: worker.host, port: Int(worker.rpcPort)),
+                                 frameSizeMaxBytes: Int(configuration.sizeBytes(.networkMaxInboundMessageSize)),
+                                 connectTimeout: min(configuration.duration(.networkConnectTimeout), .seconds(2)),
+                                 defaultDeadline: .seconds(120))
+            clients[worker] = made
+            return made
+        }
     }
 
     /// A new operation id for one mutation (shared by all its retries).

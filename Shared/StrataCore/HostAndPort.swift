@@ -1,3 +1,4 @@
+import Foundation
 /// A network address as operators write it: `host:port`.
 public struct HostAndPort: Sendable, Hashable, CustomStringConvertible {
     public var host: String
@@ -22,4 +23,12 @@ public struct HostAndPort: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+extension HostAndPort {
+    /// True for a host name that names this machine (loopback, or this host's name).
+    public static func isLocalHost(_ host: String) -> Bool {
+        let local: Set<String> = ["localhost", "127.0.0.1", "::1", "0.0.0.0", ProcessInfo.processInfo.hostName]
+        return local.contains(host) || host.hasPrefix("127.")
+    }
 }

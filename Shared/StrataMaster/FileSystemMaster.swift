@@ -62,7 +62,15 @@ public final class FileSystemMaster: Sendable {
             return FileInfoResponse(info: try await self.mutate(.createFile(try Self.path(request.path), options), request.operation))
         }
         handlers.register(FileSystemMethods.completeFile) { request, _ in
-            FileInfoResponse(info: try await self.mutate(.completeFile(try Self.path(request.path), lengthBytes: request.lengthBytes, blockIDs: request.blockIDs), request.operation))
+            let persistence: PersistenceState
+            switch request.persistenceState {
+            case "", "NOT_PERSISTED": persistence = .notPersisted
+            case "PERSISTED": persistence = .persisted
+            case "TO_BE_PERSISTED": persistence = .toBePersisted
+            default: throw RPCError(.invalidArgument, "unknown persistence state '\(request.persistenceState)' completing \(request.path)")
+            }
+            return FileInfoResponse(info: try await self.mutate(.completeFile(try Self.path(request.path), lengthBytes: request.lengthBytes,
+                                                                              blockIDs: request.blockIDs, persistence: persistence), request.operation))
         }
         handlers.register(FileSystemMethods.getStatus) { request, _ in
             let path = try Self.path(request.path)

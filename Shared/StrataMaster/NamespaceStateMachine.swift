@@ -57,4 +57,7 @@ public actor NamespaceStateMachine: ReplicatedStateMachine {
     func inode(at path: StrataPath) -> Inode? { namespace.inode(at: path) }
     func mount(containing path: StrataPath) -> (mount: MountPoint, relative: [String]) { namespace.mount(containing: path) }
     var inodeCount: Int { namespace.inodeCount }
+    func inode(id: UInt64) -> Inode? { namespace.inode(id: id) }
+    func path(of id: UInt64) -> StrataPath? { namespace.path(of: id) }
+    func files(where include: @Sendable (Inode) -> Bool) -> [Inode] { namespace.files(where: include) }
 }

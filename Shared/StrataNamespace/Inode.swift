@@ -54,6 +54,11 @@ public struct FileStatus: Sendable, Equatable {
     public var inode: Inode
     public var path: StrataPath
 
+    public init(inode: Inode, path: StrataPath) {
+        self.inode = inode
+        self.path = path
+    }
+
     public var id: UInt64 { inode.id }
     public var name: String { inode.name }
     public var isDirectory: Bool { inode.isDirectory }

@@ -46,6 +46,27 @@ public struct Namespace: Sendable {
 
     public func exists(_ path: StrataPath) -> Bool { inode(at: path) != nil }
 
+    /// The inode with `id`, or nil.
+    public func inode(id: UInt64) -> Inode? { inodes[id] }
+
+    /// The path of the inode with `id`, or nil if there is none.
+    public func path(of id: UInt64) -> StrataPath? {
+        var names: [String] = []
+        var current = id
+        while current != Self.rootID {
+            guard let inode = inodes[current], names.count < 4096 else { return nil }
+            names.append(inode.name)
+            current = inode.parentID
+        }
+        return try? StrataPath("/" + names.reversed().joined(separator: "/"))
+    }
+
+    /// Every file (not directory) for which `include` is true, in id order. A full scan: for
+    /// periodic work (persistence scheduling, pinned lists), not per request.
+    public func files(where include: (Inode) -> Bool) -> [Inode] {
+        inodes.values.filter { !$0.isDirectory && include($0) }.sorted { $0.id < $1.id }
+    }
+
     public func status(_ path: StrataPath) throws(NamespaceError) -> FileStatus {
         guard let inode = inode(at: path) else { throw NamespaceError(.fileDoesNotExist, "path \(path) does not exist") }
         return FileStatus(inode: inode, path: path)
@@ -125,7 +146,7 @@ public struct Namespace: Sendable {
             guard options.blockSizeBytes > 0 else { throw NamespaceError(.invalidArgument, "block size \(options.blockSizeBytes) for \(path) must be positive") }
             guard inode(at: path) == nil else { throw NamespaceError(.fileAlreadyExists, "\(path) already exists") }
             return try create(path, kind: .file, options: options, time: time)
-        case .completeFile(let path, let length, let blockIDs):
+        case .completeFile(let path, let length, let blockIDs, let persistence):
             var file = try existing(path)
             guard !file.isDirectory else { throw NamespaceError(.notAFile, "\(path) is a directory, not a file") }
             guard !file.completed else { throw NamespaceError(.fileAlreadyCompleted, "\(path) is already complete") }
@@ -133,6 +154,7 @@ public struct Namespace: Sendable {
             file.lengthBytes = length
             file.blockIDs = blockIDs
             file.completed = true
+            if persistence != .notPersisted { file.persistence = persistence }
             file.modificationTimeMilliseconds = time
             inodes[file.id] = file
             return FileStatus(inode: file, path: path)
@@ -296,7 +318,7 @@ public struct Namespace: Sendable {
             if let group = options.group { inode.group = group }
             if let minimum = options.replicationMin { inode.replicationMin = minimum }
             if let maximum = options.replicationMax { inode.replicationMax = maximum }
-            if let persisted = options.persisted { inode.persistence = persisted ? .persisted : .notPersisted }
+            if let persistence = options.persistence, !inode.isDirectory || persistence == .persisted { inode.persistence = persistence }
             inodes[id] = inode
             if options.recursive { pending.append(contentsOf: inode.children.values) }
         }

@@ -18,7 +18,7 @@ public enum NamespaceCodec {
         switch record.command {
         case .createDirectory: kind = 1
         case .createFile: kind = 2
-        case .completeFile: kind = 3
+        case .completeFile(_, _, _, let persistence): kind = persistence == .notPersisted ? 3 : 10
         case .delete: kind = 4
         case .rename: kind = 5
         case .setAttribute: kind = 6
@@ -37,11 +37,12 @@ public enum NamespaceCodec {
         case .createDirectory(let path, let options), .createFile(let path, let options):
             writer.write(path.description)
             write(options, &writer)
-        case .completeFile(let path, let length, let blockIDs):
+        case .completeFile(let path, let length, let blockIDs, let persistence):
             writer.write(path.description)
             writer.write(length)
             writer.write(UInt32(blockIDs.count))
             for id in blockIDs { writer.write(id) }
+            if persistence != .notPersisted { writer.write(persistence.rawValue) }
         case .delete(let path, let recursive):
             writer.write(path.description)
             writer.write(recursive)
@@ -95,7 +96,7 @@ public enum NamespaceCodec {
         switch kind {
         case 1: command = .createDirectory(try path(), try readCreateOptions(&reader))
         case 2: command = .createFile(try path(), try readCreateOptions(&reader))
-        case 3:
+        case 3, 10:
             let target = try path()
             guard let length = reader.read(Int64.self), let count = reader.read(UInt32.self), count <= 1 << 24 else { throw bad("truncated complete") }
             var ids: [UInt64] = []
@@ -103,7 +104,12 @@ public enum NamespaceCodec {
                 guard let id = reader.read(UInt64.self) else { throw bad("truncated block ids") }
                 ids.append(id)
             }
-            command = .completeFile(target, lengthBytes: length, blockIDs: ids)
+            var persistence = PersistenceState.notPersisted
+            if kind == 10 {
+                guard let raw = reader.read(UInt8.self), let state = PersistenceState(rawValue: raw) else { throw bad("truncated persistence state") }
+                persistence = state
+            }
+            command = .completeFile(target, lengthBytes: length, blockIDs: ids, persistence: persistence)
         case 4:
             let target = try path()
             guard let recursive = reader.readBool() else { throw bad("truncated delete") }
@@ -183,8 +189,12 @@ public enum NamespaceCodec {
         if let group = options.group { writer.write(group) }
         optional(options.replicationMin)
         optional(options.replicationMax)
-        writer.write(options.persisted != nil)
-        if let persisted = options.persisted { writer.write(persisted) }
+        // Persistence as one byte: 0 NOT_PERSISTED and 1 PERSISTED (the original boolean), then
+        // 2 TO_BE_PERSISTED and 3 LOST.
+        writer.write(options.persistence != nil)
+        if let persistence = options.persistence {
+            writer.write(UInt8(persistence == .notPersisted ? 0 : persistence == .persisted ? 1 : persistence == .toBePersisted ? 2 : 3))
+        }
         writer.write(options.recursive)
     }
 
@@ -212,7 +222,10 @@ public enum NamespaceCodec {
         options.group = try text()
         options.replicationMin = try integer(Int32.self)
         options.replicationMax = try integer(Int32.self)
-        if try flag() { options.persisted = try flag() }
+        if try flag() {
+            guard let raw = reader.read(UInt8.self), raw <= 3 else { throw bad }
+            options.persistence = [PersistenceState.notPersisted, .persisted, .toBePersisted, .lost][Int(raw)]
+        }
         options.recursive = try flag()
         return options
     }

@@ -26,7 +26,8 @@ public struct SetAttributeOptions: Sendable, Equatable {
     public var group: String?
     public var replicationMin: Int32?
     public var replicationMax: Int32?
-    public var persisted: Bool?
+    /// Persistence state (NOT_PERSISTED → TO_BE_PERSISTED → PERSISTED as a file is persisted).
+    public var persistence: PersistenceState?
     /// Apply to every descendant too.
     public var recursive = false
 
@@ -62,7 +63,9 @@ public struct UFSEntry: Sendable, Equatable {
 public enum NamespaceCommand: Sendable, Equatable {
     case createDirectory(StrataPath, CreateOptions)
     case createFile(StrataPath, CreateOptions)
-    case completeFile(StrataPath, lengthBytes: Int64, blockIDs: [UInt64])
+    /// Completes a file; `persistence` is PERSISTED for a file written through to under
+    /// storage, TO_BE_PERSISTED for one to persist in the background.
+    case completeFile(StrataPath, lengthBytes: Int64, blockIDs: [UInt64], persistence: PersistenceState = .notPersisted)
     case delete(StrataPath, recursive: Bool)
     case rename(StrataPath, to: StrataPath)
     case setAttribute(StrataPath, SetAttributeOptions)
@@ -130,8 +133,8 @@ extension NamespaceCommand: CustomStringConvertible {
             "CREATE_DIRECTORY \(path) recursive=\(options.recursive) mode=\(String(options.mode, radix: 8))"
         case .createFile(let path, let options):
             "CREATE_FILE \(path) recursive=\(options.recursive) blockSize=\(options.blockSizeBytes) mode=\(String(options.mode, radix: 8))"
-        case .completeFile(let path, let length, let blockIDs):
-            "COMPLETE_FILE \(path) length=\(length) blocks=\(blockIDs.count)"
+        case .completeFile(let path, let length, let blockIDs, let persistence):
+            "COMPLETE_FILE \(path) length=\(length) blocks=\(blockIDs.count)" + (persistence == .notPersisted ? "" : " persistence=\(persistence)")
         case .delete(let path, let recursive):
             "DELETE \(path) recursive=\(recursive)"
         case .rename(let source, let destination):

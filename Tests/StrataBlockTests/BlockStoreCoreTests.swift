@@ -1,5 +1,6 @@
 import Testing
 @testable import StrataBlock
+import StrataCore
 
 /// Placement, eviction between the watermarks, pinning, readers and promotion, as pure decisions.
 @Suite struct BlockStoreCoreTests {

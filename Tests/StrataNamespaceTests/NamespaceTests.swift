@@ -180,9 +180,15 @@ import Testing
         attributes.owner = "bob"
         attributes.replicationMax = 3
         attributes.recursive = true
+        var persisting = SetAttributeOptions()
+        persisting.persistence = .toBePersisted
+        var persisted = SetAttributeOptions()
+        persisted.persistence = .persisted
         let commands: [NamespaceCommand] = [
             .createDirectory(path("/a/b"), create), .createFile(path("/a/ü"), CreateOptions()),
             .completeFile(path("/a/f"), lengthBytes: 1 << 40, blockIDs: [1, 2, UInt64.max]),
+            .completeFile(path("/a/g"), lengthBytes: 5, blockIDs: [9], persistence: .toBePersisted),
+            .setAttribute(path("/a/g"), persisting), .setAttribute(path("/a/g"), persisted),
             .delete(path("/a"), recursive: true), .rename(path("/a"), to: path("/b")),
             .setAttribute(path("/a"), attributes), .setAttribute(path("/a"), SetAttributeOptions()),
             .mount(path("/m"), ufsURI: "/data", readOnly: true, shared: true), .unmount(path("/m")),

@@ -2,6 +2,7 @@
 #ifndef STRATA_CWIRE_H
 #define STRATA_CWIRE_H
 #include <protobuf-c/protobuf-c.h>
+#include "block.pb-c.h"
 #include "filesystem.pb-c.h"
 #include "journal.pb-c.h"
 #include "rpc.pb-c.h"

@@ -128,10 +128,14 @@ struct  Strata__CompleteFileRequest
   size_t n_block_ids;
   uint64_t *block_ids;
   Strata__OperationId *operation;
+  /*
+   * "" or NOT_PERSISTED, PERSISTED (written through), TO_BE_PERSISTED (ASYNC_THROUGH)
+   */
+  char *persistence_state;
 };
 #define STRATA__COMPLETE_FILE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&strata__complete_file_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0,NULL, NULL }
+    , (char *)protobuf_c_empty_string, 0, 0,NULL, NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Strata__FileInfoResponse

@@ -21,10 +21,7 @@ public struct HostsFile: Sendable, Equatable {
         }
 
         /// True for a host that names this machine: processes there are run directly, not over ssh.
-        public var isLocal: Bool {
-            let local: Set<String> = ["localhost", "127.0.0.1", "::1", "0.0.0.0", ProcessInfo.processInfo.hostName]
-            return local.contains(host) || host.hasPrefix("127.")
-        }
+        public var isLocal: Bool { HostAndPort.isLocalHost(host) }
     }
 
     public var path: String

@@ -141,16 +141,20 @@ public struct CompleteFileRequest: WireMessage {
     public var lengthBytes: Int64
     public var blockIDs: [UInt64]
     public var operation: OperationIdentifier?
+    /// "" (NOT_PERSISTED), PERSISTED or TO_BE_PERSISTED.
+    public var persistenceState: String
 
-    public init(path: String, lengthBytes: Int64, blockIDs: [UInt64] = [], operation: OperationIdentifier? = nil) {
+    public init(path: String, lengthBytes: Int64, blockIDs: [UInt64] = [], operation: OperationIdentifier? = nil, persistenceState: String = "") {
         self.path = path; self.lengthBytes = lengthBytes; self.blockIDs = blockIDs; self.operation = operation
+        self.persistenceState = persistenceState
     }
     public init(proto: ProtoMessage) throws(WireError) {
         path = proto.string(1); lengthBytes = proto.int64(2); blockIDs = proto.uint64s(3); operation = proto.operation(4)
+        persistenceState = proto.string(5)
     }
     public var proto: ProtoMessage {
         var p = ProtoMessage()
-        p.set(1, path); p.set(2, lengthBytes); p.set(3, blockIDs); p.set(4, operation: operation)
+        p.set(1, path); p.set(2, lengthBytes); p.set(3, blockIDs); p.set(4, operation: operation); p.set(5, persistenceState)
         return p
     }
 }

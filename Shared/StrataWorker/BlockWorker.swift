@@ -1,0 +1,386 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOFileSystem
+import StrataBlock
+import StrataCore
+import StrataWire
+
+/// The worker's data service: clients write blocks (and files in under storage) in chunks, read
+/// blocks as streams (reading through from under storage and caching on the way), or — on the
+/// same host — open block files themselves (short-circuit). Masters' commands (free, delete,
+/// persist) arrive through `MasterSync`.
+public actor BlockWorker {
+    /// A file being written to under storage (CACHE_THROUGH, THROUGH, persisting).
+    private struct UFSWriter {
+        var handle: WriteFileHandle
+        var path: String
+        var writtenBytes: Int64
+        var lastUsed: ContinuousClock.Instant
+    }
+
+    public let store: BlockStore
+    private let logger: Logger
+    private let fileSystem = FileSystem.shared
+    private var ufsWriters: [UInt64: UFSWriter] = [:]
+    private var blockWritersLastUsed: [BlockID: ContinuousClock.Instant] = [:]
+    private var creating: Set<BlockID> = []
+    /// Short-circuit leases: a block opened by a local client stays locked until it is closed
+    /// or the lease runs out (a client that died does not pin a block forever).
+    private var leases: [BlockID: [ContinuousClock.Instant]] = [:]
+    static let leaseDuration: Duration = .seconds(30)
+    static let idleWriterTimeout: Duration = .seconds(600)
+    static let ufsWritersMax = 4096
+    /// Files persisted on a master's command, reported until a leader has acknowledged them.
+    private var persisted: Set<UInt64> = []
+    private var persistingNow: Set<UInt64> = []
+
+    /// Called after a block is committed: waits (briefly) until the leading master knows it,
+    /// so a reader right after a write finds the block (as Alluxio workers commit blocks to the
+    /// master before acknowledging the writer).
+    private var announce: (@Sendable (UInt64) async -> Void)?
+
+    public init(store: BlockStore, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    public func setAnnounce(_ announce: @escaping @Sendable (UInt64) async -> Void) {
+        self.announce = announce
+    }
+
+    private func announceCommitted() async {
+        await announce?(await store.latestChangeSequence)
+    }
+
+    public nonisolated func register(into handlers: inout RPCHandlers) {
+        handlers.register(WorkerMethods.writeBlock) { request, context in try await self.write(request, payload: context.payload) }
+        handlers.register(WorkerMethods.readBlock) { request, _, writer in try await self.read(request, to: writer) }
+        handlers.register(WorkerMethods.openLocalBlock) { request, _ in try await self.openLocal(request) }
+        handlers.register(WorkerMethods.closeLocalBlock) { request, _ in
+            await self.closeLocal(request.blockID)
+            return EmptyResponse()
+        }
+        handlers.register(WorkerMethods.cacheBlock) { request, _ in try await self.cache(request) }
+    }
+
+    // MARK: Writing
+
+    func write(_ request: WriteBlockRequest, payload: ByteBuffer) async throws(RPCError) -> WriteBlockResponse {
+        let block = request.blockID
+        if request.abort {
+            if request.cache { await store.abortBlock(block) }
+            blockWritersLastUsed[block] = nil
+            if let writer = ufsWriters.removeValue(forKey: request.ufsSession) { try? await writer.handle.close(makeChangesVisible: false) }
+            return WriteBlockResponse()
+        }
+        var response = WriteBlockResponse()
+        if request.cache {
+            do throws(BlockStoreError) {
+                if blockWritersLastUsed[block] == nil {
+                    // The first chunk of a block creates it; writers send it alone, then the rest.
+                    guard creating.insert(block).inserted else {
+                        throw BlockStoreError(.blockBusy, "block \(block) is being created; send its first chunk alone")
+                    }
+                    defer { creating.remove(block) }
+                    try await store.createBlock(block, expectedBytes: max(0, request.expectedBytes), tier: Int(request.tier))
+                }
+                blockWritersLastUsed[block] = .now
+                if payload.readableBytes > 0 { try await store.write(block, offset: request.offset, payload) }
+                if request.commit {
+                    blockWritersLastUsed[block] = nil
+                    response.tier = try await store.commitBlock(block, lengthBytes: request.offset).rawValue
+                    await announceCommitted()
+                }
+                response.writtenBytes = await store.writtenBytes(block) ?? request.offset
+            } catch {
+                blockWritersLastUsed[block] = nil
+                if let writer = ufsWriters.removeValue(forKey: request.ufsSession) { try? await writer.handle.close(makeChangesVisible: false) }
+                throw RPCError(error.code == .noSpace || error.code == .blockBusy ? .unavailable : .failedPrecondition, "worker: \(error.message)")
+            }
+        }
+        if !request.ufsPath.isEmpty {
+            try await writeUnderStorage(request, payload: payload)
+        }
+        return response
+    }
+
+    private func writeUnderStorage(_ request: WriteBlockRequest, payload: ByteBuffer) async throws(RPCError) {
+        let session = request.ufsSession
+        guard session != 0 else { throw RPCError(.invalidArgument, "an under-storage write needs a session id") }
+        if ufsWriters[session] == nil {
+            guard ufsWriters.count < Self.ufsWritersMax else { throw RPCError(.unavailable, "too many files being written to under storage on this worker") }
+            do {
+                let parent = (request.ufsPath as NSString).deletingLastPathComponent
+                try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+                let permissions = request.mode == 0 ? nil : FilePermissions(rawValue: .init(request.mode & 0o777))
+                let handle = try await fileSystem.openFile(forWritingAt: FilePath(request.ufsPath),
+                                                           options: .newFile(replaceExisting: true, permissions: permissions))
+                ufsWriters[session] = UFSWriter(handle: handle, path: request.ufsPath, writtenBytes: 0, lastUsed: .now)
+            } catch {
+                throw RPCError(.unavailable, "worker: cannot create \(request.ufsPath) in under storage: \(error)")
+            }
+        }
+        guard let writer = ufsWriters[session], writer.path == request.ufsPath else {
+            throw RPCError(.invalidArgument, "under-storage session \(session) writes another file")
+        }
+        do {
+            if payload.readableBytes > 0 {
+                _ = try await writer.handle.write(contentsOf: payload.readableBytesView, toAbsoluteOffset: request.ufsOffset)
+                // Other chunks were written meanwhile: update the current record, not our copy.
+                ufsWriters[session]?.writtenBytes += Int64(payload.readableBytes)
+            }
+            ufsWriters[session]?.lastUsed = .now
+            if request.ufsCommit, let writer = ufsWriters[session] {
+                ufsWriters[session] = nil
+                guard writer.writtenBytes == request.ufsOffset else {
+                    try? await writer.handle.close(makeChangesVisible: false)
+                    throw RPCError(.failedPrecondition, "worker: \(writer.path) is incomplete: \(writer.writtenBytes) of \(request.ufsOffset) bytes written")
+                }
+                try await writer.handle.synchronize()
+                try await writer.handle.close(makeChangesVisible: true)
+            }
+        } catch let error as RPCError {
+            throw error
+        } catch {
+            ufsWriters[session] = nil
+            try? await writer.handle.close(makeChangesVisible: false)
+            throw RPCError(.unavailable, "worker: cannot write \(writer.path) in under storage: \(error)")
+        }
+    }
+
+    // MARK: Reading
+
+    func read(_ request: ReadBlockRequest, to writer: RPCStreamWriter<ReadBlockChunk>) async throws(RPCError) {
+        let chunkSize = Int64(min(max(request.chunkSizeBytes, 4096), 8 << 20))
+        if let stored = try? await store.openBlock(request.blockID, promote: request.promote) {
+            do {
+                try await stream(path: stored.path, from: request.offset, length: request.lengthBytes, total: stored.sizeBytes,
+                                 blockOffset: 0, chunkSize: chunkSize, source: stored.tier.rawValue, to: writer)
+            } catch {
+                await store.closeBlock(request.blockID)
+                throw error
+            }
+            await store.closeBlock(request.blockID)
+            return
+        }
+        guard !request.ufsPath.isEmpty else {
+            throw RPCError(.notFound, "block \(request.blockID) is not cached on this worker and no under-storage path was given")
+        }
+        // Read through from under storage; keep the block if the whole of it is read.
+        let wholeBlock = request.offset == 0 && (request.lengthBytes < 0 || request.lengthBytes >= request.blockLengthBytes)
+        var caching = false
+        if request.cache && wholeBlock {
+            caching = (try? await store.createBlock(request.blockID, expectedBytes: request.blockLengthBytes)) != nil
+        }
+        do {
+            try await stream(path: request.ufsPath, from: request.offset, length: request.lengthBytes, total: request.blockLengthBytes,
+                             blockOffset: request.ufsOffset, chunkSize: chunkSize, source: "UFS", to: writer,
+                             caching: caching ? request.blockID : nil)
+            if caching { try? await store.commitBlock(request.blockID, lengthBytes: request.blockLengthBytes) }
+        } catch {
+            if caching { await store.abortBlock(request.blockID) }
+            throw error
+        }
+    }
+
+    /// Streams `length` bytes (all to `total` when negative) from `offset` of the block whose
+    /// data starts at `blockOffset` in the file at `path`.
+    private func stream(path: String, from offset: Int64, length: Int64, total: Int64, blockOffset: Int64, chunkSize: Int64,
+                        source: String, to writer: RPCStreamWriter<ReadBlockChunk>, caching block: BlockID? = nil) async throws(RPCError) {
+        guard offset >= 0, offset <= total else {
+            throw RPCError(.invalidArgument, "offset \(offset) is outside the block (\(total) bytes)")
+        }
+        let end = length < 0 ? total : min(total, offset + length)
+        let handle: ReadFileHandle
+        do { handle = try await fileSystem.openFile(forReadingAt: FilePath(path), options: OpenOptions.Read()) } catch {
+            throw RPCError(.unavailable, "worker: cannot open \(path): \(error)")
+        }
+        var position = offset
+        do {
+            while position < end {
+                let count = min(chunkSize, end - position)
+                let chunk = try await handle.readChunk(fromAbsoluteOffset: blockOffset + position, length: .bytes(count))
+                guard chunk.readableBytes > 0 else {
+                    throw RPCError(.unavailable, "worker: \(path) ends at \(blockOffset + position), before the block's \(total) bytes")
+                }
+                if let block { try? await store.write(block, offset: position, chunk) }
+                try await writer.send(ReadBlockChunk(offset: position, source: source), payload: chunk)
+                position += Int64(chunk.readableBytes)
+            }
+        } catch let error as RPCError {
+            try? await handle.close()
+            throw error
+        } catch {
+            try? await handle.close()
+            throw RPCError(.unavailable, "worker: cannot read \(path): \(error)")
+        }
+        try? await handle.close()
+    }
+
+    func openLocal(_ request: LocalBlockRequest) async throws(RPCError) -> LocalBlock {
+        expireLeases()
+        do {
+            let stored = try await store.openBlock(request.blockID, promote: request.promote)
+            leases[request.blockID, default: []].append(.now + Self.leaseDuration)
+            return LocalBlock(path: stored.path, lengthBytes: stored.sizeBytes, tier: stored.tier.rawValue)
+        } catch {
+            throw RPCError(.notFound, "worker: \(error.message)")
+        }
+    }
+
+    func closeLocal(_ block: BlockID) async {
+        guard var held = leases[block], !held.isEmpty else { return }
+        held.removeFirst()
+        leases[block] = held.isEmpty ? nil : held
+        await store.closeBlock(block)
+    }
+
+    private func expireLeases() {
+        let now = ContinuousClock.now
+        for (block, expiries) in leases {
+            let expired = expiries.filter { $0 < now }.count
+            guard expired > 0 else { continue }
+            let remaining = Array(expiries.filter { $0 >= now })
+            leases[block] = remaining.isEmpty ? nil : remaining
+            Task { for _ in 0..<expired { await self.store.closeBlock(block) } }
+        }
+    }
+
+    /// Caches a block from under storage without sending it anywhere (`fs load`).
+    func cache(_ request: ReadBlockRequest) async throws(RPCError) -> CacheBlockResponse {
+        if let tier = await store.tier(of: request.blockID) { return CacheBlockResponse(tier: tier.rawValue, alreadyCached: true) }
+        guard !request.ufsPath.isEmpty else { throw RPCError(.invalidArgument, "block \(request.blockID): no under-storage path to load it from") }
+        do {
+            try await store.createBlock(request.blockID, expectedBytes: request.blockLengthBytes)
+        } catch {
+            if error.code == .blockBusy || error.code == .blockExists { return CacheBlockResponse(tier: "", alreadyCached: true) }
+            throw RPCError(.unavailable, "worker: \(error.message)")
+        }
+        do {
+            let handle = try await fileSystem.openFile(forReadingAt: FilePath(request.ufsPath), options: OpenOptions.Read())
+            var position: Int64 = 0
+            do {
+                while position < request.blockLengthBytes {
+                    let chunk = try await handle.readChunk(fromAbsoluteOffset: request.ufsOffset + position,
+                                                           length: .bytes(min(4 << 20, request.blockLengthBytes - position)))
+                    guard chunk.readableBytes > 0 else { throw RPCError(.unavailable, "\(request.ufsPath) is shorter than expected") }
+                    try await store.write(request.blockID, offset: position, chunk)
+                    position += Int64(chunk.readableBytes)
+                }
+                try await handle.close()
+            } catch {
+                try? await handle.close()
+                throw error
+            }
+            let tier = try await store.commitBlock(request.blockID, lengthBytes: request.blockLengthBytes)
+            await announceCommitted()
+            return CacheBlockResponse(tier: tier.rawValue, alreadyCached: false)
+        } catch let error as RPCError {
+            await store.abortBlock(request.blockID)
+            throw error
+        } catch {
+            await store.abortBlock(request.blockID)
+            throw RPCError(.unavailable, "worker: cannot load block \(request.blockID) from \(request.ufsPath): \(error)")
+        }
+    }
+
+    // MARK: Commands from the leading master
+
+    func execute(_ commands: [WorkerCommand]) async {
+        for command in commands {
+            switch command.kind {
+            case .free, .delete:
+                await store.remove(command.blockIDs)
+            case .persist:
+                guard !persistingNow.contains(command.fileID), !persisted.contains(command.fileID) else { continue }
+                persistingNow.insert(command.fileID)
+                Task { await self.persist(command) }
+            case .register:
+                break
+            }
+        }
+    }
+
+    /// Writes a file's cached blocks, in order, to under storage (ASYNC_THROUGH).
+    private func persist(_ command: WorkerCommand) async {
+        defer { persistingNow.remove(command.fileID) }
+        do {
+            let parent = (command.ufsPath as NSString).deletingLastPathComponent
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+            let output = try await fileSystem.openFile(forWritingAt: FilePath(command.ufsPath), options: .newFile(replaceExisting: true))
+            var offset: Int64 = 0
+            do {
+                for block in command.blockIDs {
+                    let stored = try await store.openBlock(block)
+                    do {
+                        try await copy(stored, to: output, at: offset)
+                    } catch {
+                        await store.closeBlock(block)
+                        throw error
+                    }
+                    await store.closeBlock(block)
+                    offset += stored.sizeBytes
+                }
+                guard offset == command.lengthBytes else {
+                    throw BlockStoreError(.invalidArgument, "cached blocks hold \(offset) bytes, the file has \(command.lengthBytes)")
+                }
+                try await output.synchronize()
+                try await output.close(makeChangesVisible: true)
+            } catch {
+                try? await output.close(makeChangesVisible: false)
+                throw error
+            }
+            persisted.insert(command.fileID)
+            logger.info("persisted file \(command.fileID) to \(command.ufsPath) (\(offset) bytes)")
+        } catch {
+            logger.warning("cannot persist file \(command.fileID) to \(command.ufsPath): \(error)")
+        }
+    }
+
+    private func copy(_ stored: BlockStore.ReadableBlock, to output: WriteFileHandle, at offset: Int64) async throws {
+        let input = try await fileSystem.openFile(forReadingAt: FilePath(stored.path), options: OpenOptions.Read())
+        do {
+            var position: Int64 = 0
+            while position < stored.sizeBytes {
+                let chunk = try await input.readChunk(fromAbsoluteOffset: position, length: .bytes(min(4 << 20, stored.sizeBytes - position)))
+                guard chunk.readableBytes > 0 else { throw BlockStoreError(.io, "block file \(stored.path) is shorter than \(stored.sizeBytes) bytes") }
+                _ = try await output.write(contentsOf: chunk.readableBytesView, toAbsoluteOffset: offset + position)
+                position += Int64(chunk.readableBytes)
+            }
+        } catch {
+            try? await input.close()
+            throw error
+        }
+        try await input.close()
+    }
+
+    /// Files persisted and not yet acknowledged by a leader.
+    func persistedToReport() -> [UInt64] { persisted.sorted() }
+
+    func acknowledgePersisted(_ files: [UInt64]) {
+        persisted.subtract(files)
+    }
+
+    /// Drops writers idle for longer than `idleWriterTimeout` (their clients went away).
+    func expireIdleWriters() async {
+        let cutoff = ContinuousClock.now - Self.idleWriterTimeout
+        for (session, writer) in ufsWriters where writer.lastUsed < cutoff {
+            ufsWriters[session] = nil
+            try? await writer.handle.close(makeChangesVisible: false)
+            logger.info("dropped an idle under-storage write of \(writer.path)")
+        }
+        for (block, lastUsed) in blockWritersLastUsed where lastUsed < cutoff {
+            blockWritersLastUsed[block] = nil
+            await store.abortBlock(block)
+        }
+        expireLeases()
+    }
+
+    public func shutdown() async {
+        for writer in ufsWriters.values { try? await writer.handle.close(makeChangesVisible: false) }
+        ufsWriters = [:]
+        await store.shutdown()
+    }
+}

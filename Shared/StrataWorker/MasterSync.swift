@@ -1,0 +1,185 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+import StrataBlock
+import StrataCore
+import StrataWire
+
+/// Keeps every master informed: one loop per master sends a heartbeat each interval with the
+/// block changes that master has not acknowledged yet (or a full report, in parts, when it asks
+/// to register or fell too far behind). Only the leader's commands are carried out.
+public final class MasterSync: Service, Sendable {
+    let masters: [HostAndPort]
+    let worker: BlockWorker
+    let address: WorkerAddress
+    let interval: Duration
+    let startTimeMilliseconds: Int64
+    let logger: Logger
+    let frameSizeMaxBytes: Int
+    /// The change sequence each master has acknowledged; changes all have seen are dropped.
+    private let acknowledged: NIOLockedValueBox<[HostAndPort: UInt64]>
+    private let pinnedVersion = NIOLockedValueBox<UInt64>(0)
+    /// The highest change sequence a leading master has acknowledged.
+    private let leaderAcknowledged = NIOLockedValueBox<UInt64>(0)
+    /// Wakes the loops for an early heartbeat.
+    private let doorbells: [HostAndPort: Doorbell]
+    static let announceWaitMax: Duration = .seconds(3)
+
+    public init(masters: [HostAndPort], worker: BlockWorker, address: WorkerAddress, interval: Duration,
+                frameSizeMaxBytes: Int, logger: Logger) {
+        self.masters = masters
+        self.worker = worker
+        self.address = address
+        self.interval = interval
+        self.frameSizeMaxBytes = frameSizeMaxBytes
+        self.startTimeMilliseconds = Int64(Date().timeIntervalSince1970 * 1000)
+        self.logger = logger
+        self.acknowledged = NIOLockedValueBox(Dictionary(uniqueKeysWithValues: masters.map { ($0, 0) }))
+        self.doorbells = Dictionary(uniqueKeysWithValues: masters.map { ($0, Doorbell()) })
+    }
+
+    /// Reports changes up to `sequence` to every master now, and waits until the leader has
+    /// them (at most `announceWaitMax`; the regular heartbeats carry them anyway).
+    public func announce(through sequence: UInt64) async {
+        for doorbell in doorbells.values { doorbell.ring() }
+        let deadline = ContinuousClock.now + Self.announceWaitMax
+        while leaderAcknowledged.withLockedValue({ $0 }) < sequence && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
+    public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            for master in masters { group.addTask { await self.sync(with: master) } }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(10))
+                    await self.worker.expireIdleWriters()
+                }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+    }
+
+    private func sync(with master: HostAndPort) async {
+        let client = RPCClient(address: master, frameSizeMaxBytes: frameSizeMaxBytes, connectTimeout: .seconds(1), defaultDeadline: .seconds(10))
+        var needFullReport = true
+        var acknowledgedSequence: UInt64 = 0
+        var reachable: Bool? = nil
+        while !Task.isCancelled {
+            do {
+                let response: WorkerHeartbeatResponse
+                var reportedPersisted: [UInt64] = []
+                if needFullReport {
+                    (response, acknowledgedSequence, reportedPersisted) = try await sendFullReport(client)
+                    needFullReport = false
+                } else if let changes = await worker.store.changes(after: acknowledgedSequence) {
+                    var request = await baseRequest()
+                    request.report = .incremental
+                    for change in changes {
+                        if let tier = change.tier { request.added.append(BlockReport(blockID: change.block, tier: tier.rawValue)) } else { request.removed.append(change.block) }
+                    }
+                    reportedPersisted = request.persistedFiles
+                    response = try await client.call(BlockMasterMethods.workerHeartbeat, request)
+                    if let last = changes.last { acknowledgedSequence = last.sequence }
+                } else {
+                    needFullReport = true
+                    continue
+                }
+                if reachable != true { logger.info("reporting to master \(master)") }
+                reachable = true
+                if response.commands.contains(where: { $0.kind == .register }) {
+                    needFullReport = true
+                    continue
+                }
+                await noteAcknowledged(master, acknowledgedSequence)
+                if response.leader {
+                    leaderAcknowledged.withLockedValue { $0 = max($0, acknowledgedSequence) }
+                    await worker.acknowledgePersisted(reportedPersisted)
+                    if response.pinnedChanged {
+                        await worker.store.setPinned(Set(response.pinnedBlocks))
+                        pinnedVersion.withLockedValue { $0 = response.pinnedVersion }
+                    }
+                    await worker.execute(response.commands)
+                }
+            } catch {
+                if reachable != false { logger.warning("cannot report to master \(master): \(error.message)") }
+                reachable = false
+                // A master that restarted no longer knows us: it will ask for a full report.
+            }
+            await doorbells[master]!.wait(upTo: interval)
+        }
+        await client.close()
+    }
+
+    private func baseRequest() async -> WorkerHeartbeatRequest {
+        var request = WorkerHeartbeatRequest()
+        request.workerID = address.workerID
+        request.address = address
+        request.startTimeMilliseconds = startTimeMilliseconds
+        request.tiers = await worker.store.usage.map { TierUsage(alias: $0.alias.rawValue, capacityBytes: $0.capacityBytes, usedBytes: $0.usedBytes) }
+        request.persistedFiles = await worker.persistedToReport()
+        request.pinnedVersion = pinnedVersion.withLockedValue { $0 }
+        return request
+    }
+
+    private func sendFullReport(_ client: RPCClient) async throws(RPCError) -> (WorkerHeartbeatResponse, UInt64, [UInt64]) {
+        let (blocks, sequence) = await worker.store.fullReport()
+        var response = WorkerHeartbeatResponse()
+        var start = 0
+        var persisted: [UInt64] = []
+        repeat {
+            var request = await baseRequest()
+            persisted = request.persistedFiles
+            request.report = start == 0 ? .fullFirst : .fullMore
+            let end = min(blocks.count, start + WorkerHeartbeatRequest.blocksMax)
+            request.added = blocks[start..<end].map { BlockReport(blockID: $0.0, tier: $0.1.rawValue) }
+            response = try await client.call(BlockMasterMethods.workerHeartbeat, request)
+            start = end
+        } while start < blocks.count
+        return (response, sequence, persisted)
+    }
+
+    private func noteAcknowledged(_ master: HostAndPort, _ sequence: UInt64) async {
+        let lowest = acknowledged.withLockedValue { acknowledged in
+            acknowledged[master] = sequence
+            return acknowledged.values.min() ?? 0
+        }
+        await worker.store.trimChanges(through: lowest)
+    }
+}
+
+/// A sleep that can be cut short: `wait(upTo:)` returns after the duration or at the next `ring()`.
+final class Doorbell: Sendable {
+    private let state = NIOLockedValueBox<(rung: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    func ring() {
+        let waiter: CheckedContinuation<Void, Never>? = state.withLockedValue { state in
+            defer { state.waiter = nil }
+            if state.waiter == nil { state.rung = true }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    func wait(upTo duration: Duration) async {
+        let timer = Task { [weak self] in
+            guard (try? await Task.sleep(for: duration)) != nil else { return } // cancelled: rung already
+            self?.ring()
+        }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow: Bool = state.withLockedValue { state in
+                if state.rung {
+                    state.rung = false
+                    return true
+                }
+                state.waiter = continuation
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+        timer.cancel()
+    }
+}
