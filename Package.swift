@@ -222,7 +222,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StrataServiceTests",
-            dependencies: ["StrataTesting", "StrataWire", "StrataCore", "StrataClient", "StrataJournal"],
+            dependencies: ["StrataTesting", "StrataWire", "StrataCore", "StrataClient", "StrataJournal", .product(name: "NIOCore", package: "swift-nio")],
             path: "Tests/StrataServiceTests"
         ),
     ],

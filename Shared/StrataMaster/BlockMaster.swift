@@ -186,12 +186,7 @@ public final class BlockMaster: Sendable {
 
     /// Queues deletion of blocks whose file is gone (or shorter): deleted files' cached blocks.
     private func deleteOrphans(_ blocks: Set<UInt64>) async {
-        let files = Set(blocks.map(BlockIDs.file(of:)))
-        var counts: [UInt64: Int] = [:]
-        for file in files {
-            guard let inode = await fileSystem.stateMachine.inode(id: file), !inode.isDirectory else { continue }
-            counts[file] = inode.completed ? Self.blockIDs(of: inode).count : Int.max
-        }
+        let counts = await fileSystem.stateMachine.blockCounts(of: Set(blocks.map(BlockIDs.file(of:))))
         let orphans = blocks.filter { block in
             guard let count = counts[BlockIDs.file(of: block)] else { return true }
             return BlockIDs.index(of: block) >= count
@@ -203,12 +198,15 @@ public final class BlockMaster: Sendable {
 
     // MARK: Background work
 
-    /// Every second: lost-worker detection (all masters); as the leader, persistence
-    /// scheduling, the pinned list, and a sweep for blocks of deleted files.
+    /// Twice a second: lost-worker detection (all masters); as the leader, persistence
+    /// scheduling, and — when the namespace changed — the pinned list and dropping cached
+    /// blocks of deleted files.
     public func run() async {
         var round = 0
+        var seenRemovals: UInt64 = 0
+        var seenAttributeChanges: UInt64 = 0
         while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(1))
+            try? await Task.sleep(for: .milliseconds(500))
             round += 1
             let now = nowMilliseconds
             let lost = state.withLockedValue { $0.detectLost(nowMilliseconds: now, timeoutMilliseconds: workerTimeoutMilliseconds) }
@@ -218,8 +216,15 @@ public final class BlockMaster: Sendable {
                 continue
             }
             await schedulePersists(now: now)
-            if round % 5 == 1 { await refreshPinned() }
-            if round % 30 == 0 { await deleteOrphans(Set(state.withLockedValue { $0.locations.keys })) }
+            let (removals, attributeChanges) = (await fileSystem.stateMachine.removals, await fileSystem.stateMachine.attributeChanges)
+            if attributeChanges != seenAttributeChanges || round % 30 == 1 {
+                seenAttributeChanges = attributeChanges
+                await refreshPinned()
+            }
+            if removals != seenRemovals || round % 60 == 0 {
+                seenRemovals = removals
+                await deleteOrphans(Set(state.withLockedValue { $0.locations.keys }))
+            }
         }
     }
 

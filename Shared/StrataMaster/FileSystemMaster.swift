@@ -260,12 +260,19 @@ public final class FileSystemMaster: Sendable {
 
     /// Loads the under-storage listing of every directory along `path` that has not been loaded
     /// yet, so that a file that exists only in under storage becomes visible on first access.
+    /// A name missing from a loaded directory is looked up in under storage too (it may have
+    /// appeared there since), and the directory loaded again if it is there.
     func loadMetadata(along path: StrataPath) async throws(RPCError) {
         var prefix = StrataPath.root
         var remaining = path.components[...]
         while true {
             guard let inode = await stateMachine.inode(at: prefix), inode.isDirectory else { return }
-            if inode.persistence == .persisted && !inode.childrenLoaded { try await loadDirectory(prefix) }
+            if inode.persistence == .persisted && !inode.childrenLoaded {
+                try await loadDirectory(prefix)
+            } else if inode.persistence == .persisted, let next = remaining.first, inode.children[next] == nil {
+                let (mount, relative) = await stateMachine.mount(containing: prefix)
+                if let ufs = try? underFileSystem(mount.ufsURI), ufs.exists(relative + [next]) { try await loadDirectory(prefix) }
+            }
             guard let next = remaining.first else { return }
             remaining = remaining.dropFirst()
             do { prefix = try prefix.appending(next) } catch { throw Self.rpcError(error) }

@@ -14,6 +14,10 @@ public actor NamespaceStateMachine: ReplicatedStateMachine {
     private var outcomes: [UInt64: NamespaceOutcome] = [:]
     private var outcomeOrder: [UInt64] = []
     private let logger: Logger
+    /// Counts of applied deletes/unmounts and attribute changes, so periodic work (dropping
+    /// cached blocks of deleted files, the pinned list) runs only when something changed.
+    public private(set) var removals: UInt64 = 0
+    public private(set) var attributeChanges: UInt64 = 0
 
     public init(rootUFS: String, logger: Logger) {
         namespace = Namespace(rootUFS: rootUFS)
@@ -30,6 +34,13 @@ public actor NamespaceStateMachine: ReplicatedStateMachine {
             return
         }
         let outcome = namespace.apply(record)
+        if case .success = outcome {
+            switch record.command {
+            case .delete, .unmount: removals += 1
+            case .setAttribute: attributeChanges += 1
+            default: break
+            }
+        }
         outcomes[entry.index] = outcome
         outcomeOrder.append(entry.index)
         if outcomeOrder.count > Self.outcomesMax {
@@ -43,6 +54,8 @@ public actor NamespaceStateMachine: ReplicatedStateMachine {
 
     public func restore(_ data: [UInt8]) throws {
         namespace = try Namespace(snapshot: data)
+        removals += 1
+        attributeChanges += 1
         outcomes = [:]
         outcomeOrder = []
     }
@@ -60,4 +73,15 @@ public actor NamespaceStateMachine: ReplicatedStateMachine {
     func inode(id: UInt64) -> Inode? { namespace.inode(id: id) }
     func path(of id: UInt64) -> StrataPath? { namespace.path(of: id) }
     func files(where include: @Sendable (Inode) -> Bool) -> [Inode] { namespace.files(where: include) }
+
+    /// For each file id, how many blocks it has (Int.max while it is being written); absent
+    /// ids are not files any more.
+    func blockCounts(of files: Set<UInt64>) -> [UInt64: Int] {
+        var counts: [UInt64: Int] = [:]
+        for file in files {
+            guard let inode = namespace.inode(id: file), !inode.isDirectory else { continue }
+            counts[file] = inode.completed ? BlockMaster.blockIDs(of: inode).count : Int.max
+        }
+        return counts
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import StrataClient
 import StrataCore
 import StrataTesting
@@ -37,6 +38,172 @@ import Testing
             // THROUGH and CACHE_THROUGH files are in the under-storage folder, byte for byte.
             let through = try Data(contentsOf: URL(fileURLWithPath: cluster.underStorage + "/default_tests_files/BASIC_THROUGH_NO_CACHE"))
             #expect(through.count == 5 << 19)
+            await client.close()
+        }
+    }
+}
+
+extension DataPathTests {
+    static func bytes(_ count: Int, seed: UInt8) -> [UInt8] {
+        (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ Int(seed) &+ ($0 >> 10)) }
+    }
+
+    static func read(_ client: FileSystemClient, _ path: String, _ type: ReadType = .cache) async throws -> [UInt8] {
+        var options = DataOptions(try Configuration.defaults())
+        options.readType = type
+        var result: [UInt8] = []
+        try await client.readFile(path, options: options) { result.append(contentsOf: $0.readableBytesView) }
+        return result
+    }
+
+    static func write(_ client: FileSystemClient, _ path: String, _ data: [UInt8], _ type: WriteType, blockSize: Int64 = 1 << 20) async throws {
+        var options = DataOptions(try Configuration.defaults())
+        options.writeType = type
+        options.blockSizeBytes = blockSize
+        var sent = false
+        try await client.writeFile(path, options: options) {
+            guard !sent else { return nil }
+            sent = true
+            return ByteBuffer(bytes: data)
+        }
+    }
+
+    /// Polls `condition` every 100 ms for up to `seconds`.
+    static func eventually(_ seconds: Int = 20, _ what: String, _ condition: () async throws -> Bool) async throws {
+        for _ in 0..<(seconds * 10) {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw HarnessError("not within \(seconds)s: \(what)")
+    }
+
+    static func cachedBlocks(_ client: FileSystemClient, _ path: String) async throws -> Int {
+        try await client.fileBlocks(path).blocks.filter { !$0.locations.isEmpty }.count
+    }
+
+    @Test func readThroughPersistFreeAndDelete() async throws {
+        try await ProcessHarness.with("data-ufs") { harness in
+            let cluster = try await MasterCluster.prepare(harness, count: 1)
+            try await cluster.start(cluster.members[0], in: harness)
+            let worker = try await WorkerNode.prepare(harness, cluster: cluster)
+            try await worker.start(in: harness)
+            let client = try MasterHATests.client(cluster)
+            try await Self.waitForWorkers(client, count: 1)
+
+            // A file that exists only in under storage is read through a worker, and cached.
+            let outside = Self.bytes(3 << 20 | 12345, seed: 1)
+            try Data(outside).write(to: URL(fileURLWithPath: cluster.underStorage + "/outside.bin"))
+            try Data(outside).write(to: URL(fileURLWithPath: cluster.underStorage + "/uncached.bin"))
+            #expect(try await Self.read(client, "/uncached.bin", .noCache) == outside)
+            #expect(try await Self.cachedBlocks(client, "/uncached.bin") == 0)
+            #expect(try await Self.read(client, "/outside.bin") == outside)
+            try await Self.eventually(10, "outside.bin cached") { try await Self.cachedBlocks(client, "/outside.bin") == 1 }
+            // (64MB default block size: one block.) Read again, now from the cache.
+            #expect(try await Self.read(client, "/outside.bin") == outside)
+
+            // ASYNC_THROUGH: cached now, persisted in the background by the worker.
+            let later = Self.bytes(2_500_000, seed: 2)
+            try await Self.write(client, "/async/later.bin", later, .asyncThrough)
+            try await Self.eventually(20, "later.bin persisted") { try await client.status("/async/later.bin").persistenceState == "PERSISTED" }
+            #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: cluster.underStorage + "/async/later.bin"))) == later)
+
+            // free drops cached copies of persisted files; reads still work, from under storage.
+            let freed = try await client.free("/async/later.bin", recursive: true, forced: false)
+            #expect(freed.files == 1)
+            try await Self.eventually(10, "later.bin freed") { try await Self.cachedBlocks(client, "/async/later.bin") == 0 }
+            #expect(try await Self.read(client, "/async/later.bin") == later)
+
+            // A MUST_CACHE file cannot be freed (its only copy is cached) until persisted.
+            let only = Self.bytes(1_500_000, seed: 3)
+            try await Self.write(client, "/only.bin", only, .mustCache)
+            let refused = await #expect(throws: RPCError.self) { try await client.free("/only.bin", recursive: true, forced: false) }
+            #expect(refused?.message.contains("cannot free /only.bin: it is not persisted") == true)
+            let (persistStatus, persistOutput) = try await Self.cli(harness, cluster.clientProperties, ["fs", "persist", "/only.bin"])
+            #expect(persistStatus == 0, "\(persistOutput)")
+            #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: cluster.underStorage + "/only.bin"))) == only)
+
+            // Deleting a file removes its cached blocks from the worker.
+            let blockFiles = { () throws -> Int in try FileManager.default.contentsOfDirectory(atPath: worker.tierDirectories[0] + "/strataworker").count }
+            let before = try blockFiles()
+            try await client.delete("/only.bin")
+            try await Self.eventually(10, "only.bin's blocks deleted") { try blockFiles() == before - 2 }
+
+            // The shell: checksum, location, du, copyToLocal, head, tail.
+            let local = harness.directory + "/later.copy"
+            let (copyStatus, copyOutput) = try await Self.cli(harness, cluster.clientProperties, ["fs", "copyToLocal", "/async/later.bin", local])
+            #expect(copyStatus == 0, "\(copyOutput)")
+            #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: local))) == later)
+            let md5 = Process()
+            md5.executableURL = URL(fileURLWithPath: "/usr/bin/md5sum")
+            md5.arguments = [local]
+            let pipe = Pipe()
+            md5.standardOutput = pipe
+            try md5.run()
+            md5.waitUntilExit()
+            let expectedSum = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ")[0]
+            let (_, checksum) = try await Self.cli(harness, cluster.clientProperties, ["fs", "checksum", "/async/later.bin"])
+            #expect(checksum.contains("md5sum: \(expectedSum)"), "\(checksum)")
+            let (_, location) = try await Self.cli(harness, cluster.clientProperties, ["fs", "location", "/outside.bin"])
+            #expect(location.contains("127.0.0.1:\(worker.rpc.port) (MEM)"), "\(location)")
+            let (_, du) = try await Self.cli(harness, cluster.clientProperties, ["fs", "du", "--memory", "/outside.bin"])
+            #expect(du.contains("(100%)"), "\(du)")
+            try "line one\nline two\nthe end\n".write(toFile: cluster.underStorage + "/text.txt", atomically: true, encoding: .utf8)
+            let (_, head) = try await Self.cli(harness, cluster.clientProperties, ["fs", "head", "-c", "8", "/text.txt"])
+            #expect(head == "line one")
+            let (_, tail) = try await Self.cli(harness, cluster.clientProperties, ["fs", "tail", "-c", "8", "/text.txt"])
+            #expect(tail == "the end\n")
+            let (_, cat) = try await Self.cli(harness, cluster.clientProperties, ["fs", "cat", "/text.txt"])
+            #expect(cat == "line one\nline two\nthe end\n")
+            await client.close()
+        }
+    }
+
+    /// A worker stopped and started keeps its cache; one gone silent is lost (its blocks with it)
+    /// and comes back with them when it returns. A write whose worker dies fails cleanly.
+    @Test func workerRestartLossAndReturn() async throws {
+        try await ProcessHarness.with("data-worker-lost") { harness in
+            let cluster = try await MasterCluster.prepare(harness, count: 1, extra: ["strata.master.worker.timeout": "2s"])
+            try await cluster.start(cluster.members[0], in: harness)
+            let worker = try await WorkerNode.prepare(harness, cluster: cluster)
+            var process = try await worker.start(in: harness)
+            let client = try MasterHATests.client(cluster)
+            try await Self.waitForWorkers(client, count: 1)
+            let data = Self.bytes(3_000_000, seed: 4)
+            try await Self.write(client, "/cached.bin", data, .mustCache)
+            #expect(try await Self.cachedBlocks(client, "/cached.bin") == 3)
+
+            // Graceful restart: blocks found on disk and reported again.
+            #expect(try await process.stop() == 0)
+            process = try await worker.start(in: harness, suffix: "-2")
+            try await Self.eventually(10, "blocks re-registered") { try await Self.cachedBlocks(client, "/cached.bin") == 3 }
+            #expect(try await Self.read(client, "/cached.bin") == data)
+
+            // Silent for longer than the timeout: lost, and its blocks are located nowhere.
+            process.signal(SIGSTOP)
+            try await Self.eventually(15, "worker lost") { try await client.workers().first?.state == "LOST" }
+            #expect(try await Self.cachedBlocks(client, "/cached.bin") == 0)
+            let unreadable = await #expect(throws: RPCError.self) { _ = try await Self.read(client, "/cached.bin") }
+            #expect(unreadable?.message.contains("is not cached on any live worker and /cached.bin is not persisted") == true)
+            process.signal(SIGCONT)
+            try await Self.eventually(10, "worker back") { try await client.workers().first?.state == "LIVE" }
+            try await Self.eventually(10, "blocks back") { try await Self.cachedBlocks(client, "/cached.bin") == 3 }
+            #expect(try await Self.read(client, "/cached.bin") == data)
+
+            // The worker dies during a write: the write fails, and no complete file is left.
+            let big = harness.directory + "/big.local"
+            try Data(Self.bytes(64 << 20, seed: 5)).write(to: URL(fileURLWithPath: big))
+            var properties = cluster.clientProperties
+            properties["strata.user.block.size.bytes.default"] = "4MB"
+            properties["strata.user.file.writetype.default"] = "MUST_CACHE"
+            let copy = try harness.start("strata", name: "copy-dies", properties: properties, arguments: ["fs", "copyFromLocal", big, "/big.bin"])
+            let blockDirectory = worker.tierDirectories[0] + "/strataworker"
+            try await Self.eventually(30, "first block of big.bin written") { try FileManager.default.contentsOfDirectory(atPath: blockDirectory).count > 4 }
+            process.kill()
+            let status = try await copy.waitForExit(timeout: .seconds(120))
+            #expect(status != 0, "\(copy.log())")
+            #expect(copy.log().contains("/big.bin"), "\(copy.log())")
+            let leftover = try? await client.status("/big.bin")
+            #expect(leftover == nil || leftover?.completed == false)
             await client.close()
         }
     }
