@@ -208,3 +208,83 @@ extension DataPathTests {
         }
     }
 }
+
+extension DataPathTests {
+    static func tiers(_ client: FileSystemClient, _ path: String) async throws -> [String] {
+        try await client.fileBlocks(path).blocks.map { $0.locations.first?.tier ?? "-" }
+    }
+
+    /// MEM fills past its high watermark: least recently used blocks move down to SSD, pinned
+    /// ones stay; CACHE_PROMOTE brings a block back up.
+    @Test func evictionBetweenTiersSparesPinnedFiles() async throws {
+        try await ProcessHarness.with("data-evict") { harness in
+            let cluster = try await MasterCluster.prepare(harness, count: 1)
+            try await cluster.start(cluster.members[0], in: harness)
+            let worker = try await WorkerNode.prepare(harness, cluster: cluster, tiers: [("MEM", "5MB"), ("SSD", "64MB")], extra: [
+                "strata.worker.tieredstore.level0.watermark.high.ratio": "0.9",
+                "strata.worker.tieredstore.level0.watermark.low.ratio": "0.5",
+            ])
+            try await worker.start(in: harness)
+            let client = try MasterHATests.client(cluster)
+            try await Self.waitForWorkers(client, count: 1)
+            let pinned = Self.bytes(2 << 20, seed: 9)
+            try await Self.write(client, "/pinned.bin", pinned, .cacheThrough)
+            var pin = SetAttributeRequest(path: "/pinned.bin")
+            pin.pinned = true
+            _ = try await client.setAttribute(pin)
+            // Give the pinned list a moment to reach the worker (it rides on heartbeats).
+            try await Task.sleep(for: .seconds(2))
+            var contents: [String: [UInt8]] = ["/pinned.bin": pinned]
+            for index in 0..<4 {
+                let data = Self.bytes(2 << 20, seed: UInt8(index))
+                try await Self.write(client, "/f\(index).bin", data, .cacheThrough)
+                contents["/f\(index).bin"] = data
+            }
+            try await Self.eventually(10, "pinned blocks in MEM, older files demoted") {
+                let pinnedTiers = try await Self.tiers(client, "/pinned.bin")
+                let oldest = try await Self.tiers(client, "/f0.bin")
+                return pinnedTiers == ["MEM", "MEM"] && oldest == ["SSD", "SSD"]
+            }
+            for (path, data) in contents { #expect(try await Self.read(client, path) == data, "\(path)") }
+            // CACHE_PROMOTE moves a block read from SSD back to MEM.
+            #expect(try await Self.read(client, "/f0.bin", .cachePromote) == contents["/f0.bin"])
+            try await Self.eventually(10, "f0 promoted") { try await Self.tiers(client, "/f0.bin") == ["MEM", "MEM"] }
+            #expect(try await Self.tiers(client, "/pinned.bin") == ["MEM", "MEM"])
+            await client.close()
+        }
+    }
+
+    /// The leading master is killed while a multi-block file is being copied in: the copy
+    /// completes through the failover and reads back byte for byte.
+    @Test func leaderKilledDuringCopyFromLocal() async throws {
+        try await ProcessHarness.with("data-failover") { harness in
+            let cluster = try await MasterCluster.prepare(harness, count: 3)
+            var processes: [String: TestProcess] = [:]
+            for member in cluster.members { processes[member.name] = try await cluster.start(member, in: harness) }
+            let leader = try await cluster.leader()
+            let worker = try await WorkerNode.prepare(harness, cluster: cluster, tiers: [("MEM", "512MB")])
+            try await worker.start(in: harness)
+            let client = try MasterHATests.client(cluster)
+            try await Self.waitForWorkers(client, count: 1)
+            let local = harness.directory + "/source.bin"
+            let data = Self.bytes(48 << 20, seed: 11)
+            try Data(data).write(to: URL(fileURLWithPath: local))
+            var properties = cluster.clientProperties
+            properties["strata.user.block.size.bytes.default"] = "4MB"
+            properties["strata.user.file.writetype.default"] = "CACHE_THROUGH"
+            properties["strata.user.rpc.retry.max.duration"] = "60s"
+            let copy = try harness.start("strata", name: "copy", properties: properties, arguments: ["fs", "copyFromLocal", local, "/copied.bin"])
+            let blockDirectory = worker.tierDirectories[0] + "/strataworker"
+            try await Self.eventually(30, "first blocks written") { ((try? FileManager.default.contentsOfDirectory(atPath: blockDirectory).count) ?? 0) >= 2 }
+            processes[leader.name]!.kill()
+            let status = try await copy.waitForExit(timeout: .seconds(120))
+            #expect(status == 0, "\(copy.log())")
+            let newLeader = try await cluster.leader(excluding: [leader.name])
+            #expect(newLeader.name != leader.name)
+            #expect(try await client.status("/copied.bin").completed)
+            #expect(try await Self.read(client, "/copied.bin") == data)
+            #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: cluster.underStorage + "/copied.bin"))) == data)
+            await client.close()
+        }
+    }
+}
