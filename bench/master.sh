@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Master stress benchmark (CreateFile, GetFileStatus, ListDir, RenameFile, DeleteFile) against a
 # 3-master HA cluster, then memory per file and restart-to-serving time.
-# Usage: bench/master.sh [threads] [seconds] [files]
+# Usage: bench/master.sh [threads] [seconds] [files] [--keep]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product strata-master >&2
 swift build -c release --product strata >&2
 swift build -c release --product strata-bench-master >&2
-exec stdbuf -oL .build/release/strata-bench-master --threads "${1:-16}" --duration "${2:-5}" --files "${3:-1000000}"
+exec stdbuf -oL .build/release/strata-bench-master --threads "${1:-16}" --duration "${2:-5}" --files "${3:-1000000}" ${4:-}

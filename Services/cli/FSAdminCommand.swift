@@ -35,6 +35,22 @@ struct ReportCommand: AsyncParsableCommand {
                 print("      " + Format.pad(address.description, 24) + Format.pad(info.thisRole, 12) + Format.pad(String(info.term), 8)
                       + Format.pad(String(info.commitIndex), 10) + String(info.appliedIndex))
             }
+            if leader != nil, let workers = try? await client.workers() {
+                let live = workers.filter { $0.state == "LIVE" }
+                print("    Live workers: \(live.count)")
+                print("    Lost workers: \(workers.count - live.count)")
+                var tiers: [String: (capacity: Int64, used: Int64)] = [:]
+                for worker in live {
+                    for tier in worker.tiers { tiers[tier.alias, default: (0, 0)].capacity += tier.capacityBytes; tiers[tier.alias, default: (0, 0)].used += tier.usedBytes }
+                }
+                for alias in ["MEM", "SSD", "HDD"] where tiers[alias] != nil {
+                    print("    Capacity on \(alias): \(ByteSize.format(tiers[alias]!.capacity)), used \(ByteSize.format(tiers[alias]!.used))")
+                }
+                for worker in workers {
+                    print("      " + Format.pad(worker.address.description, 24) + Format.pad(worker.state, 8)
+                          + "\(worker.blockCount) blocks, last heartbeat \(worker.lastHeartbeatMillisecondsAgo) ms ago")
+                }
+            }
         }
     }
 }

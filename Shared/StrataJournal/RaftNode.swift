@@ -13,9 +13,11 @@ import StrataWire
 public protocol ReplicatedStateMachine: Sendable {
     /// Applies a committed entry's data.
     func apply(_ entry: LogEntry) async
-    /// A consistent serialization of the state as of the last applied entry. Should be quick
-    /// (copy, then serialize the copy), because the journal does not apply entries meanwhile.
-    func snapshot() async -> [UInt8]
+    /// A consistent view of the state as of the last applied entry, serialized when the returned
+    /// closure runs. Taking it must be quick (a copy-on-write copy): the journal applies nothing
+    /// meanwhile. The closure runs on another thread while the journal goes on, so a checkpoint
+    /// never stops the leader from serving.
+    func snapshot() async -> @Sendable () -> [UInt8]
     /// Replaces the state with a snapshot's.
     func restore(_ data: [UInt8]) async throws
 }
@@ -116,6 +118,8 @@ public actor RaftNode {
     /// Every member address known: the configured ones and those the membership carries.
     private var addresses: [MemberID: HostAndPort]
     private let threadPool: NIOThreadPool
+    /// Serializes checkpoints, so that the disk thread is not held up.
+    private let checkpointPool: NIOThreadPool
 
     /// The ready loop's wait, resumable from outside the actor (cancellation).
     private let readyWaiter = NIOLockedValueBox<CheckedContinuation<Void, Never>?>(nil)
@@ -128,6 +132,8 @@ public actor RaftNode {
     private var incoming: (index: UInt64, term: UInt64, bytes: [UInt8])?
     private var received: SnapshotStore.Snapshot?
     private var lastSnapshotIndex: UInt64
+    /// The checkpoint being serialized and saved, if any.
+    private var checkpointRunning: Task<Void, any Error>?
     private let statusBox: NIOLockedValueBox<RaftNodeStatus>
     /// The term last made durable: a leader only sends before persisting if its term already is.
     private var persistedTerm: UInt64
@@ -155,7 +161,12 @@ public actor RaftNode {
         let threadPool = NIOThreadPool(numberOfThreads: 1)
         threadPool.start()
         self.threadPool = threadPool
+        let checkpointPool = NIOThreadPool(numberOfThreads: 1)
+        checkpointPool.start()
+        self.checkpointPool = checkpointPool
+        let openStarted = ContinuousClock.now
         let opened = try await threadPool.runIfActive { try JournalDisk.open(configuration) }
+        let diskRead = ContinuousClock.now - openStarted
         self.disk = opened.disk
         self.repairs = opened.repairs
         for repair in opened.repairs { logger.warning("journal repaired at start-up: \(repair)") }
@@ -181,7 +192,9 @@ public actor RaftNode {
             }
         }
         let snapshotMeta = opened.snapshot?.meta ?? SnapshotMeta(index: 0, term: 0, membership: baseMembership)
+        let restoreStarted = ContinuousClock.now
         if let snapshot = opened.snapshot { try await stateMachine.restore(snapshot.data) }
+        let restored = ContinuousClock.now - restoreStarted
         self.lastSnapshotIndex = snapshotMeta.index
         self.persistedTerm = opened.recovered.hardState.term
         self.core = RaftCore(id: memberID, options: configuration.options, seed: UInt64.random(in: 1...UInt64.max),
@@ -192,7 +205,7 @@ public actor RaftNode {
             leader: nil, commitIndex: snapshotMeta.index, appliedIndex: snapshotMeta.index, lastIndex: snapshotMeta.index,
             snapshotIndex: snapshotMeta.index))
         (roleChanges, roleContinuation) = AsyncStream.makeStream(of: RaftRole.self, bufferingPolicy: .bufferingNewest(16))
-        logger.info("journal opened: \(opened.recovered.entries.count) entries after snapshot \(snapshotMeta.index), term \(core.term)")
+        logger.info("journal opened: \(opened.recovered.entries.count) entries after snapshot \(snapshotMeta.index), term \(core.term); read in \(diskRead), state restored in \(restored)")
     }
 
     // MARK: Running
@@ -248,6 +261,8 @@ public actor RaftNode {
         roleContinuation.finish()
         failWaiters(ProposalError(code: .stopped, message: "the journal is stopping", leaderHint: nil))
         for link in links.values { await link.close() }
+        if let running = checkpointRunning { _ = try? await running.value }
+        try? await checkpointPool.shutdownGracefully()
         try? await threadPool.shutdownGracefully()
     }
 
@@ -372,20 +387,60 @@ public actor RaftNode {
 
     private func maybeCheckpoint() async throws {
         let applied = core.appliedIndex
-        guard applied >= lastSnapshotIndex + configuration.checkpointPeriodEntries else { return }
-        try await checkpoint()
+        guard checkpointRunning == nil, applied >= lastSnapshotIndex + configuration.checkpointPeriodEntries else { return }
+        try await startCheckpoint()
     }
 
-    /// Snapshots the state machine now and drops the log it covers.
+    /// Snapshots the state machine now and drops the log it covers; returns when the snapshot
+    /// is on disk. (A checkpoint already running is waited for, then another is taken if
+    /// entries were applied since.)
     public func checkpoint() async throws {
+        if let running = checkpointRunning { try await running.value }
+        guard core.appliedIndex > lastSnapshotIndex else { return }
+        try await startCheckpoint()
+        if let running = checkpointRunning { try await running.value }
+    }
+
+    /// Takes the state machine's view as of the applied index (quickly, between two applies),
+    /// then serializes and saves it on a background task while the journal goes on; the log is
+    /// compacted when the file is durable.
+    private func startCheckpoint() async throws {
         let applied = core.appliedIndex
-        guard applied > lastSnapshotIndex else { return }
-        let data = await stateMachine.snapshot()
-        core.compact(through: applied)
-        let snapshot = SnapshotStore.Snapshot(meta: core.snapshotMeta, data: data)
-        try await threadPool.runIfActive { [disk] in try disk.saveSnapshot(snapshot) }
-        lastSnapshotIndex = applied
-        logger.info("checkpoint at index \(applied) (\(data.count) bytes)")
+        guard applied > lastSnapshotIndex, checkpointRunning == nil else { return }
+        let serialize = await stateMachine.snapshot()
+        let meta = core.snapshotMeta(at: applied)
+        let started = ContinuousClock.now
+        checkpointRunning = Task {
+            // Serialize on a thread of its own (the disk thread keeps appending the log), then
+            // write the file on the disk thread, which owns the journal's files.
+            do {
+                let data = try await self.checkpointPool.runIfActive { serialize() }
+                let snapshot = SnapshotStore.Snapshot(meta: meta, data: data)
+                try await self.threadPool.runIfActive { [disk] in try disk.snapshots.save(snapshot) }
+                await self.compactAfterCheckpoint(snapshot, took: ContinuousClock.now - started)
+            } catch {
+                await self.checkpointFinished()
+                throw error
+            }
+            await self.checkpointFinished()
+        }
+    }
+
+    private func checkpointFinished() {
+        checkpointRunning = nil
+    }
+
+    private func compactAfterCheckpoint(_ snapshot: SnapshotStore.Snapshot, took: Duration) async {
+        let index = snapshot.meta.index
+        guard index > core.snapshotMeta.index else { return } // a newer snapshot was installed meanwhile
+        core.compact(through: index)
+        lastSnapshotIndex = index
+        do {
+            try await threadPool.runIfActive { [disk] in try disk.log.compact(through: index) }
+        } catch {
+            logger.error("checkpoint at index \(index) saved, but the log it covers could not be removed: \(error)")
+        }
+        logger.info("checkpoint at index \(index) (\(snapshot.data.count) bytes) in \(took)")
     }
 
     // MARK: Requests
@@ -702,8 +757,5 @@ final class JournalDisk: @unchecked Sendable {
         try log.flush()
     }
 
-    func saveSnapshot(_ snapshot: SnapshotStore.Snapshot) throws {
-        try snapshots.save(snapshot)
-        try log.compact(through: snapshot.meta.index)
-    }
+
 }

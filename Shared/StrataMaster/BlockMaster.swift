@@ -18,6 +18,7 @@ public final class BlockMaster: Sendable {
     /// Files sent to a worker to persist, with when (ms): sent again after `persistRetryMilliseconds`.
     private let persisting = NIOLockedValueBox<[UInt64: Int64]>([:])
     private let pinned = NIOLockedValueBox<(version: UInt64, blocks: [UInt64])>((0, []))
+    private let waitingToPersist = NIOLockedValueBox<[Inode]>([])
     static let persistRetryMilliseconds: Int64 = 60_000
     static let persistsPerRoundMax = 256
 
@@ -171,6 +172,7 @@ public final class BlockMaster: Sendable {
     private func recordPersisted(_ files: [UInt64]) async {
         for file in files {
             persisting.withLockedValue { $0[file] = nil }
+            waitingToPersist.withLockedValue { $0.removeAll { $0.id == file } }
             guard let inode = await fileSystem.stateMachine.inode(id: file), inode.persistence == .toBePersisted,
                   let path = await fileSystem.stateMachine.path(of: file) else { continue }
             var options = SetAttributeOptions()
@@ -205,6 +207,7 @@ public final class BlockMaster: Sendable {
         var round = 0
         var seenRemovals: UInt64 = 0
         var seenAttributeChanges: UInt64 = 0
+        var seenPersistenceRequests: UInt64 = 0
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(500))
             round += 1
@@ -213,9 +216,16 @@ public final class BlockMaster: Sendable {
             for worker in lost { logger.warning("worker \(worker.address) is lost: no heartbeat for \(workerTimeoutMilliseconds) ms") }
             guard isLeader else {
                 persisting.withLockedValue { $0 = [:] }
+                // Rescan everything when (if) this master leads.
+                seenPersistenceRequests = 0
+                seenRemovals = 0
+                seenAttributeChanges = 0
                 continue
             }
-            await schedulePersists(now: now)
+            let persistenceRequests = await fileSystem.stateMachine.persistenceRequests
+            let rescan = persistenceRequests != seenPersistenceRequests || (round % 20 == 0 && !waitingToPersist.withLockedValue { $0.isEmpty })
+            seenPersistenceRequests = persistenceRequests
+            await schedulePersists(now: now, rescan: rescan)
             let (removals, attributeChanges) = (await fileSystem.stateMachine.removals, await fileSystem.stateMachine.attributeChanges)
             if attributeChanges != seenAttributeChanges || round % 30 == 1 {
                 seenAttributeChanges = attributeChanges
@@ -228,8 +238,15 @@ public final class BlockMaster: Sendable {
         }
     }
 
-    private func schedulePersists(now: Int64) async {
-        let waiting = await fileSystem.stateMachine.files { $0.completed && $0.persistence == .toBePersisted }
+    /// Sends PERSIST commands for files waiting to be persisted. The namespace is scanned for
+    /// them only when files were marked since the last scan, or every 10 s while some wait.
+    private func schedulePersists(now: Int64, rescan: Bool) async {
+        if rescan {
+            let found = await fileSystem.stateMachine.files { $0.completed && $0.persistence == .toBePersisted }
+            waitingToPersist.withLockedValue { $0 = found }
+        }
+        let waiting = waitingToPersist.withLockedValue { $0 }
+        guard !waiting.isEmpty else { return }
         persisting.withLockedValue { inFlight in
             let ids = Set(waiting.map(\.id))
             inFlight = inFlight.filter { ids.contains($0.key) }

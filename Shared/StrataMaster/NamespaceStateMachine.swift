@@ -18,6 +18,8 @@ public actor NamespaceStateMachine: ReplicatedStateMachine {
     /// cached blocks of deleted files, the pinned list) runs only when something changed.
     public private(set) var removals: UInt64 = 0
     public private(set) var attributeChanges: UInt64 = 0
+    /// Count of files marked TO_BE_PERSISTED (completed ASYNC_THROUGH, or `fs persist`).
+    public private(set) var persistenceRequests: UInt64 = 0
 
     public init(rootUFS: String, logger: Logger) {
         namespace = Namespace(rootUFS: rootUFS)
@@ -37,7 +39,11 @@ public actor NamespaceStateMachine: ReplicatedStateMachine {
         if case .success = outcome {
             switch record.command {
             case .delete, .unmount: removals += 1
-            case .setAttribute: attributeChanges += 1
+            case .setAttribute(_, let options):
+                attributeChanges += 1
+                if options.persistence == .toBePersisted { persistenceRequests += 1 }
+            case .completeFile(_, _, _, let persistence):
+                if persistence == .toBePersisted { persistenceRequests += 1 }
             default: break
             }
         }
@@ -50,12 +56,16 @@ public actor NamespaceStateMachine: ReplicatedStateMachine {
         }
     }
 
-    public func snapshot() -> [UInt8] { namespace.encodedSnapshot() }
+    public func snapshot() -> @Sendable () -> [UInt8] {
+        let copy = namespace // copy-on-write: later applies do not touch it
+        return { copy.encodedSnapshot() }
+    }
 
     public func restore(_ data: [UInt8]) throws {
         namespace = try Namespace(snapshot: data)
         removals += 1
         attributeChanges += 1
+        persistenceRequests += 1
         outcomes = [:]
         outcomeOrder = []
     }

@@ -219,6 +219,13 @@ public struct RaftCore: Sendable {
         return ready()
     }
 
+    /// The metadata a snapshot of the state machine through `index` (≤ applied, still in the
+    /// log or the current snapshot) carries.
+    public func snapshotMeta(at index: UInt64) -> SnapshotMeta {
+        precondition(index <= log.applied && index >= log.snapshot.index, "no snapshot metadata at \(index)")
+        return SnapshotMeta(index: index, term: log.term(at: index)!, membership: membershipAt(index))
+    }
+
     /// The shell took a snapshot of the state machine through `index` (≤ applied): entries it
     /// covers may be dropped from memory.
     public mutating func compact(through index: UInt64) {

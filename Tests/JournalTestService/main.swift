@@ -30,7 +30,12 @@ actor PayloadList: ReplicatedStateMachine {
         entries.append((entry.index, entry.data))
     }
 
-    func snapshot() -> [UInt8] {
+    func snapshot() -> @Sendable () -> [UInt8] {
+        let entries = self.entries
+        return { Self.encode(entries) }
+    }
+
+    static func encode(_ entries: [(index: UInt64, payload: [UInt8])]) -> [UInt8] {
         var bytes: [UInt8] = []
         for (index, payload) in entries {
             for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: index >> UInt64(shift))) }

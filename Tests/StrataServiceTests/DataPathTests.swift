@@ -48,9 +48,10 @@ extension DataPathTests {
         (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ Int(seed) &+ ($0 >> 10)) }
     }
 
-    static func read(_ client: FileSystemClient, _ path: String, _ type: ReadType = .cache) async throws -> [UInt8] {
+    static func read(_ client: FileSystemClient, _ path: String, _ type: ReadType = .cache, shortCircuit: Bool = true) async throws -> [UInt8] {
         var options = DataOptions(try Configuration.defaults())
         options.readType = type
+        options.shortCircuit = shortCircuit
         var result: [UInt8] = []
         try await client.readFile(path, options: options) { result.append(contentsOf: $0.readableBytesView) }
         return result
@@ -98,8 +99,10 @@ extension DataPathTests {
             #expect(try await Self.cachedBlocks(client, "/uncached.bin") == 0)
             #expect(try await Self.read(client, "/outside.bin") == outside)
             try await Self.eventually(10, "outside.bin cached") { try await Self.cachedBlocks(client, "/outside.bin") == 1 }
-            // (64MB default block size: one block.) Read again, now from the cache.
+            // (64MB default block size: one block.) Read again, now from the cache: opening the
+            // worker's block file (short-circuit), and streamed by the worker.
             #expect(try await Self.read(client, "/outside.bin") == outside)
+            #expect(try await Self.read(client, "/outside.bin", shortCircuit: false) == outside)
 
             // ASYNC_THROUGH: cached now, persisted in the background by the worker.
             let later = Self.bytes(2_500_000, seed: 2)
@@ -147,6 +150,8 @@ extension DataPathTests {
             #expect(location.contains("127.0.0.1:\(worker.rpc.port) (MEM)"), "\(location)")
             let (_, du) = try await Self.cli(harness, cluster.clientProperties, ["fs", "du", "--memory", "/outside.bin"])
             #expect(du.contains("(100%)"), "\(du)")
+            let (_, report) = try await Self.cli(harness, cluster.clientProperties, ["fsadmin", "report"])
+            #expect(report.contains("Live workers: 1") && report.contains("Capacity on MEM: 256.00MB"), "\(report)")
             try "line one\nline two\nthe end\n".write(toFile: cluster.underStorage + "/text.txt", atomically: true, encoding: .utf8)
             let (_, head) = try await Self.cli(harness, cluster.clientProperties, ["fs", "head", "-c", "8", "/text.txt"])
             #expect(head == "line one")

@@ -10,7 +10,9 @@ import StrataWire
 // p50/p99 latency. Then `files` empty files are created and the leader's RSS growth per file
 // printed, and the time from restarting every master (after a checkpoint) to serving again.
 //
-//   strata-bench-master [--threads N] [--duration S] [--warmup S] [--files N] [--workdir DIR]
+//   strata-bench-master [--threads N] [--duration S] [--warmup S] [--files N] [--workdir DIR] [--keep]
+//
+// --keep leaves the work directory (the masters' journals and logs) in place.
 
 let arguments = CommandLine.arguments
 func option(_ name: String, _ fallback: String) -> String {
@@ -244,4 +246,8 @@ do {
 }
 await client.close()
 for master in masters { master.stop() }
-try? FileManager.default.removeItem(atPath: workDirectory)
+if arguments.contains("--keep") {
+    print("masters' journals and logs kept in \(workDirectory)")
+} else {
+    try? FileManager.default.removeItem(atPath: workDirectory)
+}
