@@ -293,3 +293,69 @@ extension DataPathTests {
         }
     }
 }
+
+extension DataPathTests {
+    /// The rest of the shell's data commands, and a restarted master learning the blocks again.
+    @Test func shellDataCommandsAndMasterRestart() async throws {
+        try await ProcessHarness.with("data-shell") { harness in
+            let cluster = try await MasterCluster.prepare(harness, count: 1)
+            var master = try await cluster.start(cluster.members[0], in: harness)
+            let worker = try await WorkerNode.prepare(harness, cluster: cluster)
+            var workerProcess = try await worker.start(in: harness)
+            let client = try MasterHATests.client(cluster)
+            try await Self.waitForWorkers(client, count: 1)
+            func strata(_ arguments: String..., status expected: Int32 = 0) async throws -> String {
+                let (status, output) = try await Self.cli(harness, cluster.clientProperties, arguments)
+                #expect(status == expected, "strata \(arguments.joined(separator: " ")): \(output)")
+                return output
+            }
+            let local = harness.directory + "/local-dir"
+            try FileManager.default.createDirectory(atPath: local + "/sub", withIntermediateDirectories: true)
+            try Data(Self.bytes(300_000, seed: 21)).write(to: URL(fileURLWithPath: local + "/a.bin"))
+            try Data(Self.bytes(70_000, seed: 22)).write(to: URL(fileURLWithPath: local + "/sub/b.bin"))
+            // A directory copied in, with the write type on the command line; then copied within Strata.
+            let copied = try await strata("fs", "copyFromLocal", "--writeType", "CACHE_THROUGH", local, "/in")
+            #expect(copied.contains("Copied file://\(local)/sub/b.bin to /in/sub/b.bin"), "\(copied)")
+            #expect(try await strata("fs", "cp", "-R", "/in", "/copy").contains("Copied /in/sub/b.bin to /copy/sub/b.bin"))
+            #expect(try await Self.read(client, "/copy/sub/b.bin") == Self.bytes(70_000, seed: 22))
+            #expect(try await strata("fs", "cp", "/in", "/nope", status: 1).contains("is a directory; copy it with -R"))
+            let back = harness.directory + "/back"
+            _ = try await strata("fs", "cp", "/copy/a.bin", "file://" + back)
+            #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: back))) == Self.bytes(300_000, seed: 21))
+
+            // free, then load brings the blocks back.
+            _ = try await strata("fs", "free", "/in")
+            try await Self.eventually(10, "freed") { try await Self.cachedBlocks(client, "/in/a.bin") == 0 }
+            #expect(try await strata("fs", "load", "/in").contains("/in loaded"))
+            #expect(try await Self.cachedBlocks(client, "/in/a.bin") == 1)
+
+            // pin, unpin, setReplication are attributes.
+            #expect(try await strata("fs", "pin", "/in/a.bin").contains("successfully pinned"))
+            #expect(try await client.status("/in/a.bin").pinned)
+            #expect(try await strata("fs", "free", "/in/a.bin", status: 1).contains("cannot free pinned file /in/a.bin"))
+            _ = try await strata("fs", "unpin", "/in/a.bin")
+            #expect(try await client.status("/in/a.bin").pinned == false)
+            _ = try await strata("fs", "setReplication", "--min", "1", "--max", "3", "/in/a.bin")
+            let info = try await client.status("/in/a.bin")
+            #expect(info.replicationMin == 1 && info.replicationMax == 3)
+            #expect(try await strata("fs", "setReplication", "--min", "4", "--max", "3", "/in/a.bin", status: 1).contains("exceeds"))
+            #expect(try await strata("fs", "cat", "--readType", "SOMETIMES", "/in/a.bin", status: 1).contains("unknown read type 'SOMETIMES'"))
+
+            // A restarted master does not know the worker: the worker registers again, with its blocks.
+            #expect(try await master.stop() == 0)
+            master = try await cluster.start(cluster.members[0], in: harness, suffix: "-again")
+            try await Self.eventually(15, "blocks located after the master restart") { (try? await Self.cachedBlocks(client, "/in/a.bin")) == 1 }
+
+            // formatWorker erases the stopped worker's storage.
+            #expect(try await workerProcess.stop() == 0)
+            let format = try harness.start("strata", name: "format-worker", properties: worker.properties, arguments: ["formatWorker"])
+            #expect(try await format.waitForExit() == 0, "\(format.log())")
+            #expect(!FileManager.default.fileExists(atPath: worker.tierDirectories[0] + "/strataworker"))
+            workerProcess = try await worker.start(in: harness, suffix: "-formatted")
+            try await Self.eventually(15, "the formatted worker holds nothing") { (try? await Self.cachedBlocks(client, "/in/a.bin")) == 0 }
+            // Persisted files are still readable (through the worker, from under storage).
+            #expect(try await Self.read(client, "/in/a.bin") == Self.bytes(300_000, seed: 21))
+            await client.close()
+        }
+    }
+}
