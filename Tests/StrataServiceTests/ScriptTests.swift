@@ -1,0 +1,136 @@
+import Foundation
+import StrataCore
+import StrataTesting
+import Testing
+
+/// bin/strata-start.sh and bin/strata-stop.sh: a local HA cluster (three masters and a worker on
+/// this host, from conf/masters and conf/workers) started, used, stopped and started again.
+@Suite struct ScriptTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// Runs a bin/ script to completion (output to a file, waiting without blocking a thread).
+    static func run(_ script: String, _ arguments: [String], conf: String) async throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [repository + "/bin/" + script] + arguments
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("STRATA_") }
+        environment["STRATA_CONF_DIR"] = conf
+        environment["STRATA_BIN_DIR"] = ProcessHarness.binaryDirectory
+        process.environment = environment
+        let outputPath = conf + "/../\(script)-\(UInt32.random(in: 0...UInt32.max)).out"
+        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        try output.close()
+        let deadline = ContinuousClock.now + .seconds(120)
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else {
+                process.terminate()
+                throw HarnessError("\(script) \(arguments) did not finish within 120s")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return (process.terminationStatus, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
+    }
+
+    @Test func localHAClusterStartsStopsAndRestarts() async throws {
+        try await ProcessHarness.with("scripts") { harness in
+            let ports = try await ProcessHarness.freePorts(12)
+            let conf = harness.directory + "/conf"
+            try FileManager.default.createDirectory(atPath: conf, withIntermediateDirectories: true)
+            let journals = (0..<3).map { "127.0.0.1:\(ports[6 + $0])" }.joined(separator: ",")
+            let rpcs = (0..<3).map { "127.0.0.1:\(ports[$0])" }.joined(separator: ",")
+            let site = """
+            strata.work.dir=\(harness.directory)/shared
+            strata.master.hostname=127.0.0.1
+            strata.master.bind.host=127.0.0.1
+            strata.master.embedded.journal.addresses=\(journals)
+            strata.master.rpc.addresses=\(rpcs)
+            strata.master.mount.table.root.ufs=\(harness.directory)/ufs
+            strata.worker.hostname=127.0.0.1
+            strata.worker.bind.host=127.0.0.1
+            strata.worker.tieredstore.level0.dirs.path=\(harness.directory)/ramdisk
+            strata.worker.ramdisk.size=64MB
+            strata.worker.block.heartbeat.interval=200ms
+
+            """
+            try site.write(toFile: conf + "/strata-site.properties", atomically: true, encoding: .utf8)
+            try FileManager.default.createDirectory(atPath: harness.directory + "/ufs", withIntermediateDirectories: true)
+            var masters = "# three masters on this host\n"
+            for index in 0..<3 {
+                masters += "localhost strata.master.rpc.port=\(ports[index]) strata.master.web.port=\(ports[3 + index]) "
+                    + "strata.master.embedded.journal.port=\(ports[6 + index]) strata.work.dir=\(harness.directory)/master\(index + 1)\n"
+            }
+            try masters.write(toFile: conf + "/masters", atomically: true, encoding: .utf8)
+            try "localhost strata.worker.rpc.port=\(ports[9]) strata.worker.web.port=\(ports[10]) strata.job.worker.rpc.port=\(ports[11])\n"
+                .write(toFile: conf + "/workers", atomically: true, encoding: .utf8)
+
+            let (started, startOutput) = try await Self.run("strata-start.sh", ["local", "NoMount", "-f"], conf: conf)
+            try #require(started == 0, "\(startOutput)")
+            #expect(startOutput.components(separatedBy: "Started master-").count - 1 == 3, "\(startOutput)")
+            #expect(startOutput.contains("Started worker-\(ports[9])"))
+            #expect(startOutput.contains("Leading master: 127.0.0.1:"))
+            for index in 1...3 {
+                #expect(FileManager.default.fileExists(atPath: "\(harness.directory)/master\(index)/logs/master-\(ports[index - 1]).log"))
+            }
+
+            let client = conf // the client reads the same site file
+            let write = try harness.start("strata", name: "write", properties: [:], arguments: ["fs", "copyFromLocal", conf + "/masters", "/masters.txt"],
+                                          environment: ["STRATA_CONF_DIR": client])
+            #expect(try await write.waitForExit(timeout: .seconds(60)) == 0, "\(write.log())")
+
+            let (stopped, stopOutput) = try await Self.run("strata-stop.sh", ["local"], conf: conf)
+            #expect(stopped == 0, "\(stopOutput)")
+            #expect(stopOutput.components(separatedBy: "Stopped ").count - 1 == 4, "\(stopOutput)")
+            #expect(!FileManager.default.fileExists(atPath: "\(harness.directory)/master1/logs/master-\(ports[0]).pid"))
+
+            // Started again without -f: the journal and the worker's blocks are still there.
+            let (restarted, restartOutput) = try await Self.run("strata-start.sh", ["local"], conf: conf)
+            try #require(restarted == 0, "\(restartOutput)")
+            let read = try harness.start("strata", name: "read", properties: [:], arguments: ["fs", "cat", "/masters.txt"],
+                                         environment: ["STRATA_CONF_DIR": client])
+            #expect(try await read.waitForExit(timeout: .seconds(60)) == 0)
+            #expect(read.log() == masters, "\(read.log())")
+            let (stoppedAgain, _) = try await Self.run("strata-stop.sh", ["all"], conf: conf)
+            #expect(stoppedAgain == 0)
+
+            let (bad, badOutput) = try await Self.run("strata-start.sh", ["everything"], conf: conf)
+            #expect(bad == 1)
+            #expect(badOutput.contains("unknown argument 'everything'"))
+        }
+    }
+
+    @Test func theConfigurationTemplateIsValid() async throws {
+        try await ProcessHarness.with("template") { harness in
+            let conf = harness.directory + "/conf"
+            try FileManager.default.createDirectory(atPath: conf, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: Self.repository + "/conf/strata-site.properties.template", toPath: conf + "/strata-site.properties")
+            let check = try harness.start("strata", name: "getconf", properties: [:], arguments: ["getConf", "strata.worker.tieredstore.level0.dirs.path"],
+                                          environment: ["STRATA_CONF_DIR": conf])
+            #expect(try await check.waitForExit() == 0, "\(check.log())")
+            #expect(check.log() == "/mnt/ramdisk\n")
+            let masters = try HostsFile.read(Self.repository + "/conf/masters")
+            #expect(masters.entries.map(\.host) == ["localhost"])
+        }
+    }
+}
+
+extension ScriptTests {
+    @Test func copyDirSkipsThisMachineAndNamesHostsItCannotReach() async throws {
+        try await ProcessHarness.with("copydir") { harness in
+            let conf = harness.directory + "/conf"
+            try FileManager.default.createDirectory(atPath: conf, withIntermediateDirectories: true)
+            try "localhost\n".write(toFile: conf + "/masters", atomically: true, encoding: .utf8)
+            try "localhost\nno-such-host.invalid\n".write(toFile: conf + "/workers", atomically: true, encoding: .utf8)
+            let copy = try harness.start("strata", name: "copydir", properties: [:], arguments: ["copyDir", conf],
+                                         environment: ["STRATA_CONF_DIR": conf])
+            #expect(try await copy.waitForExit(timeout: .seconds(60)) == 1)
+            let log = copy.log()
+            #expect(log.contains("Skipping localhost: this machine"), "\(log)")
+            #expect(log.contains("RSYNC'ing \(conf) to no-such-host.invalid"), "\(log)")
+            #expect(log.contains("copying \(conf) failed for no-such-host.invalid"), "\(log)")
+        }
+    }
+}

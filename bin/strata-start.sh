@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Starts Strata processes, as Alluxio's alluxio-start.sh does.
+#
+# Usage: strata-start.sh [-h] [-w] ACTION [MOPT] [-f]
+#   all [MOPT]      masters (conf/masters), then workers (conf/workers), each host over ssh or directly
+#   local [MOPT]    every master and worker listed for this machine (else one of each), here
+#   masters         the masters of every host in conf/masters
+#   workers [MOPT]  the workers of every host in conf/workers
+#   master          this machine's masters (its lines in conf/masters, else one)
+#   worker [MOPT]   this machine's workers (its lines in conf/workers, else one)
+# MOPT, for workers with a MEM tier: Mount (mount a ramfs there if none is; needs root),
+#   SudoMount (the same through sudo), NoMount (use the directory as it is, e.g. under /dev/shm).
+#   Default: NoMount.
+# -f  format first: the masters' journals and the workers' storage (everything in them is erased)
+# -w  wait until the started processes exit
+#
+# Several masters on one host (a local HA cluster) each get a line in conf/masters with their
+# own ports and directories, e.g.
+#   localhost strata.master.rpc.port=19998 strata.master.web.port=19999 strata.master.embedded.journal.port=19200 strata.work.dir=/var/strata/m1
+set -euo pipefail
+source "$(dirname "$0")/strata-common.sh"
+
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+
+wait_flag=0; format=0; mopt=NoMount; action=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -h|--help) usage 0 ;;
+    -w) wait_flag=1 ;;
+    -f) format=1 ;;
+    Mount|SudoMount|NoMount) mopt=$1 ;;
+    all|local|masters|workers|master|worker) [ -z "$action" ] || die "one action at a time ($action, $1)"; action=$1 ;;
+    *) echo "$(basename "$0"): unknown argument '$1'" >&2; usage 1 ;;
+  esac
+  shift
+done
+[ -n "$action" ] || usage 1
+flags=""; [ "$format" = 1 ] && flags="$flags -f"
+
+# Starts one process in the background with its log and pid file; waits until it serves.
+launch() {
+  local executable=$1 name=$2; shift 2
+  local logs; logs=$(conf_value strata.logs.dir "$@")
+  mkdir -p "$logs"
+  local pidfile=$logs/$name.pid
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    echo "$name is already running (pid $(cat "$pidfile"))"
+    return 0
+  fi
+  # The daemon keeps none of our descriptors beyond its log (a caller waiting for our output,
+  # or an ssh session, would otherwise never see it end).
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec nohup "$STRATA_BIN_DIR/$executable" "$@" >>"$logs/$name.log" 2>&1 </dev/null
+  ) &
+  echo $! > "$pidfile"
+  started_pids="$started_pids $!"
+  echo "Started $name (pid $!), log $logs/$name.log"
+}
+
+# Mounts a ramfs on each MEM-tier directory of a worker, as MOPT says.
+mount_ramdisk() {
+  [ "$mopt" = NoMount ] && return 0
+  local levels; levels=$(conf_value strata.worker.tieredstore.levels "$@")
+  for level in $(seq 0 $((levels - 1))); do
+    [ "$(conf_value "strata.worker.tieredstore.level$level.alias" "$@")" = MEM ] || continue
+    local size; size=$(conf_value strata.worker.ramdisk.size --unit MB "$@")
+    local dirs; dirs=$(conf_value "strata.worker.tieredstore.level$level.dirs.path" "$@")
+    for dir in ${dirs//,/ }; do
+      mountpoint -q "$dir" 2>/dev/null && continue
+      local sudo=""; [ "$mopt" = SudoMount ] && sudo=sudo
+      $sudo mkdir -p "$dir"
+      $sudo mount -t ramfs -o "size=${size%%.*}m" ramfs "$dir" || die "cannot mount a ramfs on $dir ($mopt)"
+      $sudo chmod a+w "$dir"
+      echo "Mounted a ramfs on $dir"
+    done
+  done
+}
+
+# One cluster id for every master formatted in this run: strata.cluster.id if set, else new.
+cluster_id() {
+  local configured; configured=$("$STRATA_BIN_DIR/strata" getConf strata.cluster.id 2>/dev/null || true)
+  if [ -n "$configured" ]; then echo "$configured"; else od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; fi
+}
+
+start_masters_here() {
+  require_binaries strata-master
+  local id=""; [ "$format" = 1 ] && id=$(cluster_id)
+  while read -r host args; do
+    # shellcheck disable=SC2086
+    set -- $args
+    if [ "$format" = 1 ]; then "$STRATA_BIN_DIR/strata" formatJournal "$@" "-Dstrata.cluster.id=$id" >/dev/null; fi
+    launch strata-master "master-$(conf_value strata.master.rpc.port "$@")" "$@"
+  done < <(local_entries masters)
+}
+
+start_workers_here() {
+  require_binaries strata-worker
+  while read -r host args; do
+    # shellcheck disable=SC2086
+    set -- $args
+    mount_ramdisk "$@"
+    [ "$format" = 1 ] && "$STRATA_BIN_DIR/strata" formatWorker "$@" >/dev/null
+    launch strata-worker "worker-$(conf_value strata.worker.rpc.port "$@")" "$@"
+  done < <(local_entries workers)
+}
+
+started_pids=""
+case "$action" in
+  master) start_masters_here ;;
+  worker) start_workers_here ;;
+  masters|all)
+    # Every master's journal formatted at once, with one cluster id (other hosts over ssh).
+    if [ "$format" = 1 ]; then "$STRATA_BIN_DIR/strata" formatMasters; fi
+    for host in $(distinct_hosts masters); do on_host "$host" strata-start.sh master; done
+    if [ "$action" = all ]; then
+      for host in $(distinct_hosts workers); do on_host "$host" strata-start.sh worker "$mopt" $flags; done
+    fi ;;
+  workers) for host in $(distinct_hosts workers); do on_host "$host" strata-start.sh worker "$mopt" $flags; done ;;
+  local)
+    "$SCRIPT_DIR/strata-stop.sh" local >/dev/null 2>&1 || true
+    start_masters_here
+    start_workers_here ;;
+esac
+
+# Wait until the masters serve (a leader is elected), so that the next command can use them.
+if [ "$action" != worker ] && [ "$action" != workers ]; then
+  for _ in $(seq 1 300); do
+    "$STRATA_BIN_DIR/strata" fs leader >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  leader=$("$STRATA_BIN_DIR/strata" fs leader 2>/dev/null) || die "no master leads after 30s; see the logs under $(conf_value strata.logs.dir)"
+  echo "Leading master: $leader"
+fi
+if [ "$wait_flag" = 1 ] && [ -n "$started_pids" ]; then
+  # shellcheck disable=SC2086
+  wait $started_pids
+fi

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Stops Strata processes started by strata-start.sh (SIGTERM; SIGKILL after 20s).
+#
+# Usage: strata-stop.sh [-h] ACTION
+#   all      every master and worker of conf/masters and conf/workers (over ssh or directly)
+#   local    this machine's masters and workers
+#   masters  the masters of every host in conf/masters
+#   workers  the workers of every host in conf/workers
+#   master   this machine's masters
+#   worker   this machine's workers
+set -euo pipefail
+source "$(dirname "$0")/strata-common.sh"
+
+[ $# -eq 1 ] || { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 1; }
+
+stop_named() {
+  local kind=$1 file=$2 portkey=$3
+  while read -r host args; do
+    # shellcheck disable=SC2086
+    set -- $args
+    local logs port pidfile
+    logs=$(conf_value strata.logs.dir "$@")
+    port=$(conf_value "$portkey" "$@")
+    pidfile=$logs/$kind-$port.pid
+    [ -f "$pidfile" ] || continue
+    local pid; pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid"
+      for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; echo "Killed $kind-$port (pid $pid) after 20s"; else echo "Stopped $kind-$port (pid $pid)"; fi
+    fi
+    rm -f "$pidfile"
+  done < <(local_entries "$file")
+}
+
+require_binaries
+case "$1" in
+  -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
+  master) stop_named master masters strata.master.rpc.port ;;
+  worker) stop_named worker workers strata.worker.rpc.port ;;
+  local) stop_named worker workers strata.worker.rpc.port; stop_named master masters strata.master.rpc.port ;;
+  masters) for host in $(distinct_hosts masters); do on_host "$host" strata-stop.sh master; done ;;
+  workers) for host in $(distinct_hosts workers); do on_host "$host" strata-stop.sh worker; done ;;
+  all)
+    for host in $(distinct_hosts workers); do on_host "$host" strata-stop.sh worker; done
+    for host in $(distinct_hosts masters); do on_host "$host" strata-stop.sh master; done ;;
+  *) die "unknown action '$1' (all, local, masters, workers, master, worker)" ;;
+esac
