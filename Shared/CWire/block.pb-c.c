@@ -1228,7 +1228,7 @@ const ProtobufCMessageDescriptor strata__worker_heartbeat_request__descriptor =
   (ProtobufCMessageInit) strata__worker_heartbeat_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__worker_command__field_descriptors[6] =
+static const ProtobufCFieldDescriptor strata__worker_command__field_descriptors[7] =
 {
   {
     "type",
@@ -1302,19 +1302,32 @@ static const ProtobufCFieldDescriptor strata__worker_command__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "source",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__WorkerCommand, source),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__worker_command__field_indices_by_name[] = {
   1,   /* field[1] = block_ids */
   5,   /* field[5] = block_size */
   2,   /* field[2] = file_id */
   4,   /* field[4] = length */
+  6,   /* field[6] = source */
   0,   /* field[0] = type */
   3,   /* field[3] = ufs_path */
 };
 static const ProtobufCIntRange strata__worker_command__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor strata__worker_command__descriptor =
 {
@@ -1324,7 +1337,7 @@ const ProtobufCMessageDescriptor strata__worker_command__descriptor =
   "Strata__WorkerCommand",
   "strata",
   sizeof(Strata__WorkerCommand),
-  6,
+  7,
   strata__worker_command__field_descriptors,
   strata__worker_command__field_indices_by_name,
   1,  strata__worker_command__number_ranges,

@@ -19,6 +19,11 @@ public final class BlockMaster: Sendable {
     private let persisting = NIOLockedValueBox<[UInt64: Int64]>([:])
     private let pinned = NIOLockedValueBox<(version: UInt64, blocks: [UInt64])>((0, []))
     private let waitingToPersist = NIOLockedValueBox<[Inode]>([])
+    /// Files with a replication minimum or maximum (refreshed when attributes change), and
+    /// blocks being copied (block → when asked, ms), asked again after `replicateRetryMilliseconds`.
+    private let replicated = NIOLockedValueBox<[(inode: Inode, path: StrataPath)]>([])
+    private let replicating = NIOLockedValueBox<[UInt64: Int64]>([:])
+    static let replicateRetryMilliseconds: Int64 = 30_000
     static let persistRetryMilliseconds: Int64 = 60_000
     static let persistsPerRoundMax = 256
 
@@ -230,7 +235,9 @@ public final class BlockMaster: Sendable {
             if attributeChanges != seenAttributeChanges || round % 30 == 1 {
                 seenAttributeChanges = attributeChanges
                 await refreshPinned()
+                await refreshReplicated()
             }
+            await checkReplication(now: now)
             if removals != seenRemovals || round % 60 == 0 {
                 seenRemovals = removals
                 await deleteOrphans(Set(state.withLockedValue { $0.locations.keys }))
@@ -272,6 +279,55 @@ public final class BlockMaster: Sendable {
             state.withLockedValue { $0.enqueue(command, for: holder) }
             persisting.withLockedValue { $0[inode.id] = now }
             sent += 1
+        }
+    }
+
+    private func refreshReplicated() async {
+        let files = await fileSystem.stateMachine.files { $0.completed && ($0.replicationMin > 0 || $0.replicationMax >= 0) }
+        var found: [(Inode, StrataPath)] = []
+        for inode in files {
+            if let path = await fileSystem.stateMachine.path(of: inode.id) { found.append((inode, path)) }
+        }
+        replicated.withLockedValue { $0 = found }
+    }
+
+    /// Keeps each block of files with replication bounds cached on between min and max live
+    /// workers: a worker lacking it is told to copy it (from a worker that has it, else from
+    /// under storage); copies beyond the maximum are freed.
+    private func checkReplication(now: Int64) async {
+        let files = replicated.withLockedValue { $0 }
+        guard !files.isEmpty else { return }
+        for (inode, path) in files {
+            let blocks = Self.blockIDs(of: inode)
+            let info = await fileSystem.fileInfo(FileStatus(inode: inode, path: path))
+            state.withLockedValue { state in
+                let live = state.liveWorkers
+                for (index, block) in blocks.enumerated() {
+                    let holders = state.locations(of: block).map(\.worker)
+                    let length = min(inode.blockSizeBytes, inode.lengthBytes - Int64(index) * inode.blockSizeBytes)
+                    if holders.count < Int(inode.replicationMin) {
+                        if let asked = replicating.withLockedValue({ $0[block] }), now - asked < Self.replicateRetryMilliseconds { continue }
+                        guard !holders.isEmpty || inode.persistence == .persisted else { continue } // nothing to copy from
+                        let targets = live.filter { worker in !holders.contains { $0.id == worker.id } }
+                        for target in targets.prefix(Int(inode.replicationMin) - holders.count) {
+                            var command = WorkerCommand(kind: .replicate, blockIDs: [block])
+                            command.fileID = inode.id
+                            command.lengthBytes = length
+                            command.blockSizeBytes = inode.blockSizeBytes
+                            command.ufsPath = inode.persistence == .persisted ? info.ufsPath : ""
+                            command.source = holders.first.map(\.address.description) ?? ""
+                            state.enqueue(command, for: target.id)
+                        }
+                        replicating.withLockedValue { $0[block] = now }
+                    } else if inode.replicationMax >= 0 && holders.count > Int(inode.replicationMax) {
+                        for extra in holders.sorted(by: { $0.id > $1.id }).prefix(holders.count - Int(inode.replicationMax)) {
+                            state.enqueue(WorkerCommand(kind: .free, blockIDs: [block]), for: extra.id)
+                        }
+                    } else {
+                        replicating.withLockedValue { $0[block] = nil }
+                    }
+                }
+            }
         }
     }
 

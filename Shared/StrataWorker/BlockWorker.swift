@@ -35,6 +35,7 @@ public actor BlockWorker {
     /// Files persisted on a master's command, reported until a leader has acknowledged them.
     private var persisted: Set<UInt64> = []
     private var persistingNow: Set<UInt64> = []
+    private var replicatingNow: Set<BlockID> = []
 
     /// Called after a block is committed: waits (briefly) until the leading master knows it,
     /// so a reader right after a write finds the block (as Alluxio workers commit blocks to the
@@ -297,6 +298,10 @@ public actor BlockWorker {
                 guard !persistingNow.contains(command.fileID), !persisted.contains(command.fileID) else { continue }
                 persistingNow.insert(command.fileID)
                 Task { await self.persist(command) }
+            case .replicate:
+                guard let block = command.blockIDs.first, !replicatingNow.contains(block) else { continue }
+                replicatingNow.insert(block)
+                Task { await self.replicate(command) }
             case .register:
                 break
             }
@@ -354,6 +359,49 @@ public actor BlockWorker {
             throw error
         }
         try await input.close()
+    }
+
+    /// Caches a copy of a block (a master keeping a file's replication minimum): streamed from
+    /// the worker that has it, or read from under storage.
+    private func replicate(_ command: WorkerCommand) async {
+        guard let block = command.blockIDs.first else { return }
+        defer { replicatingNow.remove(block) }
+        if await store.contains(block) { return }
+        var request = ReadBlockRequest()
+        request.blockID = block
+        request.blockLengthBytes = command.lengthBytes
+        request.ufsPath = command.ufsPath
+        request.ufsOffset = Int64(BlockIDs.index(of: block)) * command.blockSizeBytes
+        do {
+            if let source = HostAndPort(parsing: command.source) {
+                try await copy(block, from: source, lengthBytes: command.lengthBytes)
+            } else {
+                _ = try await cache(request)
+            }
+            logger.info("replicated block \(block) (\(command.source.isEmpty ? "from under storage" : "from \(command.source)"))")
+        } catch {
+            logger.warning("cannot replicate block \(block): \(error)")
+        }
+    }
+
+    private func copy(_ block: BlockID, from source: HostAndPort, lengthBytes: Int64) async throws {
+        let client = RPCClient(address: source, frameSizeMaxBytes: 16 << 20, connectTimeout: .seconds(2), defaultDeadline: .seconds(300))
+        try await store.createBlock(block, expectedBytes: lengthBytes)
+        do {
+            var request = ReadBlockRequest()
+            request.blockID = block
+            request.cache = false
+            for try await element in try await client.stream(WorkerMethods.readBlock, request, deadline: .seconds(300)) {
+                try await store.write(block, offset: element.message.offset, element.payload)
+            }
+            try await store.commitBlock(block, lengthBytes: lengthBytes)
+            await client.close()
+            await announceCommitted()
+        } catch {
+            await store.abortBlock(block)
+            await client.close()
+            throw error
+        }
     }
 
     /// Files persisted and not yet acknowledged by a leader.

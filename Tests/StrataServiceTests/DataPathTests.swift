@@ -359,3 +359,35 @@ extension DataPathTests {
         }
     }
 }
+
+extension DataPathTests {
+    /// setReplication: the leader has workers copy blocks up to the minimum and free copies
+    /// beyond the maximum.
+    @Test func replicationBoundsAreKept() async throws {
+        try await ProcessHarness.with("data-replication") { harness in
+            let cluster = try await MasterCluster.prepare(harness, count: 1)
+            try await cluster.start(cluster.members[0], in: harness)
+            let first = try await WorkerNode.prepare(harness, cluster: cluster, name: "worker1")
+            let second = try await WorkerNode.prepare(harness, cluster: cluster, name: "worker2")
+            try await first.start(in: harness)
+            try await second.start(in: harness)
+            let client = try MasterHATests.client(cluster)
+            try await Self.waitForWorkers(client, count: 2)
+            let data = Self.bytes(2_500_000, seed: 31)
+            try await Self.write(client, "/replicated.bin", data, .mustCache)
+            let copies = { () async throws -> [Int] in try await client.fileBlocks("/replicated.bin").blocks.map(\.locations.count) }
+            #expect(try await copies() == [1, 1, 1])
+            let (status, output) = try await Self.cli(harness, cluster.clientProperties, ["fs", "setReplication", "--min", "2", "/replicated.bin"])
+            #expect(status == 0, "\(output)")
+            try await Self.eventually(20, "two copies of every block") { try await copies() == [2, 2, 2] }
+            #expect(try await Self.read(client, "/replicated.bin", shortCircuit: false) == data)
+            var request = SetAttributeRequest(path: "/replicated.bin")
+            request.replicationMin = 1
+            request.replicationMax = 1
+            _ = try await client.setAttribute(request)
+            try await Self.eventually(20, "one copy of every block") { try await copies() == [1, 1, 1] }
+            #expect(try await Self.read(client, "/replicated.bin") == data)
+            await client.close()
+        }
+    }
+}

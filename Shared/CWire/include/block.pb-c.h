@@ -121,7 +121,9 @@ struct  Strata__WorkerHeartbeatRequest
 
 /*
  * type: 1 REGISTER (send a full report), 2 FREE, 3 DELETE (both: drop block_ids),
- * 4 PERSIST (write file file_id, whose blocks are block_ids, to ufs_path).
+ * 4 PERSIST (write file file_id, whose blocks are block_ids, to ufs_path),
+ * 5 REPLICATE (cache block_ids[0], `length` bytes, copying it from the worker at `source`, or
+ * else reading it from ufs_path at offset index × block_size).
  */
 struct  Strata__WorkerCommand
 {
@@ -133,10 +135,11 @@ struct  Strata__WorkerCommand
   char *ufs_path;
   int64_t length;
   int64_t block_size;
+  char *source;
 };
 #define STRATA__WORKER_COMMAND__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&strata__worker_command__descriptor) \
-    , 0, 0,NULL, 0, (char *)protobuf_c_empty_string, 0, 0 }
+    , 0, 0,NULL, 0, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Strata__WorkerHeartbeatResponse

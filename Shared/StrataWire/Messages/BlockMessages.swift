@@ -104,6 +104,7 @@ public struct WorkerCommand: WireMessage {
         case free = 2
         case delete = 3
         case persist = 4
+        case replicate = 5
     }
     public var kind: Kind
     public var blockIDs: [UInt64] = []
@@ -111,16 +112,20 @@ public struct WorkerCommand: WireMessage {
     public var ufsPath = ""
     public var lengthBytes: Int64 = 0
     public var blockSizeBytes: Int64 = 0
+    /// REPLICATE: the worker (host:port) to copy the block from; empty to read under storage.
+    public var source = ""
 
     public init(kind: Kind, blockIDs: [UInt64] = []) { self.kind = kind; self.blockIDs = blockIDs }
     public init(proto: ProtoMessage) throws(WireError) {
         guard let kind = Kind(rawValue: proto.uint32(1)) else { throw WireError(.invalidField, "unknown worker command \(proto.uint32(1))") }
         self.kind = kind
         blockIDs = proto.uint64s(2); fileID = proto.uint64(3); ufsPath = proto.string(4); lengthBytes = proto.int64(5); blockSizeBytes = proto.int64(6)
+        source = proto.string(7)
     }
     public var proto: ProtoMessage {
         var p = ProtoMessage()
         p.set(1, kind.rawValue); p.set(2, blockIDs); p.set(3, fileID); p.set(4, ufsPath); p.set(5, lengthBytes); p.set(6, blockSizeBytes)
+        p.set(7, source)
         return p
     }
 }
