@@ -64,3 +64,10 @@ local_entries() {
   done < <(hosts_entries "$1" 2>/dev/null || true)
   [ "$found" = 1 ] || echo "localhost"
 }
+
+# True if the process exists and is not a zombie (a killed daemon whose parent does not reap it).
+is_alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  local stat; stat=$(ps -o stat= -p "$1" 2>/dev/null || true)
+  [ -n "$stat" ] && [ "${stat:0:1}" != Z ]
+}

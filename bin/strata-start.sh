@@ -43,7 +43,7 @@ launch() {
   local logs; logs=$(conf_value strata.logs.dir "$@")
   mkdir -p "$logs"
   local pidfile=$logs/$name.pid
-  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+  if [ -f "$pidfile" ] && is_alive "$(cat "$pidfile")"; then
     echo "$name is already running (pid $(cat "$pidfile"))"
     return 0
   fi

@@ -24,10 +24,10 @@ stop_named() {
     pidfile=$logs/$kind-$port.pid
     [ -f "$pidfile" ] || continue
     local pid; pid=$(cat "$pidfile")
-    if kill -0 "$pid" 2>/dev/null; then
+    if is_alive "$pid"; then
       kill -TERM "$pid"
-      for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; echo "Killed $kind-$port (pid $pid) after 20s"; else echo "Stopped $kind-$port (pid $pid)"; fi
+      for _ in $(seq 1 200); do is_alive "$pid" || break; sleep 0.1; done
+      if is_alive "$pid"; then kill -KILL "$pid"; echo "Killed $kind-$port (pid $pid) after 20s"; else echo "Stopped $kind-$port (pid $pid)"; fi
     fi
     rm -f "$pidfile"
   done < <(local_entries "$file")
