@@ -340,6 +340,8 @@ extension DataPathTests {
             #expect(info.replicationMin == 1 && info.replicationMax == 3)
             #expect(try await strata("fs", "setReplication", "--min", "4", "--max", "3", "/in/a.bin", status: 1).contains("exceeds"))
             #expect(try await strata("fs", "cat", "--readType", "SOMETIMES", "/in/a.bin", status: 1).contains("unknown read type 'SOMETIMES'"))
+            // Back to no bounds (a minimum of 1 would have the leader cache it again below).
+            _ = try await strata("fs", "setReplication", "--min", "0", "--max=-1", "/in/a.bin")
 
             // A restarted master does not know the worker: the worker registers again, with its blocks.
             #expect(try await master.stop() == 0)
