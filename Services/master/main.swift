@@ -53,10 +53,12 @@ await ServiceProcess.main(ServiceProcessDescription(
                 exit(0)
             })
         }
+        let web = MasterWebUI(fileSystem: master, blockMaster: blockMaster, configuration: configuration, metrics: context.metrics)
         return ServiceParts(
             handlers: ["rpc": { master.register(into: &$0); blockMaster.register(into: &$0) }, "embedded-journal": { node.register(into: &$0) }],
             services: services,
-            role: { await master.role() })
+            role: { await master.role() },
+            web: { await web.handle($0) })
     }
 ))
 

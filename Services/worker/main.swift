@@ -37,7 +37,9 @@ await ServiceProcess.main(ServiceProcessDescription(
                               interval: configuration.duration(.workerBlockHeartbeatInterval),
                               frameSizeMaxBytes: Int(configuration.sizeBytes(.networkMaxInboundMessageSize)), logger: context.logger)
         await worker.setAnnounce { sequence in await sync.announce(through: sequence) }
-        return ServiceParts(handlers: ["rpc": { worker.register(into: &$0) }], services: [sync, WorkerShutdown(worker: worker)])
+        let web = WorkerWebUI(worker: worker, sync: sync, address: address, configuration: configuration, metrics: context.metrics)
+        return ServiceParts(handlers: ["rpc": { worker.register(into: &$0) }], services: [sync, WorkerShutdown(worker: worker)],
+                            web: { await web.handle($0) })
     }
 ))
 

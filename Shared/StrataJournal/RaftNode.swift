@@ -1,6 +1,7 @@
 import CompressNIO
 import Foundation
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -313,7 +314,9 @@ public actor RaftNode {
             // entries are. Any other role's messages (votes, acknowledgements) wait for the fsync.
             let sendFirst = ready.role == .leader && ready.hardState.map { $0.term == persistedTerm } ?? true
             if sendFirst { send(ready.messages) }
+            let flushStarted = ContinuousClock.now
             try await threadPool.runIfActive { [disk] in try disk.persist(ready) }
+            if !ready.entries.isEmpty { Metrics.Timer(label: "strata_journal_flush_duration_seconds").record(since: flushStarted) }
             if let hardState = ready.hardState { persistedTerm = hardState.term }
             if !sendFirst { send(ready.messages) }
             if let snapshot = ready.snapshot {
@@ -340,6 +343,9 @@ public actor RaftNode {
             syncPeers()
             let current = status
             statusBox.withLockedValue { $0 = current }
+            Gauge(label: "strata_journal_applied_index").record(current.appliedIndex)
+            Gauge(label: "strata_journal_commit_index").record(current.commitIndex)
+            Gauge(label: "strata_journal_term").record(current.term)
             noticeRoleChange(ready)
             resumeAppliedWaiters()
             try await maybeCheckpoint()
@@ -365,6 +371,8 @@ public actor RaftNode {
             failWaiters(ProposalError(code: .outcomeUnknown, message: "leadership lost before the entry was applied", leaderHint: leaderAddress))
         }
         if ready.role != knownRole { roleContinuation.yield(ready.role) }
+        Gauge(label: "strata_journal_leader").record(ready.role == .leader ? 1 : 0)
+        if ready.role == .leader && knownRole != .leader { Counter(label: "strata_journal_leader_elections_total").increment() }
         knownRole = ready.role
         knownLeader = ready.leader
     }
@@ -454,8 +462,10 @@ public actor RaftNode {
         }
         let index = core.lastIndex
         let term = core.term
+        let proposed = ContinuousClock.now
         signalReady()
         do {
+            defer { Metrics.Timer(label: "strata_journal_commit_duration_seconds").record(since: proposed) }
             return try await withCheckedThrowingContinuation { proposals[index] = (term, $0) }
         } catch let error as ProposalError {
             throw error

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 import StrataCore
@@ -218,6 +219,10 @@ public final class BlockMaster: Sendable {
             round += 1
             let now = nowMilliseconds
             let lost = state.withLockedValue { $0.detectLost(nowMilliseconds: now, timeoutMilliseconds: workerTimeoutMilliseconds) }
+            let (live, lostCount) = state.withLockedValue { state in (state.liveWorkers.count, state.workers.count - state.liveWorkers.count) }
+            Gauge(label: "strata_master_workers", dimensions: [("state", "live")]).record(live)
+            Gauge(label: "strata_master_workers", dimensions: [("state", "lost")]).record(lostCount)
+            Gauge(label: "strata_master_inodes").record(await fileSystem.stateMachine.inodeCount)
             for worker in lost { logger.warning("worker \(worker.address) is lost: no heartbeat for \(workerTimeoutMilliseconds) ms") }
             guard isLeader else {
                 persisting.withLockedValue { $0 = [:] }

@@ -1,6 +1,8 @@
 import Foundation
 import Logging
 import NIOCore
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import StrataCore
 import StrataWire
@@ -28,12 +30,16 @@ public struct ServiceParts: Sendable {
     public var services: [any Service] = []
     /// The role reported in ServiceInfo ("LEADER", "STANDBY", …).
     public var role: (@Sendable () async -> String)?
+    /// The service's web pages and JSON API (beside the shell's /health, /api/v1/info,
+    /// /api/v1/configuration and /metrics).
+    public var web: WebHandler?
 
     public init(handlers: [String: @Sendable (inout RPCHandlers) -> Void] = [:], services: [any Service] = [],
-                role: (@Sendable () async -> String)? = nil) {
+                role: (@Sendable () async -> String)? = nil, web: WebHandler? = nil) {
         self.handlers = handlers
         self.services = services
         self.role = role
+        self.web = web
     }
 }
 
@@ -42,6 +48,8 @@ public struct ServiceContext: Sendable {
     public let configuration: Configuration
     public let logger: Logger
     public let nodeID: String
+    /// The process's metrics in the Prometheus text format (for its Metrics page).
+    public let metrics: @Sendable () -> String
 }
 
 /// A start-up failure a service reports: printed as one line, exit code 2.
@@ -118,9 +126,13 @@ public enum ServiceProcess {
                 fail(name, "\(error) (\(endpoint.port.name))", code: 1)
             }
         }
+        // Metrics (swift-metrics) go to a Prometheus registry, exposed at /metrics.
+        let metricsRegistry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metricsRegistry))
         let parts: ServiceParts
         do {
-            parts = try await description.prepare(ServiceContext(configuration: configuration, logger: logger, nodeID: nodeID))
+            parts = try await description.prepare(ServiceContext(configuration: configuration, logger: logger, nodeID: nodeID,
+                                                                 metrics: { metricsRegistry.emitToString() }))
         } catch {
             fail(name, "\(error)", code: 2)
         }
@@ -149,7 +161,7 @@ public enum ServiceProcess {
         let webPort = configuration.integer(description.web.port)
         // The process serves once the web port is bound too; only then does it say so.
         let web = StatusWebServer.make(identity: identity, configuration: configuration, host: webHost, port: webPort,
-                                       logger: logger) { [logger] boundPort in
+                                       logger: logger, metrics: metricsRegistry, pages: parts.web) { [logger] boundPort in
             identity.ports.withLockedValue { $0.append(NamedPort(name: description.web.name, port: UInt32(boundPort))) }
             identity.serving.withLockedValue { $0 = true }
             logger.info("\(name) \(StrataVersion.release) serving (pid \(getpid())): \((listening + ["\(description.web.name) \(webHost):\(boundPort)"]).joined(separator: ", "))")

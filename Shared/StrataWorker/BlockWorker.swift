@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOFileSystem
@@ -156,6 +157,7 @@ public actor BlockWorker {
     func read(_ request: ReadBlockRequest, to writer: RPCStreamWriter<ReadBlockChunk>) async throws(RPCError) {
         let chunkSize = Int64(min(max(request.chunkSizeBytes, 4096), 8 << 20))
         if let stored = try? await store.openBlock(request.blockID, promote: request.promote) {
+            Counter(label: "strata_worker_block_reads_total", dimensions: [("source", "cache")]).increment()
             do {
                 try await stream(path: stored.path, from: request.offset, length: request.lengthBytes, total: stored.sizeBytes,
                                  blockOffset: 0, chunkSize: chunkSize, source: stored.tier.rawValue, to: writer)
@@ -169,6 +171,7 @@ public actor BlockWorker {
         guard !request.ufsPath.isEmpty else {
             throw RPCError(.notFound, "block \(request.blockID) is not cached on this worker and no under-storage path was given")
         }
+        Counter(label: "strata_worker_block_reads_total", dimensions: [("source", "under_storage")]).increment()
         // Read through from under storage; keep the block if the whole of it is read.
         let wholeBlock = request.offset == 0 && (request.lengthBytes < 0 || request.lengthBytes >= request.blockLengthBytes)
         var caching = false
@@ -224,6 +227,7 @@ public actor BlockWorker {
         expireLeases()
         do {
             let stored = try await store.openBlock(request.blockID, promote: request.promote)
+            Counter(label: "strata_worker_block_reads_total", dimensions: [("source", "short_circuit")]).increment()
             leases[request.blockID, default: []].append(.now + Self.leaseDuration)
             return LocalBlock(path: stored.path, lengthBytes: stored.sizeBytes, tier: stored.tier.rawValue)
         } catch {

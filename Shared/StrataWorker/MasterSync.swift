@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 import StrataBlock
@@ -20,6 +21,9 @@ public final class MasterSync: Service, Sendable {
     /// The change sequence each master has acknowledged; changes all have seen are dropped.
     private let acknowledged: NIOLockedValueBox<[HostAndPort: UInt64]>
     private let pinnedVersion = NIOLockedValueBox<UInt64>(0)
+    /// Whether each master answered the last heartbeat, and which one leads (for the web UI).
+    public let reachable = NIOLockedValueBox<[HostAndPort: Bool]>([:])
+    public let leader = NIOLockedValueBox<HostAndPort?>(nil)
     /// The highest change sequence a leading master has acknowledged.
     private let leaderAcknowledged = NIOLockedValueBox<UInt64>(0)
     /// Wakes the loops for an early heartbeat.
@@ -90,6 +94,8 @@ public final class MasterSync: Service, Sendable {
                 }
                 if reachable != true { logger.info("reporting to master \(master)") }
                 reachable = true
+                self.reachable.withLockedValue { $0[master] = true }
+                if response.leader { leader.withLockedValue { $0 = master } }
                 if response.commands.contains(where: { $0.kind == .register }) {
                     needFullReport = true
                     continue
@@ -107,6 +113,7 @@ public final class MasterSync: Service, Sendable {
             } catch {
                 if reachable != false { logger.warning("cannot report to master \(master): \(error.message)") }
                 reachable = false
+                self.reachable.withLockedValue { $0[master] = false }
                 // A master that restarted no longer knows us: it will ask for a full report.
             }
             await doorbells[master]!.wait(upTo: interval)
@@ -120,6 +127,10 @@ public final class MasterSync: Service, Sendable {
         request.address = address
         request.startTimeMilliseconds = startTimeMilliseconds
         request.tiers = await worker.store.usage.map { TierUsage(alias: $0.alias.rawValue, capacityBytes: $0.capacityBytes, usedBytes: $0.usedBytes) }
+        for tier in request.tiers {
+            Gauge(label: "strata_worker_capacity_bytes", dimensions: [("tier", tier.alias)]).record(tier.capacityBytes)
+            Gauge(label: "strata_worker_used_bytes", dimensions: [("tier", tier.alias)]).record(tier.usedBytes)
+        }
         request.persistedFiles = await worker.persistedToReport()
         request.pinnedVersion = pinnedVersion.withLockedValue { $0 }
         return request

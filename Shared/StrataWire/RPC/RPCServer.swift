@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -197,6 +198,13 @@ public final class RPCServer: Sendable {
 
     private func handle(_ frame: Frame, remote: String, calls: ServerCallTable, outbound: NIOAsyncChannelOutboundWriter<Frame>) async {
         defer { calls.end(frame.callID) }
+        let started = ContinuousClock.now
+        let method = handlers.names[frame.method] ?? "unknown"
+        var outcome = StatusCode.ok
+        defer {
+            Counter(label: "strata_rpc_requests_total", dimensions: [("method", method), ("status", outcome.description)]).increment()
+            Metrics.Timer(label: "strata_rpc_duration_seconds", dimensions: [("method", method)]).record(since: started)
+        }
         let deadline = frame.argument == 0 ? nil : ContinuousClock.now + .milliseconds(Int64(frame.argument))
         let context = RPCContext(callID: frame.callID, method: frame.method, deadline: deadline,
                                  remoteAddress: remote, payload: frame.payload, logger: logger)
@@ -209,7 +217,9 @@ public final class RPCServer: Sendable {
                     response = Self.statusFrame(RpcStatus(code: .internal, message: "response of \(response.sizeBytes) bytes exceeds the frame size maximum \(frameSizeMaxBytes)"), kind: .response, for: frame)
                 }
             } catch {
-                response = Self.statusFrame(Self.status(for: error, method: handlers.names[frame.method]), kind: .response, for: frame)
+                let status = Self.status(for: error, method: handlers.names[frame.method])
+                outcome = status.code
+                response = Self.statusFrame(status, kind: .response, for: frame)
             }
             try? await outbound.write(response)
         } else if let handler = handlers.streaming[frame.method] {
@@ -217,10 +227,13 @@ public final class RPCServer: Sendable {
             do {
                 try await handler(frame, context, calls, outbound, frameSizeMaxBytes)
             } catch {
-                end = Self.statusFrame(Self.status(for: error, method: handlers.names[frame.method]), kind: .streamEnd, for: frame)
+                let status = Self.status(for: error, method: handlers.names[frame.method])
+                outcome = status.code
+                end = Self.statusFrame(status, kind: .streamEnd, for: frame)
             }
             try? await outbound.write(end)
         } else {
+            outcome = .unimplemented
             let status = RpcStatus(code: .unimplemented, message: "unknown method 0x\(String(frame.method, radix: 16))")
             try? await outbound.write(Self.statusFrame(status, kind: .response, for: frame))
         }
