@@ -325,34 +325,31 @@ struct PersistCommand: AsyncParsableCommand {
     }
 }
 
+/// Sets the pinned attribute of a path and everything below it.
+enum Pinning {
+    static func set(_ path: String, pinned: Bool) async throws {
+        try await FSContext.with([path]) { client, paths in
+            var request = SetAttributeRequest(path: paths[0])
+            request.pinned = pinned
+            request.recursive = true
+            _ = try await client.setAttribute(request)
+            print("File '\(paths[0])' was successfully \(pinned ? "pinned" : "unpinned").")
+        }
+    }
+}
+
 struct PinCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "pin", abstract: "Pin a file or directory: its cached blocks are never evicted.")
     @Argument(help: "Path.") var path: String
 
-    func run() async throws {
-        try await FSContext.with([path]) { client, paths in
-            var request = SetAttributeRequest(path: paths[0])
-            request.pinned = true
-            request.recursive = true
-            _ = try await client.setAttribute(request)
-            print("File '\(paths[0])' was successfully pinned.")
-        }
-    }
+    func run() async throws { try await Pinning.set(path, pinned: true) }
 }
 
 struct UnpinCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "unpin", abstract: "Unpin a file or directory.")
     @Argument(help: "Path.") var path: String
 
-    func run() async throws {
-        try await FSContext.with([path]) { client, paths in
-            var request = SetAttributeRequest(path: paths[0])
-            request.pinned = false
-            request.recursive = true
-            _ = try await client.setAttribute(request)
-            print("File '\(paths[0])' was successfully unpinned.")
-        }
-    }
+    func run() async throws { try await Pinning.set(path, pinned: false) }
 }
 
 struct SetReplicationCommand: AsyncParsableCommand {

@@ -12,8 +12,9 @@ import StrataWire
 /// The state a journal replicates: the file-system master's namespace, the job table, or a test
 /// service's list. Entries arrive once each, in log order, only after they are committed.
 public protocol ReplicatedStateMachine: Sendable {
-    /// Applies a committed entry's data.
-    func apply(_ entry: LogEntry) async
+    /// Applies committed entries' data, in order (a batch per call: one hop into the state
+    /// machine for many entries, which matters when a restarted member replays its log).
+    func apply(_ entries: [LogEntry]) async
     /// A consistent view of the state as of the last applied entry, serialized when the returned
     /// closure runs. Taking it must be quick (a copy-on-write copy): the journal applies nothing
     /// meanwhile. The closure runs on another thread while the journal goes on, so a checkpoint
@@ -119,6 +120,8 @@ public actor RaftNode {
     /// Every member address known: the configured ones and those the membership carries.
     private var addresses: [MemberID: HostAndPort]
     private let threadPool: NIOThreadPool
+    /// Most entries handed to the state machine in one call.
+    static let applyBatchMax = 4096
     /// Serializes checkpoints, so that the disk thread is not held up.
     private let checkpointPool: NIOThreadPool
 
@@ -328,8 +331,11 @@ public actor RaftNode {
                 lastSnapshotIndex = snapshot.index
                 logger.info("installed snapshot \(snapshot.index)@\(snapshot.term) from the leader")
             }
+            let normal = ready.committed.filter { $0.kind == .normal }
+            for start in stride(from: 0, to: normal.count, by: Self.applyBatchMax) {
+                await stateMachine.apply(Array(normal[start..<min(normal.count, start + Self.applyBatchMax)]))
+            }
             for entry in ready.committed {
-                if entry.kind == .normal { await stateMachine.apply(entry) }
                 if let proposal = proposals.removeValue(forKey: entry.index) {
                     if proposal.term == entry.term {
                         proposal.continuation.resume(returning: entry.index)

@@ -26,7 +26,11 @@ public actor NamespaceStateMachine: ReplicatedStateMachine {
         self.logger = logger
     }
 
-    public func apply(_ entry: LogEntry) {
+    public func apply(_ entries: [LogEntry]) {
+        for entry in entries { apply(entry) }
+    }
+
+    private func apply(_ entry: LogEntry) {
         let record: NamespaceRecord
         do {
             record = try NamespaceCodec.decodeRecord(entry.data)

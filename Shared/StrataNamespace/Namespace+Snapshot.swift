@@ -55,6 +55,8 @@ extension Namespace {
         mounts = [:]
         nextInodeID = nextInode
         nextMountID = nextMount
+        guard inodeCount <= UInt64(bytes.count) else { throw bad("\(inodeCount) inodes in \(bytes.count) bytes") }
+        inodes.reserveCapacity(Int(inodeCount))
         for _ in 0..<inodeCount {
             guard let inode = Self.readInode(&reader) else { throw bad("truncated inode") }
             inodes[inode.id] = inode

@@ -25,9 +25,10 @@ actor PayloadList: ReplicatedStateMachine {
     private(set) var entries: [(index: UInt64, payload: [UInt8])] = []
     private var seen: Set<[UInt8]> = []
 
-    func apply(_ entry: LogEntry) {
-        guard seen.insert(entry.data).inserted else { return }
-        entries.append((entry.index, entry.data))
+    func apply(_ batch: [LogEntry]) {
+        for entry in batch where seen.insert(entry.data).inserted {
+            entries.append((entry.index, entry.data))
+        }
     }
 
     func snapshot() -> @Sendable () -> [UInt8] {

@@ -24,14 +24,21 @@ import Testing
         throw HarnessError("\(count) live workers did not appear")
     }
 
+    /// One master and one worker (its process returned), with a client that sees the worker.
+    static func oneMasterOneWorker(_ harness: ProcessHarness, extra: [String: String] = [:]) async throws
+        -> (MasterCluster, WorkerNode, TestProcess, FileSystemClient) {
+        let cluster = try await MasterCluster.prepare(harness, count: 1, extra: extra)
+        try await cluster.start(cluster.members[0], in: harness)
+        let worker = try await WorkerNode.prepare(harness, cluster: cluster)
+        let process = try await worker.start(in: harness)
+        let client = try MasterHATests.client(cluster)
+        try await Self.waitForWorkers(client, count: 1)
+        return (cluster, worker, process, client)
+    }
+
     @Test func runTestsPassesEveryCombination() async throws {
         try await ProcessHarness.with("data-runtests") { harness in
-            let cluster = try await MasterCluster.prepare(harness, count: 1)
-            try await cluster.start(cluster.members[0], in: harness)
-            let worker = try await WorkerNode.prepare(harness, cluster: cluster)
-            try await worker.start(in: harness)
-            let client = try MasterHATests.client(cluster)
-            try await Self.waitForWorkers(client, count: 1)
+            let (cluster, _, _, client) = try await Self.oneMasterOneWorker(harness)
             let (status, output) = try await Self.cli(harness, cluster.clientProperties, ["runTests"])
             #expect(status == 0, "\(output)")
             #expect(output.components(separatedBy: "Passed the test!").count - 1 == 24, "\(output)")
@@ -84,12 +91,7 @@ extension DataPathTests {
 
     @Test func readThroughPersistFreeAndDelete() async throws {
         try await ProcessHarness.with("data-ufs") { harness in
-            let cluster = try await MasterCluster.prepare(harness, count: 1)
-            try await cluster.start(cluster.members[0], in: harness)
-            let worker = try await WorkerNode.prepare(harness, cluster: cluster)
-            try await worker.start(in: harness)
-            let client = try MasterHATests.client(cluster)
-            try await Self.waitForWorkers(client, count: 1)
+            let (cluster, worker, _, client) = try await Self.oneMasterOneWorker(harness)
 
             // A file that exists only in under storage is read through a worker, and cached.
             let outside = Self.bytes(3 << 20 | 12345, seed: 1)
@@ -167,12 +169,7 @@ extension DataPathTests {
     /// and comes back with them when it returns. A write whose worker dies fails cleanly.
     @Test func workerRestartLossAndReturn() async throws {
         try await ProcessHarness.with("data-worker-lost") { harness in
-            let cluster = try await MasterCluster.prepare(harness, count: 1, extra: ["strata.master.worker.timeout": "2s"])
-            try await cluster.start(cluster.members[0], in: harness)
-            let worker = try await WorkerNode.prepare(harness, cluster: cluster)
-            var process = try await worker.start(in: harness)
-            let client = try MasterHATests.client(cluster)
-            try await Self.waitForWorkers(client, count: 1)
+            var (cluster, worker, process, client) = try await Self.oneMasterOneWorker(harness, extra: ["strata.master.worker.timeout": "2s"])
             let data = Self.bytes(3_000_000, seed: 4)
             try await Self.write(client, "/cached.bin", data, .mustCache)
             #expect(try await Self.cachedBlocks(client, "/cached.bin") == 3)
