@@ -61,12 +61,12 @@ struct JournalCommand: AsyncParsableCommand {
 }
 
 struct CheckpointCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "checkpoint", abstract: "Make the leading master checkpoint its journal now.")
+    static let configuration = CommandConfiguration(commandName: "checkpoint", abstract: "Checkpoint the journal now: the leading master, then every other master.")
 
     func run() async throws {
         try await FSContext.with([]) { client, _ in
             try await client.checkpoint()
-            print("Successfully took a checkpoint on master \(try await client.currentLeader())")
+            print("Successfully took a checkpoint on leader \(try await client.currentLeader()) and the other masters")
         }
     }
 }

@@ -332,8 +332,12 @@ public actor RaftNode {
                 logger.info("installed snapshot \(snapshot.index)@\(snapshot.term) from the leader")
             }
             let normal = ready.committed.filter { $0.kind == .normal }
+            let applyStarted = ContinuousClock.now
             for start in stride(from: 0, to: normal.count, by: Self.applyBatchMax) {
                 await stateMachine.apply(Array(normal[start..<min(normal.count, start + Self.applyBatchMax)]))
+            }
+            if normal.count >= 10_000 {
+                logger.info("applied \(normal.count) entries (through \(ready.committed.last?.index ?? 0)) in \(ContinuousClock.now - applyStarted)")
             }
             for entry in ready.committed {
                 if let proposal = proposals.removeValue(forKey: entry.index) {

@@ -174,6 +174,27 @@ public final class FileSystemMaster: Sendable {
         handlers.register(FileSystemMethods.checkpoint) { _, _ in
             try await self.ensureLeader()
             do { try await self.node.checkpoint() } catch { throw RPCError(.internal, "checkpoint failed: \(error)") }
+            // Every member checkpoints, so that a restart of any of them (a whole-cluster restart
+            // elects whichever is up first) starts from the snapshot rather than replaying its log.
+            let others = await self.node.quorum.map(\.address).filter { $0 != self.node.configuration.address }
+            await withTaskGroup(of: Void.self) { group in
+                for journal in others {
+                    group.addTask {
+                        guard let rpc = await self.directory.resolve(journal) else { return }
+                        let client = RPCClient(address: rpc, frameSizeMaxBytes: 1 << 20, connectTimeout: .seconds(1))
+                        do {
+                            _ = try await client.call(FileSystemMethods.checkpointLocal, GetServiceInfoRequest(), deadline: .seconds(600))
+                        } catch {
+                            self.logger.warning("master \(rpc) did not checkpoint: \(error)")
+                        }
+                        await client.close()
+                    }
+                }
+            }
+            return EmptyResponse()
+        }
+        handlers.register(FileSystemMethods.checkpointLocal) { _, _ in
+            do { try await self.node.checkpoint() } catch { throw RPCError(.internal, "checkpoint failed: \(error)") }
             return EmptyResponse()
         }
     }

@@ -7,7 +7,8 @@ import StrataRaft
 /// records in the same order; the leader also keeps each record's outcome until the RPC that
 /// proposed it picks it up.
 public actor NamespaceStateMachine: ReplicatedStateMachine {
-    /// Outcomes kept for proposers; older ones are dropped (their proposers have long timed out).
+    /// Outcomes kept for proposers (between this many and twice as many); older ones are dropped
+    /// (their proposers have long timed out).
     static let outcomesMax = 16_384
 
     public private(set) var namespace: Namespace
@@ -53,7 +54,9 @@ public actor NamespaceStateMachine: ReplicatedStateMachine {
         }
         outcomes[entry.index] = outcome
         outcomeOrder.append(entry.index)
-        if outcomeOrder.count > Self.outcomesMax {
+        // Trim in chunks (amortized O(1) per entry): removing one from the front of the array
+        // on every apply made replaying a long log quadratic.
+        if outcomeOrder.count > 2 * Self.outcomesMax {
             let dropped = outcomeOrder.count - Self.outcomesMax
             for index in outcomeOrder.prefix(dropped) { outcomes[index] = nil }
             outcomeOrder.removeFirst(dropped)

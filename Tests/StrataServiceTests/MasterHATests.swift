@@ -107,6 +107,11 @@ import Testing
             let client = try Self.client(cluster)
             for index in 0..<30 { _ = try await client.createDirectory("/k/d\(index)", recursive: true) }
             try await client.checkpoint()
+            // Every master checkpointed, not only the leader.
+            for member in cluster.members {
+                let snapshots = (try? FileManager.default.contentsOfDirectory(atPath: member.properties["strata.home"]! + "/journal/snapshots")) ?? []
+                #expect(snapshots.contains { $0.hasSuffix(".snap") }, "\(member.name): \(snapshots)")
+            }
             for index in 30..<35 { _ = try await client.createDirectory("/k/d\(index)", recursive: true) }
             let checkpointed = try await cluster.leader()
             for process in processes { #expect(try await process.stop() == 0) }

@@ -14,7 +14,10 @@ public enum FileSystemMethods {
     public static let unmount = RPCMethod<DeleteRequest, EmptyResponse>(id: 0x0003_000A, name: "FileSystem.Unmount")
     public static let exists = RPCMethod<PathRequest, ExistsResponse>(id: 0x0003_000B, name: "FileSystem.Exists")
     public static let getMasterInfo = RPCMethod<GetServiceInfoRequest, MasterInfo>(id: 0x0003_000C, name: "FileSystem.GetMasterInfo")
+    /// The leader checkpoints its journal and has every other master do the same.
     public static let checkpoint = RPCMethod<GetServiceInfoRequest, EmptyResponse>(id: 0x0003_000D, name: "FileSystem.Checkpoint")
+    /// Checkpoints this master's journal (any master; what the leader asks of the others).
+    public static let checkpointLocal = RPCMethod<GetServiceInfoRequest, EmptyResponse>(id: 0x0003_000E, name: "FileSystem.CheckpointLocal")
 }
 
 public struct OperationIdentifier: Sendable, Equatable {
