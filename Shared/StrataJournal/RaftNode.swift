@@ -138,6 +138,8 @@ public actor RaftNode {
     private var lastSnapshotIndex: UInt64
     /// The checkpoint being serialized and saved, if any.
     private var checkpointRunning: Task<Void, any Error>?
+    /// Callers of `checkpoint()` waiting for the ready loop to start one.
+    private var checkpointRequests: [CheckedContinuation<Task<Void, any Error>, any Error>] = []
     private let statusBox: NIOLockedValueBox<RaftNodeStatus>
     /// The term last made durable: a leader only sends before persisting if its term already is.
     private var persistedTerm: UInt64
@@ -265,6 +267,8 @@ public actor RaftNode {
         roleContinuation.finish()
         failWaiters(ProposalError(code: .stopped, message: "the journal is stopping", leaderHint: nil))
         for link in links.values { await link.close() }
+        for waiter in checkpointRequests { waiter.resume(throwing: ProposalError(code: .stopped, message: "the journal is stopping", leaderHint: nil)) }
+        checkpointRequests = []
         if let running = checkpointRunning { _ = try? await running.value }
         try? await checkpointPool.shutdownGracefully()
         try? await threadPool.shutdownGracefully()
@@ -295,6 +299,7 @@ public actor RaftNode {
 
     private func readyLoop() async throws {
         while !Task.isCancelled {
+            if !checkpointRequests.isEmpty { await serveCheckpointRequests() }
             if core.ready().isEmpty {
                 let box = readyWaiter
                 await withTaskCancellationHandler {
@@ -412,11 +417,32 @@ public actor RaftNode {
     /// Snapshots the state machine now and drops the log it covers; returns when the snapshot
     /// is on disk. (A checkpoint already running is waited for, then another is taken if
     /// entries were applied since.)
+    ///
+    /// The view must be taken between two applies, so the request goes to the ready loop (a
+    /// call from outside could otherwise land while a batch is half applied, and the snapshot
+    /// would hold entries beyond the index it claims).
     public func checkpoint() async throws {
         if let running = checkpointRunning { try await running.value }
         guard core.appliedIndex > lastSnapshotIndex else { return }
-        try await startCheckpoint()
-        if let running = checkpointRunning { try await running.value }
+        let requested: Task<Void, any Error> = try await withCheckedThrowingContinuation { continuation in
+            checkpointRequests.append(continuation)
+            signalReady()
+        }
+        try await requested.value
+    }
+
+    /// Serves checkpoint requests at a point where everything the core calls applied, and
+    /// nothing more, is in the state machine.
+    private func serveCheckpointRequests() async {
+        let waiters = checkpointRequests
+        checkpointRequests = []
+        do {
+            try await startCheckpoint()
+            let running = checkpointRunning ?? Task {}
+            for waiter in waiters { waiter.resume(returning: running) }
+        } catch {
+            for waiter in waiters { waiter.resume(throwing: error) }
+        }
     }
 
     /// Takes the state machine's view as of the applied index (quickly, between two applies),
