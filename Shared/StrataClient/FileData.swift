@@ -205,10 +205,19 @@ extension FileSystemClient {
         }
         // The file stays readable through our handle even if the worker evicts it now.
         _ = try? await connection.call(WorkerMethods.closeLocalBlock, LocalBlockRequest(blockID: request.blockID))
+        try await Self.stream(handle, named: local.path, blockStart: 0, from: &position, to: end, chunkSizeBytes: request.chunkSizeBytes, sink: sink)
+        return true
+    }
+
+    /// Hands `handle`'s bytes of the block (which starts at `blockStart` in the file) from
+    /// `position` to `end` to `sink` in chunks, advancing `position`; closes the handle.
+    private static func stream(_ handle: ReadFileHandle, named name: String, blockStart: Int64, from position: inout Int64, to end: Int64,
+                               chunkSizeBytes: UInt32, sink: (ByteBuffer) async throws -> Void) async throws {
         do {
             while position < end {
-                let chunk = try await handle.readChunk(fromAbsoluteOffset: position, length: .bytes(min(Int64(request.chunkSizeBytes), end - position)))
-                guard chunk.readableBytes > 0 else { throw RPCError(.unavailable, "block file \(local.path) ends at \(position)") }
+                let chunk = try await handle.readChunk(fromAbsoluteOffset: blockStart + position,
+                                                       length: .bytes(min(Int64(chunkSizeBytes), end - position)))
+                guard chunk.readableBytes > 0 else { throw RPCError(.unavailable, "\(name) ends at \(blockStart + position), before the data it should hold") }
                 try await sink(chunk)
                 position += Int64(chunk.readableBytes)
             }
@@ -217,7 +226,6 @@ extension FileSystemClient {
             throw error
         }
         try? await handle.close()
-        return true
     }
 
     private func readRemote(_ worker: WorkerAddress, _ request: ReadBlockRequest, from position: inout Int64, to end: Int64,
@@ -245,19 +253,8 @@ extension FileSystemClient {
         } catch {
             throw RPCError(.unavailable, "cannot open \(request.ufsPath): \(error)")
         }
-        do {
-            while position < end {
-                let chunk = try await handle.readChunk(fromAbsoluteOffset: request.ufsOffset + position,
-                                                       length: .bytes(min(Int64(request.chunkSizeBytes), end - position)))
-                guard chunk.readableBytes > 0 else { throw RPCError(.unavailable, "\(request.ufsPath) is shorter than the file's length") }
-                try await sink(chunk)
-                position += Int64(chunk.readableBytes)
-            }
-        } catch {
-            try? await handle.close()
-            throw error
-        }
-        try? await handle.close()
+        try await Self.stream(handle, named: request.ufsPath, blockStart: request.ufsOffset, from: &position, to: end,
+                              chunkSizeBytes: request.chunkSizeBytes, sink: sink)
     }
 
     /// Caches every block of `path` on a worker, reading from under storage where needed

@@ -32,3 +32,16 @@ extension HostAndPort {
         return local.contains(host) || host.hasPrefix("127.")
     }
 }
+
+extension HostAndPort {
+    /// A stable 64-bit id of `host:port` (FNV-1a; never 0): how Raft members and workers are
+    /// named the same on every process without being told.
+    public var stableID: UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in description.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0100_0000_01b3
+        }
+        return hash == 0 ? 1 : hash
+    }
+}

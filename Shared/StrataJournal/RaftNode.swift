@@ -63,14 +63,7 @@ public struct RaftNodeConfiguration: Sendable {
     }
 
     /// The member id of an embedded-journal address: a stable 64-bit hash of `host:port`.
-    public static func memberID(of address: HostAndPort) -> MemberID {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in address.description.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0100_0000_01b3
-        }
-        return hash == 0 ? 1 : hash
-    }
+    public static func memberID(of address: HostAndPort) -> MemberID { address.stableID }
 }
 
 /// Why a proposal or read did not succeed.

@@ -30,13 +30,12 @@ public final class BlockMaster: Sendable {
 
     public init(fileSystem: FileSystemMaster, workerTimeout: Duration, logger: Logger) {
         self.fileSystem = fileSystem
-        self.workerTimeoutMilliseconds = Int64(workerTimeout.components.seconds * 1000 + workerTimeout.components.attoseconds / 1_000_000_000_000_000)
+        self.workerTimeoutMilliseconds = workerTimeout.milliseconds
         self.logger = logger
     }
 
     var nowMilliseconds: Int64 {
-        let elapsed = ContinuousClock.now - started
-        return elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+        (ContinuousClock.now - started).milliseconds
     }
 
     var isLeader: Bool { fileSystem.node.latestStatus.role == .leader }

@@ -12,6 +12,8 @@ public final class MasterDirectory: Sendable {
         /// When an unanswered lookup may be tried again, so that a dead master is not asked on
         /// every request.
         var retryAfter: [HostAndPort: ContinuousClock.Instant] = [:]
+        /// RPC address → web UI address, for links between masters' web pages.
+        var webOfRPC: [HostAndPort: HostAndPort] = [:]
     }
 
     private let state: NIOLockedValueBox<State>
@@ -27,27 +29,32 @@ public final class MasterDirectory: Sendable {
 
     /// The RPC address of the master at `journal`, asking it if needed (at most once a second).
     public func resolve(_ journal: HostAndPort) async -> HostAndPort? {
+        if let known = state.withLockedValue({ $0.known[journal] }) { return known }
+        guard let info = await serviceInfo(at: journal), let rpc = info.ports.first(where: { $0.name == "rpc" }) else { return nil }
+        let resolved = HostAndPort(host: info.hostname, port: Int(rpc.port))
+        state.withLockedValue { $0.known[journal] = resolved }
+        return resolved
+    }
+
+    /// The web UI address of the master whose RPC address is `rpc` (its ServiceInfo names its
+    /// web port), asked once and kept.
+    public func webAddress(ofRPC rpc: HostAndPort) async -> HostAndPort? {
+        if let known = state.withLockedValue({ $0.webOfRPC[rpc] }) { return known }
+        guard let web = await serviceInfo(at: rpc)?.ports.first(where: { $0.name == "web" }) else { return nil }
+        let resolved = HostAndPort(host: rpc.host, port: Int(web.port))
+        state.withLockedValue { $0.webOfRPC[rpc] = resolved }
+        return resolved
+    }
+
+    /// GetServiceInfo of the process at `address`; nil if it does not answer (then not asked
+    /// again for a second, so that a dead master is not asked on every request).
+    private func serviceInfo(at address: HostAndPort) async -> ServiceInfo? {
         let now = ContinuousClock.now
-        let cached: HostAndPort?? = state.withLockedValue { state in
-            if let known = state.known[journal] { return .some(known) }
-            if let retry = state.retryAfter[journal], retry > now { return .some(nil) }
-            return nil
-        }
-        if let cached { return cached }
-        let client = RPCClient(address: journal, frameSizeMaxBytes: 1 << 20, connectTimeout: .milliseconds(300))
+        if let retry = state.withLockedValue({ $0.retryAfter[address] }), retry > now { return nil }
+        let client = RPCClient(address: address, frameSizeMaxBytes: 1 << 20, connectTimeout: .milliseconds(300))
         let info = try? await client.call(ServiceMethods.getServiceInfo, GetServiceInfoRequest(), deadline: .seconds(1))
         await client.close()
-        let resolved = info.flatMap { info in
-            info.ports.first { $0.name == "rpc" }.map { HostAndPort(host: info.hostname, port: Int($0.port)) }
-        }
-        state.withLockedValue { state in
-            if let resolved {
-                state.known[journal] = resolved
-                state.retryAfter[journal] = nil
-            } else {
-                state.retryAfter[journal] = now + .seconds(1)
-            }
-        }
-        return resolved
+        state.withLockedValue { $0.retryAfter[address] = info == nil ? now + .seconds(1) : nil }
+        return info
     }
 }

@@ -113,14 +113,10 @@ public struct MasterWebUI: Sendable {
             capacity: tiers.values.sorted { $0.alias < $1.alias }, masters: masters)
     }
 
-    /// The leader's web UI address, asked of the leader (its ServiceInfo names its web port).
+    /// The leader's web UI address (asked of the leader once, then kept by the directory).
     func leaderWebURL(_ leaderRPC: String) async -> String? {
-        guard let address = HostAndPort(parsing: leaderRPC) else { return nil }
-        let client = RPCClient(address: address, frameSizeMaxBytes: 1 << 20, connectTimeout: .milliseconds(300))
-        let info = try? await client.call(ServiceMethods.getServiceInfo, GetServiceInfoRequest(), deadline: .seconds(1))
-        await client.close()
-        guard let web = info?.ports.first(where: { $0.name == "web" }) else { return nil }
-        return "http://\(address.host):\(web.port)/"
+        guard let address = HostAndPort(parsing: leaderRPC), let web = await fileSystem.directory.webAddress(ofRPC: address) else { return nil }
+        return "http://\(web.host):\(web.port)/"
     }
 
     func listing(_ text: String) async throws(RPCError) -> Listing {

@@ -1,3 +1,5 @@
+import StrataCore
+
 /// Block-master methods, served by every master on its RPC port: workers report to all of them;
 /// clients ask the leader.
 public enum BlockMasterMethods {
@@ -389,12 +391,5 @@ public struct CacheBlockResponse: WireMessage {
 
 extension WorkerAddress {
     /// A worker's id: a stable 64-bit hash of `host:rpcPort`, the same on every master.
-    public var workerID: UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in description.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0100_0000_01b3
-        }
-        return hash == 0 ? 1 : hash
-    }
+    public var workerID: UInt64 { HostAndPort(host: host, port: Int(rpcPort)).stableID }
 }
