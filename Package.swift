@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "strata-jobmaster", targets: ["strata-jobmaster"]),
         .executable(name: "strata-worker", targets: ["strata-worker"]),
         .executable(name: "strata-journal-node", targets: ["strata-journal-node"]),
+        .executable(name: "strata-secondary-master", targets: ["strata-secondary-master"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -88,7 +89,7 @@ let package = Package(
         .target(
             name: "StrataJournal",
             dependencies: [
-                "StrataCore", "StrataRaft", "StrataWire",
+                "StrataCore", "StrataRaft", "StrataWire", "StrataZooKeeper",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -114,7 +115,7 @@ let package = Package(
         .target(
             name: "StrataClient",
             dependencies: [
-                "StrataCore", "StrataWire",
+                "StrataCore", "StrataWire", "StrataZooKeeper",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
             ],
@@ -153,12 +154,17 @@ let package = Package(
 
         .executableTarget(
             name: "strata-master",
-            dependencies: ["StrataRuntime", "StrataMaster", "StrataJournal", "StrataUFS", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            dependencies: ["StrataRuntime", "StrataMaster", "StrataJournal", "StrataUFS", "StrataWire", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Services/master"
         ),
         .executableTarget(name: "strata-jobmaster", dependencies: ["StrataRuntime"], path: "Services/jobmaster"),
-        .executableTarget(name: "strata-worker", dependencies: ["StrataRuntime", "StrataWorker", "StrataBlock", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")], path: "Services/worker"),
+        .executableTarget(name: "strata-worker", dependencies: ["StrataRuntime", "StrataWorker", "StrataBlock", "StrataClient", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")], path: "Services/worker"),
         .executableTarget(name: "strata-journal-node", dependencies: ["StrataRuntime"], path: "Services/journal-node"),
+        .executableTarget(
+            name: "strata-secondary-master",
+            dependencies: ["StrataRuntime", "StrataMaster", "StrataJournal", "StrataUFS", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            path: "Services/secondary-master"
+        ),
         .executableTarget(
             name: "strata",
             dependencies: [
@@ -222,7 +228,7 @@ let package = Package(
         .testTarget(name: "StrataNamespaceTests", dependencies: ["StrataNamespace", "StrataCore"], path: "Tests/StrataNamespaceTests"),
         .testTarget(name: "StrataRaftTests", dependencies: ["StrataRaft"], path: "Tests/StrataRaftTests"),
         .testTarget(name: "StrataJournalTests", dependencies: ["StrataJournal", "StrataRaft", "StrataCore", "StrataWire"], path: "Tests/StrataJournalTests"),
-        .testTarget(name: "StrataZooKeeperTests", dependencies: ["StrataZooKeeper"], path: "Tests/StrataZooKeeperTests"),
+        .testTarget(name: "StrataZooKeeperTests", dependencies: ["StrataZooKeeper", "StrataTesting"], path: "Tests/StrataZooKeeperTests"),
         .testTarget(
             name: "StrataBlockTests",
             dependencies: ["StrataBlock", "StrataCore", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio")],

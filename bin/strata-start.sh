@@ -8,6 +8,7 @@
 #   workers [MOPT]  the workers of every host in conf/workers
 #   master          this machine's masters (its lines in conf/masters, else one)
 #   worker [MOPT]   this machine's workers (its lines in conf/workers, else one)
+#   secondary_master  a secondary master here (UFS journal: replays it and writes its checkpoints)
 # MOPT, for workers with a MEM tier: Mount (mount a ramfs there if none is; needs root),
 #   SudoMount (the same through sudo), NoMount (use the directory as it is, e.g. under /dev/shm).
 #   Default: NoMount.
@@ -20,7 +21,7 @@
 set -euo pipefail
 source "$(dirname "$0")/strata-common.sh"
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 wait_flag=0; format=0; mopt=NoMount; action=""
 while [ $# -gt 0 ]; do
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
     -w) wait_flag=1 ;;
     -f) format=1 ;;
     Mount|SudoMount|NoMount) mopt=$1 ;;
-    all|local|masters|workers|master|worker) [ -z "$action" ] || die "one action at a time ($action, $1)"; action=$1 ;;
+    all|local|masters|workers|master|worker|secondary_master) [ -z "$action" ] || die "one action at a time ($action, $1)"; action=$1 ;;
     *) echo "$(basename "$0"): unknown argument '$1'" >&2; usage 1 ;;
   esac
   shift
@@ -108,8 +109,14 @@ start_workers_here() {
   done < <(local_entries workers)
 }
 
+start_secondary_master_here() {
+  require_binaries strata-secondary-master
+  launch strata-secondary-master "secondary-master-$(conf_value strata.secondary.master.rpc.port)"
+}
+
 started_pids=""
 case "$action" in
+  secondary_master) start_secondary_master_here ;;
   master) start_masters_here ;;
   worker) start_workers_here ;;
   masters|all)
@@ -127,12 +134,12 @@ case "$action" in
 esac
 
 # Wait until the masters serve (a leader is elected), so that the next command can use them.
-if [ "$action" != worker ] && [ "$action" != workers ]; then
+if [ "$action" != worker ] && [ "$action" != workers ] && [ "$action" != secondary_master ]; then
   for _ in $(seq 1 300); do
     "$STRATA_BIN_DIR/strata" fs leader >/dev/null 2>&1 && break
     sleep 0.1
   done
-  leader=$("$STRATA_BIN_DIR/strata" fs leader 2>/dev/null) || die "no master leads after 30s; see the logs under $(conf_value strata.logs.dir)"
+  leader=$("$STRATA_BIN_DIR/strata" fs leader 2>/dev/null | head -1) || die "no master leads after 30s; see the logs under $(conf_value strata.logs.dir)"
   echo "Leading master: $leader"
 fi
 if [ "$wait_flag" = 1 ] && [ -n "$started_pids" ]; then

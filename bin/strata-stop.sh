@@ -8,41 +8,46 @@
 #   workers  the workers of every host in conf/workers
 #   master   this machine's masters
 #   worker   this machine's workers
+#   secondary_master  this machine's secondary master
 set -euo pipefail
 source "$(dirname "$0")/strata-common.sh"
 
-[ $# -eq 1 ] || { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 1; }
+[ $# -eq 1 ] || { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 1; }
+
+# Stops the process of pid file LOGS/KIND-PORT.pid: SIGTERM, SIGKILL after 20 s.
+stop_pidfile() {
+  local kind=$1 port=$2 logs=$3
+  local pidfile=$logs/$kind-$port.pid
+  [ -f "$pidfile" ] || return 0
+  local pid; pid=$(cat "$pidfile")
+  if is_alive "$pid"; then
+    kill -TERM "$pid"
+    for _ in $(seq 1 200); do is_alive "$pid" || break; sleep 0.1; done
+    if is_alive "$pid"; then kill -KILL "$pid"; echo "Killed $kind-$port (pid $pid) after 20s"; else echo "Stopped $kind-$port (pid $pid)"; fi
+  fi
+  rm -f "$pidfile"
+}
 
 stop_named() {
   local kind=$1 file=$2 portkey=$3
   while read -r host args; do
     # shellcheck disable=SC2086
     set -- $args
-    local logs port pidfile
-    logs=$(conf_value strata.logs.dir "$@")
-    port=$(conf_value "$portkey" "$@")
-    pidfile=$logs/$kind-$port.pid
-    [ -f "$pidfile" ] || continue
-    local pid; pid=$(cat "$pidfile")
-    if is_alive "$pid"; then
-      kill -TERM "$pid"
-      for _ in $(seq 1 200); do is_alive "$pid" || break; sleep 0.1; done
-      if is_alive "$pid"; then kill -KILL "$pid"; echo "Killed $kind-$port (pid $pid) after 20s"; else echo "Stopped $kind-$port (pid $pid)"; fi
-    fi
-    rm -f "$pidfile"
+    stop_pidfile "$kind" "$(conf_value "$portkey" "$@")" "$(conf_value strata.logs.dir "$@")"
   done < <(local_entries "$file")
 }
 
 require_binaries
 case "$1" in
-  -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
+  -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' ;;
   master) stop_named master masters strata.master.rpc.port ;;
   worker) stop_named worker workers strata.worker.rpc.port ;;
+  secondary_master) stop_pidfile secondary-master "$(conf_value strata.secondary.master.rpc.port)" "$(conf_value strata.logs.dir)" ;;
   local) stop_named worker workers strata.worker.rpc.port; stop_named master masters strata.master.rpc.port ;;
   masters) for host in $(distinct_hosts masters); do on_host "$host" strata-stop.sh master; done ;;
   workers) for host in $(distinct_hosts workers); do on_host "$host" strata-stop.sh worker; done ;;
   all)
     for host in $(distinct_hosts workers); do on_host "$host" strata-stop.sh worker; done
     for host in $(distinct_hosts masters); do on_host "$host" strata-stop.sh master; done ;;
-  *) die "unknown action '$1' (all, local, masters, workers, master, worker)" ;;
+  *) die "unknown action '$1' (all, local, masters, workers, master, worker, secondary_master)" ;;
 esac

@@ -22,6 +22,9 @@ struct ReportCommand: AsyncParsableCommand {
             print("Strata cluster summary:")
             print("    Leader master: \(leader?.description ?? "none")")
             print("    Journal type: \(reference?.journalType ?? "unknown")")
+            if let zooKeeper = client.locator.zooKeeperAddress ?? infos.compactMap({ $0.1?.zooKeeperAddress }).first(where: { !$0.isEmpty }) {
+                print("    ZooKeeper address: \(zooKeeper)")
+            }
             print("    Cluster id: \(reference.map { $0.clusterID.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() } ?? "unknown")")
             print("    Root under storage: \(reference?.rootUFS ?? "unknown")")
             print("    Inodes: \(infos.first(where: { $0.0 == leader })?.1?.inodeCount ?? 0)")

@@ -21,21 +21,25 @@ struct FSCommand: AsyncParsableCommand {
 enum FSContext {
     static func connect(_ texts: [String]) throws -> (FileSystemClient, [String]) {
         let configuration = try CommandContext.loadConfiguration()
-        var masters: [HostAndPort]? = nil
+        var named: MasterLocator? = nil
         var paths: [String] = []
         for text in texts {
             let uri: StrataURI
             do { uri = try StrataURI(parsing: text) } catch { throw CommandFailure(error.description) }
             switch uri.authority {
             case .none: break
-            case .masters(let addresses): masters = addresses
-            case .zooKeeper: throw CommandFailure("ZooKeeper discovery (strata://zk@…) is not available in this build")
+            case .masters(let addresses): named = .addresses(addresses)
+            case .zooKeeper(let servers): named = .zooKeeper(ZooKeeperMasterLocator(servers: servers, configuration: configuration))
             }
             paths.append(uri.path)
         }
-        let addresses = masters ?? MasterAddresses.rpcAddresses(configuration)
-        guard !addresses.isEmpty else { throw CommandFailure("no master addresses: set strata.master.embedded.journal.addresses or strata.master.rpc.addresses") }
-        return (FileSystemClient(masters: addresses, configuration: configuration), paths)
+        let locator: MasterLocator
+        if let named {
+            locator = named
+        } else {
+            do { locator = try MasterLocator.configured(configuration) } catch { throw CommandFailure(error.message) }
+        }
+        return (FileSystemClient(locator: locator, configuration: configuration), paths)
     }
 
     /// Runs `body` with a client, closing it afterwards; RPC errors become one-line failures.
@@ -300,6 +304,7 @@ struct LeaderCommand: AsyncParsableCommand {
     func run() async throws {
         try await FSContext.with(uri.map { [$0] } ?? []) { client, _ in
             print(try await client.waitForLeader().description)
+            if let zooKeeper = client.locator.zooKeeperAddress { print("ZooKeeper address: \(zooKeeper)") }
         }
     }
 }
@@ -314,8 +319,10 @@ struct MasterInfoCommand: AsyncParsableCommand {
             let infos = await client.probeAll()
             let journalType = infos.compactMap { $0.1?.journalType }.first ?? "EMBEDDED"
             print("Current leader master: \(leader)")
-            print("All masters: \(client.masters.map(\.description).joined(separator: ", "))")
+            print("All masters: \(infos.map(\.0.description).joined(separator: ", "))")
             print("Journal type: \(journalType)")
+            let zooKeeper = client.locator.zooKeeperAddress ?? infos.compactMap { $0.1?.zooKeeperAddress }.first { !$0.isEmpty }
+            if let zooKeeper { print("ZooKeeper address: \(zooKeeper)") }
             for (address, info) in infos {
                 print("  \(address)  \(info?.thisRole ?? "UNAVAILABLE")")
             }

@@ -24,9 +24,9 @@ struct FormatCommand: ParsableCommand {
             throw CommandFailure("root under storage (strata.master.mount.table.root.ufs): \(error)")
         }
         let clusterID = try JournalFormatter.clusterID(configuration)
-        for folder in [configuration.string(.masterJournalFolder), configuration.string(.jobMasterJournalFolder)] {
-            try JournalFormatter.format(folder, clusterID: clusterID, skipFormatted: skipFormatted)
-        }
+        try JournalFormatter.format(configuration.string(.masterJournalFolder), clusterID: clusterID, skipFormatted: skipFormatted,
+                                    ufs: JournalFormatter.isUFS(configuration))
+        try JournalFormatter.format(configuration.string(.jobMasterJournalFolder), clusterID: clusterID, skipFormatted: skipFormatted)
     }
 }
 
@@ -38,7 +38,8 @@ struct FormatJournalCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try CommandContext.loadConfiguration()
-        try JournalFormatter.format(configuration.string(.masterJournalFolder), clusterID: try JournalFormatter.clusterID(configuration), skipFormatted: false)
+        try JournalFormatter.format(configuration.string(.masterJournalFolder), clusterID: try JournalFormatter.clusterID(configuration), skipFormatted: false,
+                                    ufs: JournalFormatter.isUFS(configuration))
     }
 }
 
@@ -56,7 +57,11 @@ enum JournalFormatter {
         }
     }
 
-    static func format(_ folder: String, clusterID: [UInt8], skipFormatted: Bool) throws {
+    static func isUFS(_ configuration: Configuration) -> Bool { configuration.string(.masterJournalType) == "UFS" }
+
+    /// Erases `folder` and writes a new identity; for a UFS journal (a shared folder that every
+    /// master uses) also its layout: epoch, logs, epochs and checkpoints.
+    static func format(_ folder: String, clusterID: [UInt8], skipFormatted: Bool, ufs: Bool = false) throws {
         if skipFormatted, (try? JournalIdentity.read(from: folder)) != nil {
             print("Journal \(folder) is already formatted; left as it is")
             return
@@ -73,11 +78,15 @@ enum JournalFormatter {
         var generator = SystemRandomNumberGenerator()
         let identity = JournalIdentity(clusterID: clusterID, storageID: UInt64.random(in: 1...UInt64.max, using: &generator))
         do {
-            try identity.write(to: folder)
+            if ufs {
+                try UFSJournalFolder.format(folder: folder, identity: identity)
+            } else {
+                try identity.write(to: folder)
+            }
         } catch {
             throw CommandFailure("cannot format journal \(folder): \(error)")
         }
-        print("Formatted journal \(folder) (cluster \(identity.clusterIDText))")
+        print("Formatted \(ufs ? "UFS journal" : "journal") \(folder) (cluster \(identity.clusterIDText))")
     }
 }
 
@@ -105,7 +114,7 @@ struct FormatMastersCommand: ParsableCommand {
             if entry.isLocal {
                 do {
                     let local = try Configuration.load(environment: ProcessInfo.processInfo.environment, arguments: arguments)
-                    try JournalFormatter.format(local.string(.masterJournalFolder), clusterID: clusterID, skipFormatted: false)
+                    try JournalFormatter.format(local.string(.masterJournalFolder), clusterID: clusterID, skipFormatted: false, ufs: JournalFormatter.isUFS(local))
                 } catch {
                     failures.append("\(entry.host) (\(path):\(entry.line)): \(error)")
                 }

@@ -24,18 +24,36 @@ struct ReadJournalCommand: ParsableCommand {
         let hardState: HardState
         let problems: [String]
         var snapshot: SnapshotStore.Snapshot?
+        let ufs = UFSJournalFolder.isUFSJournal(folder)
+        var header = ""
         do {
             identity = try JournalIdentity.read(from: folder)
-            (entries, hardState, problems) = try RaftLogStore.readOnly(directory: folder + "/log", identity: identity)
             var repairs: [String] = []
-            if FileManager.default.fileExists(atPath: folder + "/snapshots") {
-                snapshot = try SnapshotStore(directory: folder + "/snapshots", identity: identity, sync: false).latest(repairs: &repairs)
+            if ufs {
+                // The UFS journal: only the valid records (a deposed leader's writes after the
+                // next epoch began are not part of it), the epochs and the newest checkpoint.
+                let journal = UFSJournalFolder(folder: folder, identity: identity, sync: false)
+                entries = try journal.validRecords()
+                hardState = HardState()
+                problems = []
+                let epochs = try journal.markers().map { "epoch \($0.epoch) from index \($0.start)" }.joined(separator: ", ")
+                header = "# UFS journal \(folder): cluster \(identity.clusterIDText), fence epoch \(try journal.readEpoch()); \(epochs.isEmpty ? "no epochs yet" : epochs)\n"
+                snapshot = try SnapshotStore(directory: journal.checkpointsDirectory, identity: identity, sync: false).latest(repairs: &repairs)
+            } else {
+                (entries, hardState, problems) = try RaftLogStore.readOnly(directory: folder + "/log", identity: identity)
+                if FileManager.default.fileExists(atPath: folder + "/snapshots") {
+                    snapshot = try SnapshotStore(directory: folder + "/snapshots", identity: identity, sync: false).latest(repairs: &repairs)
+                }
+                header = "# journal \(folder): cluster \(identity.clusterIDText), term \(hardState.term), vote \(hardState.vote.map { String($0, radix: 16) } ?? "-")\n"
             }
         } catch {
             throw CommandFailure("cannot read journal \(folder): \(error)")
         }
-        var edits = "# journal \(folder): cluster \(identity.clusterIDText), term \(hardState.term), vote \(hardState.vote.map { String($0, radix: 16) } ?? "-")\n"
-        if let snapshot { edits += "# snapshot at index \(snapshot.meta.index) (term \(snapshot.meta.term)), \(snapshot.meta.membership)\n" }
+        var edits = header
+        if let snapshot {
+            edits += ufs ? "# checkpoint at index \(snapshot.meta.index)\n"
+                : "# snapshot at index \(snapshot.meta.index) (term \(snapshot.meta.term)), \(snapshot.meta.membership)\n"
+        }
         for entry in entries where entry.index >= start && entry.index <= end {
             let text: String
             switch entry.kind {
@@ -44,7 +62,7 @@ struct ReadJournalCommand: ParsableCommand {
             case .normal:
                 text = (try? NamespaceCodec.decodeRecord(entry.data)).map { "\($0)" } ?? "<\(entry.data.count) bytes, not a namespace record>"
             }
-            edits += "\(entry.index)\tterm \(entry.term)\t\(text)\n"
+            edits += "\(entry.index)\t\(ufs ? "epoch" : "term") \(entry.term)\t\(text)\n"
         }
         for problem in problems { edits += "# damaged: \(problem)\n" }
 

@@ -1,5 +1,6 @@
 import ServiceLifecycle
 import StrataBlock
+import StrataClient
 import StrataCore
 import StrataRuntime
 import StrataWire
@@ -27,13 +28,18 @@ await ServiceProcess.main(ServiceProcessDescription(
             throw ServiceStartError("worker storage: \(error)")
         }
         let worker = BlockWorker(store: store, logger: context.logger)
-        let masters = MasterAddresses.rpcAddresses(configuration)
-        guard !masters.isEmpty else {
-            throw ServiceStartError("no master addresses: set strata.master.embedded.journal.addresses or strata.master.rpc.addresses")
+        // With ZooKeeper, the masters are those in the election (asked again every few seconds).
+        let locator: MasterLocator
+        do { locator = try MasterLocator.configured(configuration) } catch { throw ServiceStartError("\(error)") }
+        var masters: [HostAndPort] = []
+        var discover: (@Sendable () async -> [HostAndPort])? = nil
+        switch locator {
+        case .addresses(let addresses): masters = addresses
+        case .zooKeeper(let zooKeeper): discover = { await zooKeeper.masters() }
         }
         let address = WorkerAddress(host: configuration.string(.workerHostname), rpcPort: UInt32(configuration.integer(.workerRpcPort)),
                                     webPort: UInt32(configuration.integer(.workerWebPort)))
-        let sync = MasterSync(masters: masters, worker: worker, address: address,
+        let sync = MasterSync(masters: masters, discover: discover, worker: worker, address: address,
                               interval: configuration.duration(.workerBlockHeartbeatInterval),
                               frameSizeMaxBytes: Int(configuration.sizeBytes(.networkMaxInboundMessageSize)), logger: context.logger)
         await worker.setAnnounce { sequence in await sync.announce(through: sequence) }

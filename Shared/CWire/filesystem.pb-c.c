@@ -2231,7 +2231,7 @@ const ProtobufCMessageDescriptor strata__master_member__descriptor =
   (ProtobufCMessageInit) strata__master_member__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__master_info__field_descriptors[12] =
+static const ProtobufCFieldDescriptor strata__master_info__field_descriptors[13] =
 {
   {
     "leader_rpc_address",
@@ -2377,6 +2377,18 @@ static const ProtobufCFieldDescriptor strata__master_info__field_descriptors[12]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "zookeeper_address",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__MasterInfo, zookeeper_address),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__master_info__field_indices_by_name[] = {
   8,   /* field[8] = applied_index */
@@ -2391,11 +2403,12 @@ static const unsigned strata__master_info__field_indices_by_name[] = {
   2,   /* field[2] = term */
   6,   /* field[6] = this_role */
   5,   /* field[5] = this_rpc_address */
+  12,   /* field[12] = zookeeper_address */
 };
 static const ProtobufCIntRange strata__master_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 12 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor strata__master_info__descriptor =
 {
@@ -2405,7 +2418,7 @@ const ProtobufCMessageDescriptor strata__master_info__descriptor =
   "Strata__MasterInfo",
   "strata",
   sizeof(Strata__MasterInfo),
-  12,
+  13,
   strata__master_info__field_descriptors,
   strata__master_info__field_indices_by_name,
   1,  strata__master_info__number_ranges,

@@ -885,22 +885,24 @@ const ProtobufCMessageDescriptor strata__echo_response__descriptor =
   (ProtobufCMessageInit) strata__echo_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue strata__service_kind__enum_values_by_number[5] =
+static const ProtobufCEnumValue strata__service_kind__enum_values_by_number[6] =
 {
   { "SERVICE_KIND_UNKNOWN", "STRATA__SERVICE_KIND__SERVICE_KIND_UNKNOWN", 0 },
   { "MASTER", "STRATA__SERVICE_KIND__MASTER", 1 },
   { "JOB_MASTER", "STRATA__SERVICE_KIND__JOB_MASTER", 2 },
   { "WORKER", "STRATA__SERVICE_KIND__WORKER", 3 },
   { "JOURNAL_NODE", "STRATA__SERVICE_KIND__JOURNAL_NODE", 4 },
+  { "SECONDARY_MASTER", "STRATA__SERVICE_KIND__SECONDARY_MASTER", 5 },
 };
 static const ProtobufCIntRange strata__service_kind__value_ranges[] = {
-{0, 0},{0, 5}
+{0, 0},{0, 6}
 };
-static const ProtobufCEnumValueIndex strata__service_kind__enum_values_by_name[5] =
+static const ProtobufCEnumValueIndex strata__service_kind__enum_values_by_name[6] =
 {
   { "JOB_MASTER", 2 },
   { "JOURNAL_NODE", 4 },
   { "MASTER", 1 },
+  { "SECONDARY_MASTER", 5 },
   { "SERVICE_KIND_UNKNOWN", 0 },
   { "WORKER", 3 },
 };
@@ -911,9 +913,9 @@ const ProtobufCEnumDescriptor strata__service_kind__descriptor =
   "ServiceKind",
   "Strata__ServiceKind",
   "strata",
-  5,
+  6,
   strata__service_kind__enum_values_by_number,
-  5,
+  6,
   strata__service_kind__enum_values_by_name,
   1,
   strata__service_kind__value_ranges,

@@ -8,7 +8,7 @@ import Synchronization
 /// Every mutation carries an operation id that stays the same across its retries, so a create
 /// retried after a failover neither fails with ALREADY_EXISTS nor happens twice.
 public final class FileSystemClient: Sendable {
-    public let masters: [HostAndPort]
+    public let locator: MasterLocator
     public let clientID: UInt64
     private let sequence = Atomic<UInt64>(0)
     private let policy: RetryPolicy
@@ -19,9 +19,13 @@ public final class FileSystemClient: Sendable {
     /// Per-attempt deadline: short enough that a dead master does not eat the retry budget.
     private let attemptDeadline: Duration
 
-    public init(masters: [HostAndPort], configuration: Configuration) {
+    public convenience init(masters: [HostAndPort], configuration: Configuration) {
         precondition(!masters.isEmpty, "a file-system client needs at least one master address")
-        self.masters = masters
+        self.init(locator: .addresses(masters), configuration: configuration)
+    }
+
+    public init(locator: MasterLocator, configuration: Configuration) {
+        self.locator = locator
         self.configuration = configuration
         self.clientID = UInt64.random(in: 1...UInt64.max)
         self.policy = RetryPolicy(baseSleep: configuration.duration(.userRpcRetryBaseSleep),
@@ -31,7 +35,16 @@ public final class FileSystemClient: Sendable {
         self.attemptDeadline = min(configuration.duration(.userRpcDeadline), .seconds(30))
     }
 
+    /// The masters known now: the configured ones, or those in the ZooKeeper election.
+    public func masters() async -> [HostAndPort] {
+        switch locator {
+        case .addresses(let addresses): addresses
+        case .zooKeeper(let zooKeeper): await zooKeeper.masters()
+        }
+    }
+
     public func close() async {
+        if case .zooKeeper(let zooKeeper) = locator { await zooKeeper.close() }
         for client in clients.withLockedValue({ Array($0.values) }) { await client.close() }
         for client in workerClients.withLockedValue({ Array($0.values) }) { await client.close() }
     }
@@ -112,6 +125,11 @@ public final class FileSystemClient: Sendable {
     /// The leader: the last one known, else found by asking every master at once.
     public func currentLeader() async throws(RPCError) -> HostAndPort {
         if let known = leader.withLockedValue({ $0 }) { return known }
+        if case .zooKeeper(let zooKeeper) = locator {
+            let published = try await zooKeeper.leader()
+            leader.withLockedValue { $0 = published }
+            return published
+        }
         let infos = await probeAll()
         var hinted: HostAndPort? = nil
         for (address, info) in infos {
@@ -126,12 +144,13 @@ public final class FileSystemClient: Sendable {
             return hinted
         }
         let reached = infos.filter { $0.1 != nil }.count
-        throw RPCError(.unavailable, "no leading master among \(masters.map(\.description).joined(separator: ",")) (\(reached) reachable)")
+        throw RPCError(.unavailable, "no leading master among \(locator.description) (\(reached) reachable)")
     }
 
     /// Every master's own view (nil for those that do not answer within a second).
     public func probeAll() async -> [(HostAndPort, MasterInfo?)] {
-        await withTaskGroup(of: (HostAndPort, MasterInfo?).self) { group in
+        let masters = await masters()
+        return await withTaskGroup(of: (HostAndPort, MasterInfo?).self) { group in
             for master in masters {
                 group.addTask {
                     let info = try? await self.client(master).call(FileSystemMethods.getMasterInfo, GetServiceInfoRequest(), deadline: .seconds(1))

@@ -13,6 +13,8 @@ public struct JournalError: Error, CustomStringConvertible, Equatable {
         case notFormatted
         /// A read, write, fsync or rename failed (disk full, permissions, …).
         case io
+        /// A newer epoch was taken by another leader (UFS journal): this one may not write.
+        case fenced
     }
     public let code: Code
     public let message: String

@@ -301,12 +301,17 @@ public final class RaftLogStore {
         return firstIndex
     }
 
-    private enum Decoded {
+    enum Decoded {
         case success(LogEntry)
         case failure(String)
     }
 
     private func decodeRecord(_ reader: inout ByteReader) -> Decoded {
+        Self.decodeRecord(&reader, entrySizeMaxBytes: entrySizeMaxBytes)
+    }
+
+    /// Decodes one record (shared with the UFS journal's log files, which use the same records).
+    static func decodeRecord(_ reader: inout ByteReader, entrySizeMaxBytes: Int) -> Decoded {
         guard let length = reader.read(UInt32.self), let crc = reader.read(UInt32.self) else { return .failure("incomplete record header") }
         guard Int(length) >= Self.recordFixedPayloadBytes, Int(length) <= entrySizeMaxBytes + Self.recordFixedPayloadBytes else {
             return .failure("record length \(length) out of bounds")

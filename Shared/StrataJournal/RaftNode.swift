@@ -82,6 +82,12 @@ public struct ProposalError: Error, CustomStringConvertible, Equatable {
     public let message: String
     public let leaderHint: HostAndPort?
     public var description: String { message }
+
+    public init(code: Code, message: String, leaderHint: HostAndPort?) {
+        self.code = code
+        self.message = message
+        self.leaderHint = leaderHint
+    }
 }
 
 /// What a member reports about itself.

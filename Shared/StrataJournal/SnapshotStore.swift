@@ -8,7 +8,7 @@ import StrataWire
 /// followed by the state machine's bytes. Written to a temporary file, fsynced, renamed; the
 /// newest `retained` are kept. A file is also the unit of transfer to a lagging member: the bytes
 /// travel as they are and the receiver checks them exactly as it checks its own.
-public final class SnapshotStore {
+public final class SnapshotStore: Sendable {
     public struct Snapshot: Sendable, Equatable {
         public var meta: SnapshotMeta
         public var data: [UInt8]

@@ -38,7 +38,7 @@ public final class BlockMaster: Sendable {
         (ContinuousClock.now - started).milliseconds
     }
 
-    var isLeader: Bool { fileSystem.node.latestStatus.role == .leader }
+    var isLeader: Bool { fileSystem.journal.isLeader }
 
     // MARK: Handlers
 

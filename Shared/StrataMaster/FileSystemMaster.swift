@@ -12,24 +12,23 @@ import StrataWire
 /// clients with NOT_LEADER and the leader's RPC address, and loads under-storage metadata on
 /// first access (journaled, so every master sees it).
 public final class FileSystemMaster: Sendable {
-    public let node: RaftNode
+    public let journal: any MasterJournal
     public let stateMachine: NamespaceStateMachine
+    /// RPC → web addresses of other masters (and, on the embedded journal, journal → RPC).
     let directory: MasterDirectory
     let thisRPCAddress: HostAndPort
-    let journalType: String
     let clusterID: [UInt8]
     let rootUFS: String
     let startTimeMilliseconds: UInt64
     let logger: Logger
     private let underStorage = NIOLockedValueBox<[String: any UnderFileSystem]>([:])
 
-    public init(node: RaftNode, stateMachine: NamespaceStateMachine, rpcAddressOfJournal: [HostAndPort: HostAndPort],
+    public init(journal: any MasterJournal, stateMachine: NamespaceStateMachine, directory: MasterDirectory,
                 thisRPCAddress: HostAndPort, clusterID: [UInt8], rootUFS: String, logger: Logger) {
-        self.node = node
+        self.journal = journal
         self.stateMachine = stateMachine
-        self.directory = MasterDirectory(configured: rpcAddressOfJournal)
+        self.directory = directory
         self.thisRPCAddress = thisRPCAddress
-        self.journalType = "EMBEDDED"
         self.clusterID = clusterID
         self.rootUFS = rootUFS
         self.startTimeMilliseconds = UInt64(Date().timeIntervalSince1970 * 1000)
@@ -38,7 +37,7 @@ public final class FileSystemMaster: Sendable {
 
     /// The role for ServiceInfo: LEADER when this master serves, else STANDBY.
     public func role() async -> String {
-        node.latestStatus.role == .leader ? "LEADER" : "STANDBY"
+        journal.isLeader ? "LEADER" : "STANDBY"
     }
 
     // MARK: Handlers
@@ -140,47 +139,50 @@ public final class FileSystemMaster: Sendable {
         handlers.register(FileSystemMethods.getMasterInfo) { _, _ in await self.masterInfo() }
         handlers.register(QuorumMethods.info) { _, _ in
             try await self.ensureLeader()
-            return await self.quorumInfo()
+            return await self.quorumInfo(try self.embeddedNode())
         }
         handlers.register(QuorumMethods.elect) { request, _ in
             try await self.ensureLeader()
             guard let target = HostAndPort(parsing: request.address) else {
                 throw RPCError(.invalidArgument, "invalid address '\(request.address)': expected the member's embedded-journal host:port")
             }
-            guard let member = await self.node.quorum.first(where: { $0.address == target }) else {
+            let node = try self.embeddedNode()
+            guard let member = await node.quorum.first(where: { $0.address == target }) else {
                 throw RPCError(.notFound, "\(target) is not a member of the MASTER quorum")
             }
             guard member.voter else {
                 throw RPCError(.failedPrecondition, "\(target) is still catching up (a learner); elect it once it votes")
             }
-            do { try await self.node.transferLeadership(to: target) } catch let error as ProposalError { throw self.proposalRPCError(error) }
-            return await self.quorumInfo()
+            do { try await node.transferLeadership(to: target) } catch let error as ProposalError { throw self.proposalRPCError(error) }
+            return await self.quorumInfo(node)
         }
         handlers.register(QuorumMethods.remove) { request, _ in
             try await self.ensureLeader()
             guard let target = HostAndPort(parsing: request.address) else {
                 throw RPCError(.invalidArgument, "invalid address '\(request.address)': expected the member's embedded-journal host:port")
             }
-            let quorum = await self.node.quorum
+            let node = try self.embeddedNode()
+            let quorum = await node.quorum
             guard let member = quorum.first(where: { $0.address == target }) else {
                 throw RPCError(.notFound, "\(target) is not a member of the MASTER quorum")
             }
-            guard member.address != (await self.node.status).address else {
+            guard member.address != (await node.status).address else {
                 throw RPCError(.failedPrecondition, "\(target) is the leader; elect another member first")
             }
-            do { try await self.node.removeMember(target) } catch let error as ProposalError { throw self.proposalRPCError(error) }
-            return await self.quorumInfo()
+            do { try await node.removeMember(target) } catch let error as ProposalError { throw self.proposalRPCError(error) }
+            return await self.quorumInfo(node)
         }
         handlers.register(FileSystemMethods.checkpoint) { _, _ in
             try await self.ensureLeader()
-            do { try await self.node.checkpoint() } catch { throw RPCError(.internal, "checkpoint failed: \(error)") }
-            // Every member checkpoints, so that a restart of any of them (a whole-cluster restart
-            // elects whichever is up first) starts from the snapshot rather than replaying its log.
-            let others = await self.node.quorum.map(\.address).filter { $0 != self.node.configuration.address }
+            do { try await self.journal.checkpoint() } catch { throw RPCError(.internal, "checkpoint failed: \(error)") }
+            // On the embedded journal every member checkpoints, so that a restart of any of them
+            // (a whole-cluster restart elects whichever is up first) starts from the snapshot
+            // rather than replaying its log. (The UFS journal's checkpoint is shared by all.)
+            guard let embedded = self.journal as? EmbeddedMasterJournal else { return EmptyResponse() }
+            let others = await embedded.otherMembersRPC()
             await withTaskGroup(of: Void.self) { group in
-                for journal in others {
+                for rpc in others {
                     group.addTask {
-                        guard let rpc = await self.directory.resolve(journal) else { return }
                         let client = RPCClient(address: rpc, frameSizeMaxBytes: 1 << 20, connectTimeout: .seconds(1))
                         do {
                             _ = try await client.call(FileSystemMethods.checkpointLocal, GetServiceInfoRequest(), deadline: .seconds(600))
@@ -194,9 +196,17 @@ public final class FileSystemMaster: Sendable {
             return EmptyResponse()
         }
         handlers.register(FileSystemMethods.checkpointLocal) { _, _ in
-            do { try await self.node.checkpoint() } catch { throw RPCError(.internal, "checkpoint failed: \(error)") }
+            do { try await self.journal.checkpoint() } catch { throw RPCError(.internal, "checkpoint failed: \(error)") }
             return EmptyResponse()
         }
+    }
+
+    /// The Raft node, for quorum commands (which exist only on the embedded journal).
+    func embeddedNode() throws(RPCError) -> RaftNode {
+        guard let node = journal.raftNode else {
+            throw RPCError(.failedPrecondition, "the master journal is \(journal.journalType); quorum commands apply to the EMBEDDED journal")
+        }
+        return node
     }
 
     // MARK: Mutations and reads
@@ -208,7 +218,7 @@ public final class FileSystemMaster: Sendable {
                                      timeMilliseconds: Int64(Date().timeIntervalSince1970 * 1000), command: command)
         let index: UInt64
         do {
-            index = try await node.propose(NamespaceCodec.encode(record))
+            index = try await journal.propose(NamespaceCodec.encode(record))
         } catch {
             throw proposalRPCError(error)
         }
@@ -225,14 +235,12 @@ public final class FileSystemMaster: Sendable {
     /// Serving reads only as the leader, after applying everything committed before the read.
     func readyToRead() async throws(RPCError) {
         try await ensureLeader()
-        do { try await node.readBarrier() } catch { throw proposalRPCError(error) }
+        do { try await journal.readBarrier() } catch { throw proposalRPCError(error) }
     }
 
     func ensureLeader() async throws(RPCError) {
-        let status = await node.status
-        guard status.role == .leader else {
-            var hint: HostAndPort? = nil
-            if let leader = status.leader { hint = await directory.resolve(leader) }
+        guard journal.isLeader else {
+            let hint = await journal.leaderRPCAddress()
             throw RPCError(.notLeader, "\(thisRPCAddress) is a standby master", leaderHint: hint?.description)
         }
     }
@@ -357,31 +365,25 @@ public final class FileSystemMaster: Sendable {
     // MARK: Info
 
     func masterInfo() async -> MasterInfo {
-        let status = await node.status
+        let status = await journal.status()
         var info = MasterInfo()
-        if let leader = status.leader { info.leaderRPCAddress = await directory.resolve(leader)?.description ?? "" }
-        info.journalType = journalType
+        info.leaderRPCAddress = status.isLeader ? thisRPCAddress.description : (await journal.leaderRPCAddress()?.description ?? "")
+        info.journalType = journal.journalType
         info.term = status.term
         info.clusterID = clusterID
         info.thisRPCAddress = thisRPCAddress.description
-        info.thisRole = status.role == .leader ? "LEADER" : (status.role == .follower ? "STANDBY" : status.role.rawValue)
+        info.thisRole = status.role
         info.commitIndex = status.commitIndex
         info.appliedIndex = status.appliedIndex
         info.inodeCount = UInt64(await stateMachine.inodeCount)
         info.rootUFS = rootUFS
         info.startTimeMilliseconds = startTimeMilliseconds
-        for member in await node.quorum {
-            let journal = member.address
-            let rpc = journal == status.address ? thisRPCAddress : await directory.resolve(journal)
-            let role = journal == status.address ? info.thisRole : (journal == status.leader ? "LEADER" : "")
-            info.masters.append(MasterMember(rpcAddress: rpc?.description ?? "", journalAddress: journal.description, role: role,
-                                             appliedIndex: journal == status.address ? status.appliedIndex : 0,
-                                             term: journal == status.address ? status.term : 0, voter: member.voter))
-        }
+        info.zooKeeperAddress = journal.zooKeeperAddress ?? ""
+        info.masters = await journal.masters(thisRPC: thisRPCAddress)
         return info
     }
 
-    func quorumInfo() async -> QuorumInfo {
+    func quorumInfo(_ node: RaftNode) async -> QuorumInfo {
         let status = await node.status
         var info = QuorumInfo()
         info.domain = "MASTER"
@@ -413,7 +415,7 @@ public final class FileSystemMaster: Sendable {
     func proposalRPCError(_ error: ProposalError) -> RPCError {
         switch error.code {
         case .notLeader:
-            RPCError(.notLeader, "\(thisRPCAddress) is a standby master", leaderHint: error.leaderHint.flatMap { directory.known($0)?.description })
+            RPCError(.notLeader, "\(thisRPCAddress) is a standby master", leaderHint: error.leaderHint?.description)
         case .outcomeUnknown, .stopped:
             RPCError(.unavailable, "\(error.message); retry with the same operation id")
         case .refused:

@@ -30,6 +30,7 @@ public struct MasterWebUI: Sendable {
         var leader: String
         var leaderWebUrl: String
         var journalType: String
+        var zookeeper: String
         var term: UInt64
         var commitIndex: UInt64
         var appliedIndex: UInt64
@@ -96,7 +97,7 @@ public struct MasterWebUI: Sendable {
                 tiers[tier.alias] = total
             }
         }
-        let quorum = await fileSystem.node.quorum
+        let quorum = await fileSystem.journal.raftNode?.quorum ?? []
         let masters = info.masters.map { member in
             let inQuorum = quorum.first { $0.address.description == member.journalAddress }
             let state = inQuorum?.available.map { $0 ? "AVAILABLE" : "UNAVAILABLE" } ?? (member.role.isEmpty ? "UNKNOWN" : "AVAILABLE")
@@ -107,7 +108,7 @@ public struct MasterWebUI: Sendable {
         return Overview(
             clusterId: info.clusterID.map { String(format: "%02x", $0) }.joined(), role: info.thisRole,
             thisMaster: info.thisRPCAddress, leader: info.leaderRPCAddress, leaderWebUrl: await leaderWebURL(info.leaderRPCAddress) ?? "",
-            journalType: info.journalType, term: info.term, commitIndex: info.commitIndex, appliedIndex: info.appliedIndex,
+            journalType: info.journalType, zookeeper: info.zooKeeperAddress, term: info.term, commitIndex: info.commitIndex, appliedIndex: info.appliedIndex,
             uptimeMs: Int64(Date().timeIntervalSince1970 * 1000) - Int64(info.startTimeMilliseconds), inodes: info.inodeCount,
             liveWorkers: workers.filter { $0.state == "LIVE" }.count, lostWorkers: workers.filter { $0.state != "LIVE" }.count,
             capacity: tiers.values.sorted { $0.alias < $1.alias }, masters: masters)
@@ -121,7 +122,7 @@ public struct MasterWebUI: Sendable {
 
     func listing(_ text: String) async throws(RPCError) -> Listing {
         let path = try FileSystemMaster.path(text.isEmpty ? "/" : text)
-        let leading = fileSystem.node.latestStatus.role == .leader
+        let leading = fileSystem.journal.isLeader
         if leading {
             // The leader shows what is in under storage too (loading it, as a client's listing does).
             try await fileSystem.readyToRead()
@@ -175,8 +176,7 @@ public struct MasterWebUI: Sendable {
     }
 
     private func page(_ title: String, _ current: String, _ body: String, status: Int = 200) async -> WebResponse {
-        let info = fileSystem.node.latestStatus
-        let role = info.role == .leader ? "LEADER" : "STANDBY"
+        let role = fileSystem.journal.isLeader ? "LEADER" : "STANDBY"
         var banner = "Master <b>\(HTML.escape(fileSystem.thisRPCAddress.description))</b> · <span class=\"\(role)\">\(role)</span>"
         if role != "LEADER" {
             let leader = await fileSystem.masterInfo().leaderRPCAddress
@@ -194,7 +194,8 @@ public struct MasterWebUI: Sendable {
             ("Cluster id", HTML.escape(overview.clusterId)),
             ("This master", HTML.escape(overview.thisMaster) + " <span class=\"\(overview.role)\">\(HTML.escape(overview.role))</span>"),
             ("Leader", overview.leaderWebUrl.isEmpty ? HTML.escape(overview.leader) : "<a href=\"\(HTML.escape(overview.leaderWebUrl))\">\(HTML.escape(overview.leader))</a>"),
-            ("Journal", "\(HTML.escape(overview.journalType)), term \(overview.term), commit \(overview.commitIndex), applied \(overview.appliedIndex)"),
+            ("Journal", "\(HTML.escape(overview.journalType)), \(overview.journalType == "UFS" ? "epoch" : "term") \(overview.term), commit \(overview.commitIndex), applied \(overview.appliedIndex)"),
+            ("ZooKeeper", overview.zookeeper.isEmpty ? "not used" : HTML.escape(overview.zookeeper)),
             ("Uptime", HTML.escape(DurationText.format(.milliseconds(overview.uptimeMs)))),
             ("Files and directories", "\(overview.inodes)"),
             ("Workers", "\(overview.liveWorkers) live, \(overview.lostWorkers) lost"),

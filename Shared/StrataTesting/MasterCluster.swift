@@ -50,6 +50,24 @@ public struct MasterCluster: Sendable {
         return MasterCluster(members: members, underStorage: underStorage, clusterID: clusterID, clientProperties: shared)
     }
 
+    /// Prepares (formats) `count` masters on a UFS journal in one shared folder, ZooKeeper (`zooKeeper`)
+    /// electing the leader. The client properties find the leader through ZooKeeper.
+    public static func prepareUFS(_ harness: ProcessHarness, count: Int, zooKeeper: ZooKeeperEnsemble,
+                                  sessionTimeout: Duration = .seconds(3), policy: String = "SESSION",
+                                  extra: [String: String] = [:]) async throws -> MasterCluster {
+        let properties: [String: String] = [
+            "strata.master.journal.type": "UFS",
+            "strata.master.journal.folder": harness.directory + "/shared-journal",
+            "strata.zookeeper.enabled": "true",
+            "strata.zookeeper.address": zooKeeper.connectString,
+            "strata.zookeeper.session.timeout": "\(sessionTimeout.components.seconds * 1000 + sessionTimeout.components.attoseconds / 1_000_000_000_000_000)ms",
+            "strata.zookeeper.connection.timeout": "10s",
+            "strata.zookeeper.leader.connection.error.policy": policy,
+            "strata.master.journal.tailer.sleep.time": "50ms",
+        ].merging(extra) { _, new in new }
+        return try await prepare(harness, count: count, extra: properties)
+    }
+
     /// Prepares (formats) one more master configured, as the reference's procedure for adding a
     /// master to a live quorum says, with every existing member plus itself; the existing
     /// members' configuration is left as it is. Returns the grown cluster and the new member.

@@ -106,6 +106,17 @@ public final class ProcessHarness: Sendable {
         return process
     }
 
+    /// Starts a program that is not part of Strata (a ZooKeeper server) in `directory`, its
+    /// output in a log beside it; it is killed with the harness like the others.
+    public func startExternal(_ executable: String, name: String, directory: String, arguments: [String]) throws -> TestProcess {
+        let logDirectory = (self.directory as NSString).appendingPathComponent(name)
+        try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
+        let process = try TestProcess(executable: executable, name: name, directory: logDirectory, arguments: arguments,
+                                      environment: ProcessInfo.processInfo.environment, workingDirectory: directory)
+        processes.withLockedValue { $0.append(process) }
+        return process
+    }
+
     /// Every process's log, headed by its name, for failure reports.
     public func allLogs() -> String {
         processes.withLockedValue { $0 }.map { "----- \($0.name) (\($0.logPath)) -----\n\($0.log())" }.joined(separator: "\n")
@@ -126,7 +137,8 @@ public final class TestProcess: @unchecked Sendable {
     public let directory: String
     public let logPath: String
 
-    init(executable: String, name: String, directory: String, arguments: [String], environment: [String: String]) throws {
+    init(executable: String, name: String, directory: String, arguments: [String], environment: [String: String],
+         workingDirectory: String? = nil) throws {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw HarnessError("no executable at \(executable): build the package first (swift build)")
         }
@@ -139,7 +151,7 @@ public final class TestProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = environment
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory ?? directory)
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice

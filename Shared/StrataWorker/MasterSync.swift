@@ -11,7 +11,9 @@ import StrataWire
 /// block changes that master has not acknowledged yet (or a full report, in parts, when it asks
 /// to register or fell too far behind). Only the leader's commands are carried out.
 public final class MasterSync: Service, Sendable {
-    let masters: [HostAndPort]
+    /// The masters configured; with ZooKeeper, `discover` adds those that enter the election.
+    let configuredMasters: [HostAndPort]
+    let discover: (@Sendable () async -> [HostAndPort])?
     let worker: BlockWorker
     let address: WorkerAddress
     let interval: Duration
@@ -27,42 +29,70 @@ public final class MasterSync: Service, Sendable {
     /// The highest change sequence a leading master has acknowledged.
     private let leaderAcknowledged = NIOLockedValueBox<UInt64>(0)
     /// Wakes the loops for an early heartbeat.
-    private let doorbells: [HostAndPort: Doorbell]
+    private let doorbells = NIOLockedValueBox<[HostAndPort: Doorbell]>([:])
+    /// How often `discover` is asked for masters.
+    static let discoveryInterval: Duration = .seconds(2)
     static let announceWaitMax: Duration = .seconds(3)
 
-    public init(masters: [HostAndPort], worker: BlockWorker, address: WorkerAddress, interval: Duration,
-                frameSizeMaxBytes: Int, logger: Logger) {
-        self.masters = masters
+    public init(masters: [HostAndPort], discover: (@Sendable () async -> [HostAndPort])? = nil, worker: BlockWorker,
+                address: WorkerAddress, interval: Duration, frameSizeMaxBytes: Int, logger: Logger) {
+        self.configuredMasters = masters
+        self.discover = discover
         self.worker = worker
         self.address = address
         self.interval = interval
         self.frameSizeMaxBytes = frameSizeMaxBytes
         self.startTimeMilliseconds = Int64(Date().timeIntervalSince1970 * 1000)
         self.logger = logger
-        self.acknowledged = NIOLockedValueBox(Dictionary(uniqueKeysWithValues: masters.map { ($0, 0) }))
-        self.doorbells = Dictionary(uniqueKeysWithValues: masters.map { ($0, Doorbell()) })
+        self.acknowledged = NIOLockedValueBox([:])
     }
 
     /// Reports changes up to `sequence` to every master now, and waits until the leader has
     /// them (at most `announceWaitMax`; the regular heartbeats carry them anyway).
     public func announce(through sequence: UInt64) async {
-        for doorbell in doorbells.values { doorbell.ring() }
+        for doorbell in doorbells.withLockedValue({ Array($0.values) }) { doorbell.ring() }
         let deadline = ContinuousClock.now + Self.announceWaitMax
         while leaderAcknowledged.withLockedValue({ $0 }) < sequence && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(2))
         }
     }
 
+    /// Every master known so far.
+    public var masters: [HostAndPort] { doorbells.withLockedValue { Array($0.keys) }.sorted { $0.description < $1.description } }
+
     public func run() async throws {
+        let (found, foundContinuation) = AsyncStream.makeStream(of: HostAndPort.self)
+        for master in configuredMasters { foundContinuation.yield(master) }
         await withTaskGroup(of: Void.self) { group in
-            for master in masters { group.addTask { await self.sync(with: master) } }
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(10))
                     await self.worker.expireIdleWriters()
                 }
             }
-            try? await gracefulShutdown()
+            if let discover {
+                group.addTask {
+                    while !Task.isCancelled {
+                        for master in await discover() { foundContinuation.yield(master) }
+                        try? await Task.sleep(for: Self.discoveryInterval)
+                    }
+                }
+            }
+            group.addTask {
+                try? await gracefulShutdown()
+                foundContinuation.finish()
+            }
+            for await master in found {
+                let isNew = doorbells.withLockedValue { bells in
+                    guard bells[master] == nil else { return false }
+                    bells[master] = Doorbell()
+                    return true
+                }
+                guard isNew else { continue }
+                acknowledged.withLockedValue { $0[master] = $0[master] ?? 0 }
+                if discover != nil { logger.info("reporting to master \(master)") }
+                group.addTask { await self.sync(with: master) }
+            }
             group.cancelAll()
         }
     }
@@ -116,7 +146,7 @@ public final class MasterSync: Service, Sendable {
                 self.reachable.withLockedValue { $0[master] = false }
                 // A master that restarted no longer knows us: it will ask for a full report.
             }
-            await doorbells[master]!.wait(upTo: interval)
+            await doorbells.withLockedValue { $0[master]! }.wait(upTo: interval)
         }
         await client.close()
     }

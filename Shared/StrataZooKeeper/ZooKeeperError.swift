@@ -2,9 +2,6 @@ import CZooKeeper
 
 /// A failure reported by the ZooKeeper C client, mapped from its integer code at the wrapper.
 ///
-/// The ZooKeeper session type that uses it (leader election, the UFS journal's fencing) arrives
-/// with the UFS-journal work; the mapping lives here now so that the C library is linked and
-/// exercised from the first build.
 public struct ZooKeeperError: Error, CustomStringConvertible, Equatable {
     public enum Code: Sendable, Equatable {
         case systemError, runtimeInconsistency, dataInconsistency, connectionLoss, marshallingError
@@ -23,6 +20,13 @@ public struct ZooKeeperError: Error, CustomStringConvertible, Equatable {
     public let rawCode: Int32
     public let message: String
     public var description: String { message }
+
+    /// An error the wrapper itself detects (a timeout, a closed session).
+    public init(code: Code, message: String) {
+        self.code = code
+        self.rawCode = 0
+        self.message = message
+    }
 
     /// Maps the C client's return code `rawCode` for an operation on `path`; nil for `ZOK`.
     public init?(rawCode: Int32, operation: String, path: String? = nil) {

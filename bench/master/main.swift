@@ -11,8 +11,12 @@ import StrataWire
 // printed, and the time from restarting every master (after a checkpoint) to serving again.
 //
 //   strata-bench-master [--threads N] [--duration S] [--warmup S] [--files N] [--workdir DIR] [--keep]
+//                       [--journal EMBEDDED|UFS] [--session-timeout MS] [--failovers N]
 //
 // --keep leaves the work directory (the masters' journals and logs) in place.
+// --journal UFS runs the masters on a UFS journal in a shared folder, a ZooKeeper server (Debian's
+// package, started here) electing the leader with the given session timeout.
+// --failovers N measures N fail-overs: kill -9 of the leader → the next acknowledged create.
 
 let arguments = CommandLine.arguments
 func option(_ name: String, _ fallback: String) -> String {
@@ -24,6 +28,10 @@ let warmup = Double(option("--warmup", "1")) ?? 1
 let fileCount = Int(option("--files", "1000000")) ?? 1_000_000
 let workDirectory = option("--workdir", NSTemporaryDirectory() + "strata-bench-master-\(getpid())")
 let binaries = URL(fileURLWithPath: arguments[0]).deletingLastPathComponent().path
+let journalType = option("--journal", "EMBEDDED").uppercased()
+let sessionTimeoutMilliseconds = Int(option("--session-timeout", "3000")) ?? 3000
+let failovers = Int(option("--failovers", "0")) ?? 0
+nonisolated(unsafe) var zooKeeperProcess: Process?
 
 struct BenchError: Error, CustomStringConvertible {
     let description: String
@@ -64,6 +72,12 @@ final class Master: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    func kill9() {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
     /// Resident set size in bytes, from /proc.
     func residentBytes() -> Int64 {
         guard let pid = process?.processIdentifier,
@@ -74,6 +88,42 @@ final class Master: @unchecked Sendable {
     }
 }
 
+/// A ZooKeeper server from Debian's package, for the UFS journal; waits until it answers.
+func startZooKeeper(port: Int) throws {
+    let directory = workDirectory + "/zookeeper"
+    try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
+    try """
+        tickTime=200
+        dataDir=\(directory)/data
+        clientPort=\(port)
+        clientPortAddress=127.0.0.1
+        admin.enableServer=false
+        minSessionTimeout=400
+        maxSessionTimeout=120000
+        """.write(toFile: directory + "/zoo.cfg", atomically: true, encoding: .utf8)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/java")
+    process.arguments = ["-Xmx256m", "-cp", "/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-nop.jar",
+                         "org.apache.zookeeper.server.quorum.QuorumPeerMain", directory + "/zoo.cfg"]
+    process.currentDirectoryURL = URL(fileURLWithPath: directory)
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    zooKeeperProcess = process
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/bin/bash")
+        probe.arguments = ["-c", "exec 3<>/dev/tcp/127.0.0.1/\(port) && echo srvr >&3 && grep -q Mode <&3"]
+        probe.standardError = FileHandle.nullDevice
+        try probe.run()
+        probe.waitUntilExit()
+        if probe.terminationStatus == 0 { return }
+        Thread.sleep(forTimeInterval: 0.2)
+    }
+    throw BenchError("ZooKeeper did not start on port \(port)")
+}
+
 func makeCluster() async throws -> ([Master], FileSystemClient) {
     try? FileManager.default.removeItem(atPath: workDirectory)
     let ufs = workDirectory + "/ufs"
@@ -82,6 +132,20 @@ func makeCluster() async throws -> ([Master], FileSystemClient) {
     let rpcs = (0..<3).map { HostAndPort(host: "127.0.0.1", port: base + $0) }
     let journals = (0..<3).map { HostAndPort(host: "127.0.0.1", port: base + 3 + $0) }
     let clusterID = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    var journalProperties = ""
+    if journalType == "UFS" {
+        let zooKeeperPort = base + 9
+        try startZooKeeper(port: zooKeeperPort)
+        journalProperties = """
+
+            strata.master.journal.type=UFS
+            strata.master.journal.folder=\(workDirectory)/shared-journal
+            strata.zookeeper.enabled=true
+            strata.zookeeper.address=127.0.0.1:\(zooKeeperPort)
+            strata.zookeeper.session.timeout=\(sessionTimeoutMilliseconds)ms
+            strata.master.journal.tailer.sleep.time=50ms
+            """
+    }
     var masters: [Master] = []
     for position in 0..<3 {
         let home = workDirectory + "/master\(position + 1)"
@@ -98,8 +162,12 @@ func makeCluster() async throws -> ([Master], FileSystemClient) {
             strata.master.mount.table.root.ufs=\(ufs)
             strata.cluster.id=\(clusterID)
             strata.log.level=WARNING
-            """
+            """ + journalProperties
         try properties.write(toFile: home + "/conf/strata-site.properties", atomically: true, encoding: .utf8)
+        if journalType == "UFS" && position > 0 {
+            masters.append(Master(name: "master\(position + 1)", home: home, rpc: rpcs[position]))
+            continue
+        }
         let format = Process()
         format.executableURL = URL(fileURLWithPath: binaries + "/strata")
         format.arguments = ["format"]
@@ -109,10 +177,10 @@ func makeCluster() async throws -> ([Master], FileSystemClient) {
         format.waitUntilExit()
         guard format.terminationStatus == 0 else { throw BenchError("strata format failed for \(home)") }
         let master = Master(name: "master\(position + 1)", home: home, rpc: rpcs[position])
-        try master.start()
         masters.append(master)
     }
-    let configuration = try Configuration.defaults(overrides: [.userRpcRetryMaxDuration: "60s"])
+    for master in masters { try master.start() }
+    let configuration = try Configuration.defaults(overrides: [.userRpcRetryMaxDuration: "60s", .userRpcDeadline: "5s"])
     let client = FileSystemClient(masters: rpcs, configuration: configuration)
     _ = try await client.waitForLeader()
     return (masters, client)
@@ -175,7 +243,8 @@ func measure(_ name: String, limit: @escaping @Sendable (Int) -> Int = { _ in In
 
 let (masters, client) = try await makeCluster()
 do {
-    print("strata-bench-master: 3 masters (embedded journal, fsync on), \(threads) threads, \(duration)s per operation after \(warmup)s warm-up, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+    let journalText = journalType == "UFS" ? "UFS journal, ZooKeeper session timeout \(sessionTimeoutMilliseconds) ms" : "embedded journal"
+    print("strata-bench-master: 3 masters (\(journalText), fsync on), \(threads) threads, \(duration)s per operation after \(warmup)s warm-up, \(ProcessInfo.processInfo.activeProcessorCount) cores")
     print(pad("operation", 14) + pad("ops/s", 12) + pad("p50 ms", 10) + pad("p99 ms", 10))
     for thread in 0..<threads { _ = try await client.createDirectory("/stress/t\(thread)", recursive: true) }
     let createdCount = NIOLockedValueBox([Int](repeating: 0, count: threads))
@@ -201,6 +270,28 @@ do {
     let renamed = renamedCount.withLockedValue { $0 }
     try await measure("DeleteFile", limit: { renamed[$0] }) { thread, sequence in
         try await client.delete("/stress/t\(thread)/r\(sequence)")
+    }
+
+    // Fail-over: kill -9 the leader, time until a create is acknowledged (by the next leader).
+    if failovers > 0 {
+        print("")
+        var times: [Double] = []
+        for round in 0..<failovers {
+            let leaderAddress = try await client.waitForLeader()
+            guard let leader = masters.first(where: { $0.rpc == leaderAddress }) else { throw BenchError("leader \(leaderAddress) unknown") }
+            _ = try await client.createFile("/failover-warm-\(round)")
+            let killed = ContinuousClock.now
+            leader.kill9()
+            _ = try await client.createFile("/failover-\(round)")
+            let took = milliseconds(ContinuousClock.now - killed)
+            times.append(took)
+            print("fail-over \(round + 1): leader \(leader.rpc) killed -> next acknowledged create after \(format(took, 0)) ms")
+            try leader.start()
+            try await Task.sleep(for: .seconds(2))
+        }
+        let sorted = times.sorted()
+        print("fail-over (kill -9 -> next acknowledged create), \(failovers) rounds: median \(format(sorted[sorted.count / 2], 0)) ms, max \(format(sorted.last!, 0)) ms"
+              + (journalType == "UFS" ? "; ZooKeeper session timeout \(sessionTimeoutMilliseconds) ms" : ""))
     }
 
     // Memory per file on the leader.
@@ -242,10 +333,12 @@ do {
 } catch {
     print("strata-bench-master: \(error)")
     for master in masters { master.stop() }
+    zooKeeperProcess?.terminate()
     exit(1)
 }
 await client.close()
 for master in masters { master.stop() }
+zooKeeperProcess?.terminate()
 if arguments.contains("--keep") {
     print("masters' journals and logs kept in \(workDirectory)")
 } else {

@@ -307,10 +307,14 @@ struct  Strata__MasterInfo
   uint64_t inode_count;
   char *root_ufs;
   uint64_t start_time_ms;
+  /*
+   * ZooKeeper servers when strata.zookeeper.enabled, else empty
+   */
+  char *zookeeper_address;
 };
 #define STRATA__MASTER_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&strata__master_info__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, {0,NULL}, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, {0,NULL}, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 /* Strata__OperationId methods */

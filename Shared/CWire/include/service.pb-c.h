@@ -32,7 +32,11 @@ typedef enum _Strata__ServiceKind {
   STRATA__SERVICE_KIND__MASTER = 1,
   STRATA__SERVICE_KIND__JOB_MASTER = 2,
   STRATA__SERVICE_KIND__WORKER = 3,
-  STRATA__SERVICE_KIND__JOURNAL_NODE = 4
+  STRATA__SERVICE_KIND__JOURNAL_NODE = 4,
+  /*
+   * replays a UFS journal and writes its checkpoints; never leads
+   */
+  STRATA__SERVICE_KIND__SECONDARY_MASTER = 5
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(STRATA__SERVICE_KIND)
 } Strata__ServiceKind;
 

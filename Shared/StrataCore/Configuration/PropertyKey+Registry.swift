@@ -80,6 +80,33 @@ extension PropertyKey {
     public static let masterEmbeddedJournalSnapshotsRetained = PropertyKey("strata.master.embedded.journal.snapshots.retained",
         .integer(min: 1, max: 100), default: "2", "Snapshots kept on disk.")
 
+    // MARK: UFS journal and ZooKeeper
+    public static let masterJournalLogSizeBytesMax = PropertyKey("strata.master.journal.log.size.bytes.max", .size,
+        default: "10MB", "UFS journal: size at which the leader completes a log file and starts the next.")
+    public static let masterJournalTailerSleepTime = PropertyKey("strata.master.journal.tailer.sleep.time", .duration,
+        default: "100ms", "UFS journal: how long a standby waits before looking for new journal records again.")
+    public static let masterJournalCheckpointsRetained = PropertyKey("strata.master.journal.checkpoints.retained",
+        .integer(min: 1, max: 100), default: "2", "UFS journal: checkpoints kept in the journal folder (logs they cover are removed).")
+    public static let secondaryMasterRpcPort = PropertyKey("strata.secondary.master.rpc.port", .port, default: "19990",
+        "Port of the secondary master's RPC server (service information and health).")
+    public static let secondaryMasterWebPort = PropertyKey("strata.secondary.master.web.port", .port, default: "19991",
+        "Port of the secondary master's web server (status and metrics).")
+    public static let zookeeperEnabled = PropertyKey("strata.zookeeper.enabled", .boolean, default: "false",
+        "Elect the leading master through ZooKeeper (requires strata.master.journal.type=UFS).")
+    public static let zookeeperAddress = PropertyKey("strata.zookeeper.address", .addresses, default: nil,
+        "ZooKeeper servers, host:port separated by commas.")
+    public static let zookeeperSessionTimeout = PropertyKey("strata.zookeeper.session.timeout", .duration, default: "60s",
+        "ZooKeeper session timeout: how long after losing touch a master's election node (and leadership) lapses.")
+    public static let zookeeperConnectionTimeout = PropertyKey("strata.zookeeper.connection.timeout", .duration, default: "15s",
+        "How long a process waits for its first ZooKeeper connection before giving up.")
+    public static let zookeeperElectionPath = PropertyKey("strata.zookeeper.election.path", .string, default: "/strata/election",
+        "ZooKeeper path under which masters create their election nodes.")
+    public static let zookeeperLeaderPath = PropertyKey("strata.zookeeper.leader.path", .string, default: "/strata/leader",
+        "ZooKeeper node holding the leading master's RPC address.")
+    public static let zookeeperLeaderConnectionErrorPolicy = PropertyKey("strata.zookeeper.leader.connection.error.policy",
+        .choice(["SESSION", "STANDARD"]), default: "SESSION",
+        "SESSION: a leader keeps leading through a disconnection if its ZooKeeper session survives; STANDARD: it steps down on any disconnection.")
+
     // MARK: Job master
     public static let jobMasterHostname = PropertyKey("strata.job.master.hostname", .string,
         default: "${strata.master.hostname}", "Hostname other processes use to reach this job master.")
@@ -190,6 +217,10 @@ extension PropertyKey {
         .masterEmbeddedJournalEntrySizeMax, .masterEmbeddedJournalSegmentSize, .masterEmbeddedJournalSnapshotReplicationChunkSize,
         .masterEmbeddedJournalSnapshotReplicationCompressionType, .masterEmbeddedJournalUnsafeFlushEnabled,
         .masterJournalFlushBatchTime, .masterJournalCheckpointPeriodEntries, .masterEmbeddedJournalSnapshotsRetained,
+        .masterJournalLogSizeBytesMax, .masterJournalTailerSleepTime, .masterJournalCheckpointsRetained,
+        .secondaryMasterRpcPort, .secondaryMasterWebPort,
+        .zookeeperEnabled, .zookeeperAddress, .zookeeperSessionTimeout, .zookeeperConnectionTimeout,
+        .zookeeperElectionPath, .zookeeperLeaderPath, .zookeeperLeaderConnectionErrorPolicy,
         .jobMasterHostname, .jobMasterBindHost, .jobMasterRpcPort, .jobMasterWebPort, .jobMasterEmbeddedJournalPort,
         .jobMasterEmbeddedJournalAddresses, .jobMasterJournalFolder,
         .workerHostname, .workerBindHost, .workerRpcPort, .workerWebPort,

@@ -364,19 +364,21 @@ public struct MasterInfo: WireMessage {
     public var inodeCount: UInt64 = 0
     public var rootUFS = ""
     public var startTimeMilliseconds: UInt64 = 0
+    /// The ZooKeeper servers electing the leader (UFS journal), else empty.
+    public var zooKeeperAddress = ""
 
     public init() {}
     public init(proto: ProtoMessage) throws(WireError) {
         leaderRPCAddress = proto.string(1); journalType = proto.string(2); term = proto.uint64(3); clusterID = proto.bytes(4)
         masters = try proto.messages(5, as: MasterMember.self); thisRPCAddress = proto.string(6); thisRole = proto.string(7)
         commitIndex = proto.uint64(8); appliedIndex = proto.uint64(9); inodeCount = proto.uint64(10); rootUFS = proto.string(11)
-        startTimeMilliseconds = proto.uint64(12)
+        startTimeMilliseconds = proto.uint64(12); zooKeeperAddress = proto.string(13)
     }
     public var proto: ProtoMessage {
         var p = ProtoMessage()
         p.set(1, leaderRPCAddress); p.set(2, journalType); p.set(3, term); p.set(4, clusterID); p.set(5, masters)
         p.set(6, thisRPCAddress); p.set(7, thisRole); p.set(8, commitIndex); p.set(9, appliedIndex); p.set(10, inodeCount)
-        p.set(11, rootUFS); p.set(12, startTimeMilliseconds)
+        p.set(11, rootUFS); p.set(12, startTimeMilliseconds); p.set(13, zooKeeperAddress)
         return p
     }
 }

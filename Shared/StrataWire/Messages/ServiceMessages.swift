@@ -7,6 +7,7 @@ public enum ServiceKind: Int32, Sendable, CaseIterable, CustomStringConvertible 
     case jobMaster = 2
     case worker = 3
     case journalNode = 4
+    case secondaryMaster = 5
 
     /// The executable's name, as operators know it.
     public var description: String {
@@ -16,6 +17,7 @@ public enum ServiceKind: Int32, Sendable, CaseIterable, CustomStringConvertible 
         case .jobMaster: "strata-jobmaster"
         case .worker: "strata-worker"
         case .journalNode: "strata-journal-node"
+        case .secondaryMaster: "strata-secondary-master"
         }
     }
 }
