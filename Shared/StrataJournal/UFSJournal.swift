@@ -74,6 +74,9 @@ public actor UFSJournal {
     private var leadershipGrant: UInt64 = 0
     private var fencedGrant: UInt64?
     private var wakeUp: CheckedContinuation<Void, Never>?
+    /// A wake that came while nothing waited: the next wait returns at once (so a wake is never
+    /// lost, whichever of the waiter and the waker runs first).
+    private var wakePending = false
     private var checkpointRequests: [CheckedContinuation<Void, any Error>] = []
     private var applyBusy = false
     private var applyWaiters: [CheckedContinuation<Void, Never>] = []
@@ -178,6 +181,10 @@ public actor UFSJournal {
     }
 
     private func waitWake() async {
+        if wakePending {
+            wakePending = false
+            return
+        }
         await withCheckedContinuation { continuation in
             if let previous = wakeUp { previous.resume() }
             wakeUp = continuation
@@ -185,8 +192,12 @@ public actor UFSJournal {
     }
 
     private func wake() {
-        wakeUp?.resume()
-        wakeUp = nil
+        if let waiter = wakeUp {
+            wakeUp = nil
+            waiter.resume()
+        } else {
+            wakePending = true
+        }
     }
 
     // MARK: Applying (one applier at a time)
