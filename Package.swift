@@ -226,7 +226,7 @@ let package = Package(
             path: "Tests/StrataWireTests"
         ),
         .testTarget(name: "StrataNamespaceTests", dependencies: ["StrataNamespace", "StrataCore"], path: "Tests/StrataNamespaceTests"),
-        .testTarget(name: "StrataRaftTests", dependencies: ["StrataRaft"], path: "Tests/StrataRaftTests"),
+        .testTarget(name: "StrataRaftTests", dependencies: ["StrataRaft", .product(name: "NIOPosix", package: "swift-nio")], path: "Tests/StrataRaftTests"),
         .testTarget(name: "StrataJournalTests", dependencies: ["StrataJournal", "StrataRaft", "StrataCore", "StrataWire"], path: "Tests/StrataJournalTests"),
         .testTarget(name: "StrataZooKeeperTests", dependencies: ["StrataZooKeeper", "StrataTesting"], path: "Tests/StrataZooKeeperTests"),
         .testTarget(

@@ -343,18 +343,12 @@ public final class RaftLogStore {
 
     private func startSegment(firstIndex: UInt64) throws(JournalError) {
         try closeHandle()
-        var header = ByteWriter()
-        header.write(Self.segmentMagic)
-        header.write(JournalIdentity.formatVersion)
-        header.write(UInt16(0))
-        header.write(identity.clusterID)
-        header.write(firstIndex)
-        header.write(Checksum.crc32(0, header.bytes))
+        let header = Self.fileHeader(magic: Self.segmentMagic, clusterID: identity.clusterID, values: [firstIndex])
         let path = directory + "/segment-" + Self.paddedIndex(firstIndex) + ".log"
-        guard FileManager.default.createFile(atPath: path, contents: Data(header.bytes)) else {
+        guard FileManager.default.createFile(atPath: path, contents: Data(header)) else {
             throw JournalError(.io, "cannot create \(path)")
         }
-        segments.append(Segment(firstIndex: firstIndex, path: path, offsets: [], sizeBytes: header.bytes.count))
+        segments.append(Segment(firstIndex: firstIndex, path: path, offsets: [], sizeBytes: header.count))
         directoryDirty = true
         try openHandle()
     }
@@ -390,6 +384,19 @@ public final class RaftLogStore {
         } catch {
             throw JournalError(.io, "cannot close \(segments.last?.path ?? directory): \(JournalFiles.describe(error))")
         }
+    }
+
+    /// The header of a log file (a segment here, a UFS journal log there): magic, format
+    /// version, a reserved u16, cluster id, `values`, then the CRC-32 of all that.
+    static func fileHeader(magic: UInt32, clusterID: [UInt8], values: [UInt64]) -> [UInt8] {
+        var header = ByteWriter()
+        header.write(magic)
+        header.write(JournalIdentity.formatVersion)
+        header.write(UInt16(0))
+        header.write(clusterID)
+        for value in values { header.write(value) }
+        header.write(Checksum.crc32(0, header.bytes))
+        return header.bytes
     }
 
     static func paddedIndex(_ index: UInt64) -> String {

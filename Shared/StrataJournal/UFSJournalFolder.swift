@@ -145,15 +145,7 @@ public struct UFSJournalFolder: Sendable {
     }
 
     func header(epoch: UInt64, first: UInt64) -> [UInt8] {
-        var header = ByteWriter()
-        header.write(Self.logMagic)
-        header.write(JournalIdentity.formatVersion)
-        header.write(UInt16(0))
-        header.write(identity.clusterID)
-        header.write(epoch)
-        header.write(first)
-        header.write(Checksum.crc32(0, header.bytes))
-        return header.bytes
+        RaftLogStore.fileHeader(magic: Self.logMagic, clusterID: identity.clusterID, values: [epoch, first])
     }
 
     /// Reads the records of `file` from `offset` (0: from the header). A record cut short or

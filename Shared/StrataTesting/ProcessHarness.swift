@@ -24,7 +24,25 @@ public final class ProcessHarness: Sendable {
 
     /// Runs `body` with a fresh harness. Afterwards every process still running is killed and the
     /// directory removed; if `body` throws, every process's log is printed first.
+    ///
+    /// At most `slots` harnesses run at once (`STRATA_TEST_PROCESS_PARALLELISM`, default 3):
+    /// tests run in parallel, and a dozen multi-process clusters at once on a small machine make
+    /// every timing in them (elections, fail-overs, RPC deadlines) a matter of luck.
     public static func with<T: Sendable>(_ name: String, _ body: (ProcessHarness) async throws -> T) async throws -> T {
+        await slots.acquire()
+        do {
+            let result = try await run(name, body)
+            await slots.release()
+            return result
+        } catch {
+            await slots.release()
+            throw error
+        }
+    }
+
+    static let slots = HarnessSlots(count: ProcessInfo.processInfo.environment["STRATA_TEST_PROCESS_PARALLELISM"].flatMap(Int.init) ?? 3)
+
+    private static func run<T: Sendable>(_ name: String, _ body: (ProcessHarness) async throws -> T) async throws -> T {
         let harness = try ProcessHarness(name: name)
         do {
             let result = try await body(harness)
@@ -128,6 +146,33 @@ public final class ProcessHarness: Sendable {
     }
 }
 
+/// A counting semaphore for harnesses (FIFO).
+actor HarnessSlots {
+    private var available: Int
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(count: Int) {
+        precondition(count >= 1, "at least one harness must be able to run")
+        available = count
+    }
+
+    func acquire() async {
+        if available > 0 {
+            available -= 1
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func release() {
+        if waiters.isEmpty {
+            available += 1
+        } else {
+            waiters.removeFirst().resume()
+        }
+    }
+}
+
 /// One service process started by the harness.
 public final class TestProcess: @unchecked Sendable {
     // Process is a Foundation class that is not Sendable; it is only touched through the methods
@@ -171,22 +216,14 @@ public final class TestProcess: @unchecked Sendable {
     }
 
     /// Waits until the process answers GetServiceInfo on `address` and reports that it serves.
+    /// A connection whose call is not answered within its deadline is dropped and the next
+    /// attempt made on a new one, so that one stuck connection cannot use up the whole wait.
     @discardableResult
     public func waitUntilServing(at address: HostAndPort, timeout: Duration = .seconds(30)) async throws -> ServiceInfo {
-        let client = RPCClient(address: address, frameSizeMaxBytes: 1 << 20, connectTimeout: .seconds(1))
-        do {
-            let info = try await pollUntilServing(client, address: address, timeout: timeout)
-            await client.close()
-            return info
-        } catch {
-            await client.close()
-            throw error
-        }
-    }
-
-    private func pollUntilServing(_ client: RPCClient, address: HostAndPort, timeout: Duration) async throws -> ServiceInfo {
         let deadline = ContinuousClock.now + timeout
         var lastError = "no answer yet"
+        var client = RPCClient(address: address, frameSizeMaxBytes: 1 << 20, connectTimeout: .seconds(1))
+        defer { let last = client; Task { await last.close() } }
         while ContinuousClock.now < deadline {
             guard process.isRunning else {
                 throw HarnessError("\(name) exited with status \(process.terminationStatus) before serving:\n\(log())")
@@ -197,6 +234,10 @@ public final class TestProcess: @unchecked Sendable {
                 lastError = "not serving yet"
             } catch {
                 lastError = error.description
+                if error.code == .deadlineExceeded {
+                    await client.close()
+                    client = RPCClient(address: address, frameSizeMaxBytes: 1 << 20, connectTimeout: .seconds(1))
+                }
             }
             try await Task.sleep(for: .milliseconds(25))
         }

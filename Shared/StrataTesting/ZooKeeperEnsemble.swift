@@ -105,8 +105,9 @@ public final class ZooKeeperEnsemble: Sendable {
         throw HarnessError("ZooKeeper server \(server.id) did not serve on port \(server.clientPort) within \(timeout):\n\(log.suffix(4000))")
     }
 
-    /// Sends a four-letter command and returns the answer.
-    static func fourLetterWord(_ word: String, port: Int) async throws -> String {
+    /// Sends a four-letter command and returns the answer; gives up after `timeout` (a server
+    /// still starting may accept a connection and answer nothing).
+    static func fourLetterWord(_ word: String, port: Int, timeout: Duration = .seconds(2)) async throws -> String {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(1))
             .connect(host: "127.0.0.1", port: port) { channel in
@@ -114,6 +115,12 @@ public final class ZooKeeperEnsemble: Sendable {
                     try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
+        // Closing the channel after the timeout ends the read below.
+        let closer = channel.channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
+                                                                               + timeout.components.attoseconds / 1_000_000_000)) {
+            channel.channel.close(promise: nil)
+        }
+        defer { closer.cancel() }
         return try await channel.executeThenClose { inbound, outbound in
             try await outbound.write(ByteBuffer(string: word))
             var answer = ""

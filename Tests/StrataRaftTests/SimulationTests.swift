@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 import Testing
 @testable import StrataRaft
 
@@ -38,28 +39,38 @@ import Testing
         #expect(first.leaderOfTerm == second.leaderOfTerm)
     }
 
-    /// Runs the seeds one after another, yielding between them: the simulation is CPU-bound, and
-    /// tests run in parallel on a small cooperative pool, so holding a thread for the whole run
-    /// would starve the process tests' RPC deadlines.
+    /// Runs the seeds one after another on a thread of their own (an NIOThreadPool, as the journal
+    /// runs its disk work): the simulation is CPU-bound,
+    /// and tests run in parallel on a small cooperative pool, so running it there (even yielding
+    /// between seeds) starves the process tests' RPC deadlines; the kernel shares the cores fairly.
     func runSeeds(_ seeds: [UInt64], settings: Simulation.Settings) async throws {
-        var leaders = 0
-        var commits = 0
-        for seed in seeds {
-            await Task.yield()
-            var simulation = Simulation(seed: seed, settings: settings)
-            do {
-                try simulation.run()
-            } catch {
-                Issue.record("\(error)\nreplay: STRATA_RAFT_SEED=\(seed) swift test --filter SimulationTests")
-                return
+        nonisolated(unsafe) let settings = settings
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        let outcome = try await pool.runIfActive { () -> (leaders: Int, commits: Int, failure: String?) in
+            var leaders = 0
+            var commits = 0
+            for seed in seeds {
+                var simulation = Simulation(seed: seed, settings: settings)
+                do {
+                    try simulation.run()
+                } catch {
+                    return (leaders, commits, "\(error)\nreplay: STRATA_RAFT_SEED=\(seed) swift test --filter SimulationTests")
+                }
+                leaders += simulation.leaderOfTerm.count
+                commits += simulation.canonical.count
             }
-            leaders += simulation.leaderOfTerm.count
-            commits += simulation.canonical.count
+            return (leaders, commits, nil)
+        }
+        try await pool.shutdownGracefully()
+        if let failure = outcome.failure {
+            Issue.record(Comment(rawValue: failure))
+            return
         }
         // The runs must actually elect and commit, or the checks above prove nothing.
         if seeds.count >= 100 {
-            #expect(leaders >= seeds.count)
-            #expect(commits >= seeds.count * 10)
+            #expect(outcome.leaders >= seeds.count)
+            #expect(outcome.commits >= seeds.count * 10)
         }
     }
 }
