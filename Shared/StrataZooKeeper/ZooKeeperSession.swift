@@ -271,42 +271,40 @@ public final class ZooKeeperSession: Sendable {
     /// The node's stat (nil if absent) and a watch that yields once when it is created, deleted
     /// or changed (or `.sessionEnded`).
     public func existsWatching(_ path: String) async throws(ZooKeeperError) -> (ZooKeeperStat?, AsyncStream<ZooKeeperWatchEvent>) {
-        let (watchKey, stream) = registerWatch()
-        do {
-            let completion = try await perform("exists", path) { context in
-                zoo_awexists(self.handle, path, zooKeeperWatchCallback, UnsafeMutableRawPointer(bitPattern: watchKey), zooKeeperStatCompletion, context)
-            }
-            return (completion.stat, stream)
-        } catch where error.code == .noNode {
-            return (nil, stream)
-        } catch {
-            cancelWatch(watchKey)
-            throw error
+        let (completion, stream) = try await watching("exists", path, absentIsFine: true) { context, watch in
+            zoo_awexists(self.handle, path, zooKeeperWatchCallback, watch, zooKeeperStatCompletion, context)
         }
+        return (completion?.stat, stream)
     }
 
     /// The node's data and a watch that yields once when it changes or is deleted.
     public func dataWatching(_ path: String) async throws(ZooKeeperError) -> ([UInt8], AsyncStream<ZooKeeperWatchEvent>) {
-        let (watchKey, stream) = registerWatch()
-        do {
-            let completion = try await perform("get", path) { context in
-                zoo_awget(self.handle, path, zooKeeperWatchCallback, UnsafeMutableRawPointer(bitPattern: watchKey), zooKeeperDataCompletion, context)
-            }
-            return (completion.data ?? [], stream)
-        } catch {
-            cancelWatch(watchKey)
-            throw error
+        let (completion, stream) = try await watching("get", path) { context, watch in
+            zoo_awget(self.handle, path, zooKeeperWatchCallback, watch, zooKeeperDataCompletion, context)
         }
+        return (completion?.data ?? [], stream)
     }
 
     /// The node's children and a watch that yields once when they change.
     public func childrenWatching(_ path: String) async throws(ZooKeeperError) -> ([String], AsyncStream<ZooKeeperWatchEvent>) {
+        let (completion, stream) = try await watching("get children", path) { context, watch in
+            zoo_awget_children(self.handle, path, zooKeeperWatchCallback, watch, zooKeeperStringsCompletion, context)
+        }
+        return (completion?.strings ?? [], stream)
+    }
+
+    /// Runs a watching operation with a fresh watch key; a watch the server did not set (the
+    /// operation failed) is ended at once. With `absentIsFine`, a missing node is a nil completion
+    /// (an exists-watch is set on a missing node too).
+    private func watching(_ operation: String, _ path: String, absentIsFine: Bool = false,
+                          _ start: @escaping (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Int32)
+        async throws(ZooKeeperError) -> (Completion?, AsyncStream<ZooKeeperWatchEvent>) {
         let (watchKey, stream) = registerWatch()
         do {
-            let completion = try await perform("get children", path) { context in
-                zoo_awget_children(self.handle, path, zooKeeperWatchCallback, UnsafeMutableRawPointer(bitPattern: watchKey), zooKeeperStringsCompletion, context)
-            }
-            return (completion.strings ?? [], stream)
+            let completion = try await perform(operation, path) { context in start(context, UnsafeMutableRawPointer(bitPattern: watchKey)) }
+            return (completion, stream)
+        } catch where absentIsFine && error.code == .noNode {
+            return (nil, stream)
         } catch {
             cancelWatch(watchKey)
             throw error
