@@ -118,7 +118,11 @@ public final class FileSystemClient: Sendable {
             guard let delay = policy.delay(afterAttempt: attempts, elapsed: ContinuousClock.now - started, using: &generator) else {
                 throw RPCError(failure.code == .notLeader ? .unavailable : failure.code, "\(name) failed after \(attempts) attempts: \(failure.message)")
             }
-            try? await Task.sleep(for: delay)
+            if case .zooKeeper(let zooKeeper) = locator {
+                await zooKeeper.waitForLeaderChange(upTo: delay)
+            } else {
+                try? await Task.sleep(for: delay)
+            }
         }
     }
 

@@ -97,6 +97,22 @@ public final class ZooKeeperMasterLocator: Sendable {
         return address
     }
 
+    /// Waits until the leader node is created, deleted or rewritten, at most `timeout`: a client
+    /// retrying through a fail-over tries again the moment the new leader publishes itself
+    /// instead of sleeping out its back-off.
+    public func waitForLeaderChange(upTo timeout: Duration) async {
+        guard let zk = try? await connected(), let (_, watch) = try? await zk.existsWatching(leaderPath) else {
+            try? await Task.sleep(for: timeout)
+            return
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { for await _ in watch { return } }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
     /// Every master in the election (their RPC addresses), in election order.
     public func masters() async -> [HostAndPort] {
         guard let zk = try? await connected(), let children = try? await zk.children(electionPath) else { return [] }

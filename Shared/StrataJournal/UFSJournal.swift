@@ -78,6 +78,8 @@ public actor UFSJournal {
     /// lost, whichever of the waiter and the waker runs first).
     private var wakePending = false
     private var checkpointRequests: [CheckedContinuation<Void, any Error>] = []
+    /// Called each time this process starts serving as leader (the election publishes it then).
+    private var onLeading: (@Sendable () async -> Void)?
     private var applyBusy = false
     private var applyWaiters: [CheckedContinuation<Void, Never>] = []
 
@@ -161,6 +163,10 @@ public actor UFSJournal {
         fencingContinuation.finish()
         try? await pool.shutdownGracefully()
         try? await checkpointPool.shutdownGracefully()
+    }
+
+    public func setOnLeading(_ action: @escaping @Sendable () async -> Void) {
+        onLeading = action
     }
 
     /// Called by the election: whether this process should lead.
@@ -346,6 +352,7 @@ public actor UFSJournal {
             Metrics.Counter(label: "strata_journal_leader_elections_total").increment()
             roleContinuation.yield(true)
             logger.notice("leading the UFS journal in epoch \(taken) from index \(sealedThrough + 1)")
+            await onLeading?()
         } catch {
             logger.error("could not take over the UFS journal: \(error)")
             role = .standby

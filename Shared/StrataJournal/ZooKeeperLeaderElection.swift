@@ -120,7 +120,8 @@ public actor ZooKeeperLeaderElection {
                 continue
             }
             if position == 0 {
-                try await publishLeader(session)
+                // The leader node is written once this master serves (`publish()`), so that
+                // clients do not find a leader still taking over.
                 setLeading(true, "lowest election node \(node)")
                 guard try await holdLeadership(session) else { return }
                 // STANDARD policy after an interruption: queue again behind the others.
@@ -139,6 +140,17 @@ public actor ZooKeeperLeaderElection {
     private func enter(_ session: ZooKeeperSession) async throws -> String {
         let created = try await session.create(options.electionPath + "/candidate-", data: Array(options.candidateData.utf8), mode: .ephemeralSequential)
         return String(created.split(separator: "/").last ?? "")
+    }
+
+    /// Publishes this master at the leader path, once it serves as leader; nothing if it no
+    /// longer leads (or has no session).
+    public func publish() async {
+        guard leading, let session, session.isConnected else { return }
+        do {
+            try await publishLeader(session)
+        } catch {
+            logger.warning("could not publish the leader address at \(options.leaderPath): \(error)")
+        }
     }
 
     /// Writes this leader's address at the leader path, replacing a node an older leader's

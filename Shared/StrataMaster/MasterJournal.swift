@@ -153,6 +153,8 @@ public final class UFSMasterJournal: MasterJournal {
     /// journal fenced by a newer epoch leaves the election (a new session) so that it cannot
     /// block it.
     public func run() async throws {
+        let election = self.election
+        await journal.setOnLeading { await election.publish() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.journal.run() }
             group.addTask { await self.election.run() }

@@ -181,7 +181,11 @@ func makeCluster() async throws -> ([Master], FileSystemClient) {
     }
     for master in masters { try master.start() }
     let configuration = try Configuration.defaults(overrides: [.userRpcRetryMaxDuration: "60s", .userRpcDeadline: "5s"])
-    let client = FileSystemClient(masters: rpcs, configuration: configuration)
+    // On the UFS journal the client finds the leader through ZooKeeper, as clients there do.
+    let locator: MasterLocator = journalType == "UFS"
+        ? .zooKeeper(ZooKeeperMasterLocator(servers: [HostAndPort(host: "127.0.0.1", port: base + 9)], configuration: configuration))
+        : .addresses(rpcs)
+    let client = FileSystemClient(locator: locator, configuration: configuration)
     _ = try await client.waitForLeader()
     return (masters, client)
 }
