@@ -60,15 +60,6 @@ enum FSContext {
 }
 
 enum Format {
-    static func mode(_ mode: UInt32, directory: Bool) -> String {
-        var text = directory ? "d" : "-"
-        for shift in [6, 3, 0] {
-            let bits = (mode >> UInt32(shift)) & 7
-            text += (bits & 4 != 0 ? "r" : "-") + (bits & 2 != 0 ? "w" : "-") + (bits & 1 != 0 ? "x" : "-")
-        }
-        return text
-    }
-
     static func date(_ milliseconds: Int64) -> String {
         let formatter = DateFormatter()
         formatter.dateFormat = "MM-dd-yyyy HH:mm:ss:SSS"
@@ -96,7 +87,7 @@ struct LsCommand: AsyncParsableCommand {
                 let infos = directoryItself ? [try await client.status(path)] : try await client.list(path, recursive: recursive)
                 for info in infos {
                     let state = info.isDirectory ? "DIR" : (info.completed ? "" : "INCOMPLETE")
-                    print([Format.mode(info.mode, directory: info.isDirectory), Format.pad(info.owner.isEmpty ? "-" : info.owner, 8),
+                    print([FileModeText.format(info.mode, directory: info.isDirectory), Format.pad(info.owner.isEmpty ? "-" : info.owner, 8),
                            Format.pad(info.group.isEmpty ? "-" : info.group, 8), Format.pad(Format.size(info.lengthBytes, human: human), 12),
                            Format.pad(info.persistenceState, 16), Format.date(info.modificationTimeMilliseconds),
                            Format.pad(state, 10), info.path].joined(separator: "  "))
@@ -180,7 +171,7 @@ struct StatCommand: AsyncParsableCommand {
                 ("id", String(info.id)), ("length", String(info.lengthBytes)), ("blockSize", String(info.blockSizeBytes)),
                 ("blocks", info.blockIDs.map(String.init).joined(separator: ",")), ("completed", String(info.completed)),
                 ("created", Format.date(info.creationTimeMilliseconds)), ("modified", Format.date(info.modificationTimeMilliseconds)),
-                ("mode", Format.mode(info.mode, directory: info.isDirectory)), ("owner", info.owner), ("group", info.group),
+                ("mode", FileModeText.format(info.mode, directory: info.isDirectory)), ("owner", info.owner), ("group", info.group),
                 ("ttl", info.ttlMilliseconds < 0 ? "none" : "\(info.ttlMilliseconds)ms"), ("pinned", String(info.pinned)),
                 ("replication", "\(info.replicationMin)..\(info.replicationMax < 0 ? "∞" : String(info.replicationMax))"),
                 ("persistence", info.persistenceState), ("ufsPath", info.ufsPath), ("mountPoint", String(info.isMountPoint)),

@@ -63,6 +63,8 @@ public actor UFSJournal {
     private var epoch: UInt64 = 0
     private var appliedIndex: UInt64 = 0
     private var checkpointIndex: UInt64 = 0
+    /// The last index written in this epoch (leader only).
+    private var lastWritten: UInt64 = 0
     private var cursor: (path: String, offset: Int, next: UInt64)?
     private var writer: UFSLogWriter?
     private var pending: [(data: [UInt8], continuation: CheckedContinuation<UInt64, any Error>)] = []
@@ -73,10 +75,8 @@ public actor UFSJournal {
     private var leadershipWanted = false
     private var leadershipGrant: UInt64 = 0
     private var fencedGrant: UInt64?
-    private var wakeUp: CheckedContinuation<Void, Never>?
-    /// A wake that came while nothing waited: the next wait returns at once (so a wake is never
-    /// lost, whichever of the waiter and the waker runs first).
-    private var wakePending = false
+    /// Wakes the run loop early (a leadership change, a checkpoint request, a fence).
+    private let doorbell = Doorbell()
     private var checkpointRequests: [CheckedContinuation<Void, any Error>] = []
     /// Called each time this process starts serving as leader (the election publishes it then).
     private var onLeading: (@Sendable () async -> Void)?
@@ -151,7 +151,7 @@ public actor UFSJournal {
                 }
                 await serveCheckpointRequests()
             }
-            await sleepOrWake(options.tailInterval)
+            await doorbell.wait(upTo: options.tailInterval)
         }
     }
 
@@ -176,35 +176,7 @@ public actor UFSJournal {
         wake()
     }
 
-    private func sleepOrWake(_ interval: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: interval) }
-            group.addTask { await self.waitWake() }
-            await group.next()
-            group.cancelAll()
-            self.wake()
-        }
-    }
-
-    private func waitWake() async {
-        if wakePending {
-            wakePending = false
-            return
-        }
-        await withCheckedContinuation { continuation in
-            if let previous = wakeUp { previous.resume() }
-            wakeUp = continuation
-        }
-    }
-
-    private func wake() {
-        if let waiter = wakeUp {
-            wakeUp = nil
-            waiter.resume()
-        } else {
-            wakePending = true
-        }
-    }
+    private func wake() { doorbell.ring() }
 
     // MARK: Applying (one applier at a time)
 
@@ -218,6 +190,8 @@ public actor UFSJournal {
         if !applyWaiters.isEmpty { applyWaiters.removeFirst().resume() }
     }
 
+    /// Restores the newest checkpoint if it is ahead of the applied index (at start-up, and from
+    /// `catchUp`, which holds the apply lock).
     private func restoreLatestCheckpoint() async throws {
         let snapshots = self.snapshots
         let found = try await pool.runIfActive { try Self.latestCheckpoint(snapshots) }
@@ -264,9 +238,7 @@ public actor UFSJournal {
                 return applied
             case .checkpointAhead:
                 logger.notice("the logs after index \(appliedIndex) were removed after a newer checkpoint; restoring it")
-                unlockApply()
                 try await restoreLatestCheckpoint()
-                await lockApply()
             }
         }
         return applied
@@ -374,8 +346,6 @@ public actor UFSJournal {
         }
         try JournalFiles.syncDirectory(of: folder.logsDirectory + "/x")
     }
-
-    private var lastWritten: UInt64 = 0
 
     private func stepDown(reason: String) async {
         guard role != .standby else { return }

@@ -136,11 +136,7 @@ public struct MasterWebUI: Sendable {
             let blocks = blockMaster.fileBlocks(info).blocks
             let cached = blocks.filter { !$0.locations.isEmpty }.reduce(Int64(0)) { $0 + $1.lengthBytes }
             let inMemory = blocks.filter { $0.locations.contains { $0.tier == "MEM" } }.reduce(Int64(0)) { $0 + $1.lengthBytes }
-            var mode = info.isDirectory ? "d" : "-"
-            for shift in [6, 3, 0] {
-                let bits = (info.mode >> UInt32(shift)) & 7
-                mode += (bits & 4 != 0 ? "r" : "-") + (bits & 2 != 0 ? "w" : "-") + (bits & 1 != 0 ? "x" : "-")
-            }
+            let mode = FileModeText.format(info.mode, directory: info.isDirectory)
             entries.append(Entry(name: info.name, path: info.path, directory: info.isDirectory, lengthBytes: info.lengthBytes,
                                  cachedBytes: cached, inMemoryBytes: inMemory, persistenceState: info.persistenceState,
                                  pinned: info.pinned, modificationTimeMs: info.modificationTimeMilliseconds, owner: info.owner, mode: mode))

@@ -60,7 +60,7 @@ public struct MasterCluster: Sendable {
             "strata.master.journal.folder": harness.directory + "/shared-journal",
             "strata.zookeeper.enabled": "true",
             "strata.zookeeper.address": zooKeeper.connectString,
-            "strata.zookeeper.session.timeout": "\(sessionTimeout.components.seconds * 1000 + sessionTimeout.components.attoseconds / 1_000_000_000_000_000)ms",
+            "strata.zookeeper.session.timeout": "\(sessionTimeout.milliseconds)ms",
             "strata.zookeeper.connection.timeout": "10s",
             "strata.zookeeper.leader.connection.error.policy": policy,
             "strata.master.journal.tailer.sleep.time": "50ms",

@@ -116,8 +116,7 @@ public final class ZooKeeperEnsemble: Sendable {
                 }
             }
         // Closing the channel after the timeout ends the read below.
-        let closer = channel.channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
-                                                                               + timeout.components.attoseconds / 1_000_000_000)) {
+        let closer = channel.channel.eventLoop.scheduleTask(in: .milliseconds(timeout.milliseconds)) {
             channel.channel.close(promise: nil)
         }
         defer { closer.cancel() }

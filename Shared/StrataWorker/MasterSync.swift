@@ -191,36 +191,3 @@ public final class MasterSync: Service, Sendable {
         await worker.store.trimChanges(through: lowest)
     }
 }
-
-/// A sleep that can be cut short: `wait(upTo:)` returns after the duration or at the next `ring()`.
-final class Doorbell: Sendable {
-    private let state = NIOLockedValueBox<(rung: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
-
-    func ring() {
-        let waiter: CheckedContinuation<Void, Never>? = state.withLockedValue { state in
-            defer { state.waiter = nil }
-            if state.waiter == nil { state.rung = true }
-            return state.waiter
-        }
-        waiter?.resume()
-    }
-
-    func wait(upTo duration: Duration) async {
-        let timer = Task { [weak self] in
-            guard (try? await Task.sleep(for: duration)) != nil else { return } // cancelled: rung already
-            self?.ring()
-        }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumeNow: Bool = state.withLockedValue { state in
-                if state.rung {
-                    state.rung = false
-                    return true
-                }
-                state.waiter = continuation
-                return false
-            }
-            if resumeNow { continuation.resume() }
-        }
-        timer.cancel()
-    }
-}

@@ -1,5 +1,6 @@
 import CZooKeeper
 import Foundation
+import StrataCore
 import Synchronization
 
 /// What a node looked like when an operation saw it (the fields Strata uses of ZooKeeper's Stat).
@@ -106,8 +107,7 @@ public final class ZooKeeperSession: Sendable {
         self.sink = sink
         Registry.shared.withLock { $0.sessions[sink.key] = sink }
         ZooKeeperSession.configureLogging()
-        let timeoutMilliseconds = Int32(clamping: options.sessionTimeout.components.seconds * 1000
-                                        + options.sessionTimeout.components.attoseconds / 1_000_000_000_000_000)
+        let timeoutMilliseconds = Int32(clamping: options.sessionTimeout.milliseconds)
         var clientID = clientid_t()
         if let credentials {
             clientID.client_id = credentials.id
