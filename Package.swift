@@ -61,12 +61,16 @@ let package = Package(
         // The file-system namespace as a deterministic state machine: no I/O.
         .target(name: "StrataNamespace", dependencies: ["StrataCore"], path: "Shared/StrataNamespace"),
         // Under storage: local or shared folders first.
-        .target(name: "StrataUFS", dependencies: ["StrataNamespace"], path: "Shared/StrataUFS"),
+        .target(
+            name: "StrataUFS",
+            dependencies: ["StrataNamespace", .product(name: "NIOCore", package: "swift-nio"), .product(name: "_NIOFileSystem", package: "swift-nio")],
+            path: "Shared/StrataUFS"
+        ),
         // The block worker: data service, master sync.
         .target(
             name: "StrataWorker",
             dependencies: [
-                "StrataBlock", "StrataCore", "StrataWire",
+                "StrataBlock", "StrataCore", "StrataWire", "StrataUFS",
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -96,6 +100,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Shared/StrataJournal"
         ),
@@ -115,7 +120,7 @@ let package = Package(
         .target(
             name: "StrataClient",
             dependencies: [
-                "StrataCore", "StrataWire", "StrataZooKeeper",
+                "StrataCore", "StrataWire", "StrataZooKeeper", "StrataUFS",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
             ],

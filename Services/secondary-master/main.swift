@@ -21,12 +21,12 @@ await ServiceProcess.main(ServiceProcessDescription(
         let folder = configuration.string(.masterJournalFolder)
         let expected = configuration.isSet(.clusterID) ? try JournalIdentity.clusterID(fromHex: configuration.string(.clusterID)) : nil
         let identity = try JournalIdentity.read(from: folder, expectedClusterID: expected)
-        var options = try UFSJournalOptions(properties: configuration, identity: identity)
+        var options = try UFSJournalOptions(properties: configuration, domain: .master, identity: identity)
         options.mayLead = false
         options.takesCheckpoints = true
         let stateMachine = NamespaceStateMachine(rootUFS: configuration.string(.masterMountTableRootUFS), logger: context.logger)
         let journal = try await UFSJournal(options: options, stateMachine: stateMachine, logger: context.logger)
-        return ServiceParts(services: [SecondaryJournalService(journal: journal)], role: { "SECONDARY" })
+        return ServiceParts(foundation: [SecondaryJournalService(journal: journal)], role: { "SECONDARY" })
     }
 ))
 

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOFileSystem
 import StrataCore
+import StrataUFS
 import StrataWire
 
 /// How a write reaches storage (`strata.user.file.writetype.default`).
@@ -247,14 +248,32 @@ extension FileSystemClient {
 
     private func readUnderStorage(_ request: ReadBlockRequest, from position: inout Int64, to end: Int64,
                                   sink: (ByteBuffer) async throws -> Void) async throws {
-        let handle: ReadFileHandle
+        let reader: UFSReader
         do {
-            handle = try await FileSystem.shared.openFile(forReadingAt: FilePath(request.ufsPath), options: OpenOptions.Read())
+            let (ufs, relative) = try underStorage(at: request.ufsPath)
+            reader = try await ufs.openForReading(relative)
         } catch {
-            throw RPCError(.unavailable, "cannot open \(request.ufsPath): \(error)")
+            throw RPCError(.unavailable, error.message)
         }
-        try await Self.stream(handle, named: request.ufsPath, blockStart: request.ufsOffset, from: &position, to: end,
-                              chunkSizeBytes: request.chunkSizeBytes, sink: sink)
+        do {
+            while position < end {
+                let chunk: ByteBuffer
+                do {
+                    chunk = try await reader.read(at: request.ufsOffset + position, count: Int(min(Int64(request.chunkSizeBytes), end - position)))
+                } catch {
+                    throw RPCError(.unavailable, error.message)
+                }
+                guard chunk.readableBytes > 0 else {
+                    throw RPCError(.unavailable, "\(reader.location) ends at \(request.ufsOffset + position), before the data it should hold")
+                }
+                try await sink(chunk)
+                position += Int64(chunk.readableBytes)
+            }
+        } catch {
+            await reader.close()
+            throw error
+        }
+        await reader.close()
     }
 
     /// Caches every block of `path` on a worker, reading from under storage where needed

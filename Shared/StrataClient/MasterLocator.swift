@@ -3,21 +3,22 @@ import StrataCore
 import StrataWire
 import StrataZooKeeper
 
-/// Where a client looks for the masters: a fixed list (probed in parallel), or ZooKeeper, where
-/// the leader publishes its RPC address and every master enters the election with its own.
+/// Where a client looks for the members of a journaled service (the masters, the job masters):
+/// a fixed list (probed in parallel), or ZooKeeper, where the leader publishes its RPC address and
+/// every member enters the election with its own.
 public enum MasterLocator: Sendable {
     case addresses([HostAndPort])
     case zooKeeper(ZooKeeperMasterLocator)
 
-    /// From the configuration: ZooKeeper when `strata.zookeeper.enabled`, else the configured
-    /// master addresses.
-    public static func configured(_ configuration: Configuration) throws(ConfigurationError) -> MasterLocator {
+    /// From the configuration: ZooKeeper when `strata.zookeeper.enabled` (at `domain`'s election
+    /// and leader paths), else `domain`'s configured RPC addresses.
+    public static func configured(_ configuration: Configuration, domain: JournalDomain = .master) throws(ConfigurationError) -> MasterLocator {
         if configuration.boolean(.zookeeperEnabled) {
-            return .zooKeeper(try ZooKeeperMasterLocator(properties: configuration))
+            return .zooKeeper(try ZooKeeperMasterLocator(properties: configuration, domain: domain))
         }
-        let addresses = MasterAddresses.rpcAddresses(configuration)
+        let addresses = domain.rpcAddresses(configuration)
         guard !addresses.isEmpty else {
-            throw ConfigurationError(.invalidValue, "no master addresses: set strata.master.embedded.journal.addresses or strata.master.rpc.addresses")
+            throw ConfigurationError(.invalidValue, "no \(domain.serviceName) addresses: set \(domain.journalAddressesKey.name) or \(domain.rpcAddressesKey.name)")
         }
         return .addresses(addresses)
     }
@@ -51,17 +52,17 @@ public final class ZooKeeperMasterLocator: Sendable {
         self.leaderPath = leaderPath
     }
 
-    public convenience init(properties: Configuration) throws(ConfigurationError) {
+    public convenience init(properties: Configuration, domain: JournalDomain = .master) throws(ConfigurationError) {
         self.init(options: try ZooKeeperSession.Options(properties: properties),
-                  electionPath: properties.string(.zookeeperElectionPath), leaderPath: properties.string(.zookeeperLeaderPath))
+                  electionPath: properties.string(domain.electionPathKey), leaderPath: properties.string(domain.leaderPathKey))
     }
 
     /// The ZooKeeper servers of a `strata://zk@…` authority, with the configured paths and timeouts.
-    public convenience init(servers: [HostAndPort], configuration: Configuration) {
+    public convenience init(servers: [HostAndPort], configuration: Configuration, domain: JournalDomain = .master) {
         self.init(options: ZooKeeperSession.Options(servers: servers.map(\.description),
                                                     sessionTimeout: configuration.duration(.zookeeperSessionTimeout),
                                                     connectionTimeout: configuration.duration(.zookeeperConnectionTimeout)),
-                  electionPath: configuration.string(.zookeeperElectionPath), leaderPath: configuration.string(.zookeeperLeaderPath))
+                  electionPath: configuration.string(domain.electionPathKey), leaderPath: configuration.string(domain.leaderPathKey))
     }
 
     private func connected() async throws(RPCError) -> ZooKeeperSession {
@@ -75,7 +76,7 @@ public final class ZooKeeperMasterLocator: Sendable {
             await replaced?.close()
             return made
         } catch {
-            throw RPCError(.unavailable, "cannot find the leading master: \(error.message)")
+            throw RPCError(.unavailable, "cannot find the leader: \(error.message)")
         }
     }
 
@@ -86,7 +87,7 @@ public final class ZooKeeperMasterLocator: Sendable {
         do {
             data = try await zk.data(leaderPath).0
         } catch where error.code == .noNode {
-            throw RPCError(.unavailable, "no leading master is registered in ZooKeeper \(options.connectString) at \(leaderPath) (an election may be under way)")
+            throw RPCError(.unavailable, "no leader is registered in ZooKeeper \(options.connectString) at \(leaderPath) (an election may be under way)")
         } catch {
             throw RPCError(.unavailable, "cannot read the leader from ZooKeeper \(options.connectString): \(error.message)")
         }

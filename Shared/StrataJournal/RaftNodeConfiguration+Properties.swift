@@ -1,12 +1,6 @@
 import StrataCore
 import StrataRaft
 
-/// Which quorum a journal serves: the file-system masters' or the job masters'.
-public enum JournalDomain: String, Sendable {
-    case master = "MASTER"
-    case jobMaster = "JOB_MASTER"
-}
-
 extension RaftNodeConfiguration {
     /// Ticks are short so that leader-loss detection and heartbeats stay precise; timeouts are
     /// whole numbers of ticks.
@@ -16,13 +10,11 @@ extension RaftNodeConfiguration {
     /// Timing, flush, segment, snapshot and checkpoint settings are the `strata.master.*` ones for
     /// both domains (the job master's journal is tuned like the master's).
     public init(properties: Configuration, domain: JournalDomain, address: HostAndPort, clusterID: [UInt8]) throws(ConfigurationError) {
-        let membersKey: PropertyKey = domain == .master ? .masterEmbeddedJournalAddresses : .jobMasterEmbeddedJournalAddresses
-        let folderKey: PropertyKey = domain == .master ? .masterJournalFolder : .jobMasterJournalFolder
-        let members = properties.addresses(membersKey) ?? [address]
+        let members = domain.journalAddresses(properties)
         guard members.contains(address) else {
-            throw ConfigurationError(.invalidValue, "this process's journal address \(address) is not in \(membersKey.name) (\(members.map(\.description).joined(separator: ",")))")
+            throw ConfigurationError(.invalidValue, "this process's journal address \(address) is not in \(domain.journalAddressesKey.name) (\(members.map(\.description).joined(separator: ",")))")
         }
-        self.init(address: address, members: members, directory: properties.string(folderKey), clusterID: clusterID)
+        self.init(address: address, members: members, directory: properties.string(domain.journalFolderKey), clusterID: clusterID)
 
         let heartbeat = properties.duration(.masterEmbeddedJournalHeartbeatInterval).milliseconds
         let electionMin = properties.duration(.masterEmbeddedJournalElectionTimeoutMin).milliseconds

@@ -4,6 +4,7 @@ import Metrics
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 import StrataCore
+import StrataJournal
 import StrataNamespace
 import StrataWire
 
@@ -11,7 +12,9 @@ import StrataWire
 /// clients where a file's blocks are, and — as the leader — sends workers their commands: free
 /// and delete blocks, persist files written ASYNC_THROUGH, and the list of pinned blocks.
 public final class BlockMaster: Sendable {
-    let fileSystem: FileSystemMaster
+    let namespace: any NamespaceAccess
+    let journaled: JournaledService<NamespaceStateMachine>
+    var stateMachine: NamespaceStateMachine { journaled.stateMachine }
     let workerTimeoutMilliseconds: Int64
     let logger: Logger
     private let state = NIOLockedValueBox(BlockMasterState())
@@ -28,8 +31,9 @@ public final class BlockMaster: Sendable {
     static let persistRetryMilliseconds: Int64 = 60_000
     static let persistsPerRoundMax = 256
 
-    public init(fileSystem: FileSystemMaster, workerTimeout: Duration, logger: Logger) {
-        self.fileSystem = fileSystem
+    public init(namespace: any NamespaceAccess, workerTimeout: Duration, logger: Logger) {
+        self.namespace = namespace
+        self.journaled = namespace.journaled
         self.workerTimeoutMilliseconds = workerTimeout.milliseconds
         self.logger = logger
     }
@@ -38,21 +42,18 @@ public final class BlockMaster: Sendable {
         (ContinuousClock.now - started).milliseconds
     }
 
-    var isLeader: Bool { fileSystem.journal.isLeader }
+    var isLeader: Bool { journaled.isLeader }
 
     // MARK: Handlers
 
     public func register(into handlers: inout RPCHandlers) {
         handlers.register(BlockMasterMethods.workerHeartbeat) { request, _ in try await self.heartbeat(request) }
         handlers.register(BlockMasterMethods.getWorkers) { _, _ in
-            try await self.fileSystem.ensureLeader()
+            try await self.journaled.ensureLeader()
             return self.workerList()
         }
         handlers.register(BlockMasterMethods.getFileBlocks) { request, _ in
-            try await self.fileSystem.readyToRead()
-            let path = try FileSystemMaster.path(request.path)
-            try await self.fileSystem.loadMetadata(along: path)
-            return await self.fileBlocks(try await self.fileSystem.info(path))
+            return self.fileBlocks(try await self.namespace.resolvedFileInfo(request.path))
         }
         handlers.register(BlockMasterMethods.free) { request, _ in try await self.free(request) }
         handlers.register(BlockMasterMethods.persist) { request, _ in try await self.persist(request) }
@@ -132,14 +133,12 @@ public final class BlockMaster: Sendable {
     // MARK: Free and persist
 
     func free(_ request: FreeRequest) async throws(RPCError) -> FreeResponse {
-        try await fileSystem.readyToRead()
+        let top = try await namespace.resolvedFileInfo(request.path)
         let path = try FileSystemMaster.path(request.path)
-        let top = try await fileSystem.info(path)
         guard !top.isDirectory || request.recursive else {
             throw RPCError(.failedPrecondition, "\(path) is a directory; free it recursively (-R)")
         }
-        let files: [FileStatus]
-        do { files = try await fileSystem.stateMachine.list(path, recursive: true).filter { !$0.isDirectory } } catch { throw FileSystemMaster.rpcError(error) }
+        let files = try await namespace.files(under: path)
         var blocks: [UInt64] = []
         for file in files where file.inode.completed {
             guard file.inode.persistence == .persisted else {
@@ -149,7 +148,7 @@ public final class BlockMaster: Sendable {
                 guard request.forced else { throw RPCError(.failedPrecondition, "cannot free pinned file \(file.path); unpin it or free with -f") }
                 var options = SetAttributeOptions()
                 options.pinned = false
-                _ = try await fileSystem.mutate(.setAttribute(file.path, options), nil)
+                try await namespace.setAttribute(file.path, options)
             }
             blocks += Self.blockIDs(of: file.inode)
         }
@@ -161,29 +160,27 @@ public final class BlockMaster: Sendable {
     /// `fs persist`: marks completed, not yet persisted files under the path TO_BE_PERSISTED; the
     /// leader then has a worker that holds their blocks write them to under storage.
     func persist(_ request: PathRequest) async throws(RPCError) -> FileInfoResponse {
-        try await fileSystem.readyToRead()
+        _ = try await namespace.resolvedFileInfo(request.path)
         let path = try FileSystemMaster.path(request.path)
-        let files: [FileStatus]
-        do { files = try await fileSystem.stateMachine.list(path, recursive: true).filter { !$0.isDirectory } } catch { throw FileSystemMaster.rpcError(error) }
-        for file in files where file.inode.persistence == .notPersisted {
+        for file in try await namespace.files(under: path) where file.inode.persistence == .notPersisted {
             guard file.inode.completed else { throw RPCError(.failedPrecondition, "cannot persist \(file.path): it is still being written") }
             var options = SetAttributeOptions()
             options.persistence = .toBePersisted
-            _ = try await fileSystem.mutate(.setAttribute(file.path, options), nil)
+            try await namespace.setAttribute(file.path, options)
         }
-        return FileInfoResponse(info: try await fileSystem.info(path))
+        return FileInfoResponse(info: try await namespace.resolvedFileInfo(request.path))
     }
 
     private func recordPersisted(_ files: [UInt64]) async {
         for file in files {
             persisting.withLockedValue { $0[file] = nil }
             waitingToPersist.withLockedValue { $0.removeAll { $0.id == file } }
-            guard let inode = await fileSystem.stateMachine.inode(id: file), inode.persistence == .toBePersisted,
-                  let path = await fileSystem.stateMachine.path(of: file) else { continue }
+            guard let inode = await stateMachine.inode(id: file), inode.persistence == .toBePersisted,
+                  let path = await stateMachine.path(of: file) else { continue }
             var options = SetAttributeOptions()
             options.persistence = .persisted
             do {
-                _ = try await fileSystem.mutate(.setAttribute(path, options), nil)
+                try await namespace.setAttribute(path, options)
                 logger.info("persisted \(path)")
             } catch {
                 logger.warning("cannot record \(path) as persisted: \(error)")
@@ -193,7 +190,7 @@ public final class BlockMaster: Sendable {
 
     /// Queues deletion of blocks whose file is gone (or shorter): deleted files' cached blocks.
     private func deleteOrphans(_ blocks: Set<UInt64>) async {
-        let counts = await fileSystem.stateMachine.blockCounts(of: Set(blocks.map(BlockIDs.file(of:))))
+        let counts = await stateMachine.blockCounts(of: Set(blocks.map(BlockIDs.file(of:))))
         let orphans = blocks.filter { block in
             guard let count = counts[BlockIDs.file(of: block)] else { return true }
             return BlockIDs.index(of: block) >= count
@@ -221,7 +218,7 @@ public final class BlockMaster: Sendable {
             let (live, lostCount) = state.withLockedValue { state in (state.liveWorkers.count, state.workers.count - state.liveWorkers.count) }
             Gauge(label: "strata_master_workers", dimensions: [("state", "live")]).record(live)
             Gauge(label: "strata_master_workers", dimensions: [("state", "lost")]).record(lostCount)
-            Gauge(label: "strata_master_inodes").record(await fileSystem.stateMachine.inodeCount)
+            Gauge(label: "strata_master_inodes").record(await stateMachine.inodeCount)
             for worker in lost { logger.warning("worker \(worker.address) is lost: no heartbeat for \(workerTimeoutMilliseconds) ms") }
             guard isLeader else {
                 persisting.withLockedValue { $0 = [:] }
@@ -231,11 +228,11 @@ public final class BlockMaster: Sendable {
                 seenAttributeChanges = 0
                 continue
             }
-            let persistenceRequests = await fileSystem.stateMachine.persistenceRequests
+            let persistenceRequests = await stateMachine.persistenceRequests
             let rescan = persistenceRequests != seenPersistenceRequests || (round % 20 == 0 && !waitingToPersist.withLockedValue { $0.isEmpty })
             seenPersistenceRequests = persistenceRequests
             await schedulePersists(now: now, rescan: rescan)
-            let (removals, attributeChanges) = (await fileSystem.stateMachine.removals, await fileSystem.stateMachine.attributeChanges)
+            let (removals, attributeChanges) = (await stateMachine.removals, await stateMachine.attributeChanges)
             if attributeChanges != seenAttributeChanges || round % 30 == 1 {
                 seenAttributeChanges = attributeChanges
                 await refreshPinned()
@@ -253,7 +250,7 @@ public final class BlockMaster: Sendable {
     /// them only when files were marked since the last scan, or every 10 s while some wait.
     private func schedulePersists(now: Int64, rescan: Bool) async {
         if rescan {
-            let found = await fileSystem.stateMachine.files { $0.completed && $0.persistence == .toBePersisted }
+            let found = await stateMachine.files { $0.completed && $0.persistence == .toBePersisted }
             waitingToPersist.withLockedValue { $0 = found }
         }
         let waiting = waitingToPersist.withLockedValue { $0 }
@@ -273,8 +270,8 @@ public final class BlockMaster: Sendable {
                 for block in blocks.dropFirst() { candidates.formIntersection(state.locations(of: block).map(\.worker.id)) }
                 return candidates.sorted().first
             }
-            guard let holder, let path = await fileSystem.stateMachine.path(of: inode.id) else { continue }
-            let info = await fileSystem.fileInfo(FileStatus(inode: inode, path: path))
+            guard let holder, let path = await stateMachine.path(of: inode.id) else { continue }
+            let info = await namespace.fileInfo(FileStatus(inode: inode, path: path))
             var command = WorkerCommand(kind: .persist, blockIDs: blocks)
             command.fileID = inode.id
             command.ufsPath = info.ufsPath
@@ -287,10 +284,10 @@ public final class BlockMaster: Sendable {
     }
 
     private func refreshReplicated() async {
-        let files = await fileSystem.stateMachine.files { $0.completed && ($0.replicationMin > 0 || $0.replicationMax >= 0) }
+        let files = await stateMachine.files { $0.completed && ($0.replicationMin > 0 || $0.replicationMax >= 0) }
         var found: [(Inode, StrataPath)] = []
         for inode in files {
-            if let path = await fileSystem.stateMachine.path(of: inode.id) { found.append((inode, path)) }
+            if let path = await stateMachine.path(of: inode.id) { found.append((inode, path)) }
         }
         replicated.withLockedValue { $0 = found }
     }
@@ -303,7 +300,7 @@ public final class BlockMaster: Sendable {
         guard !files.isEmpty else { return }
         for (inode, path) in files {
             let blocks = Self.blockIDs(of: inode)
-            let info = await fileSystem.fileInfo(FileStatus(inode: inode, path: path))
+            let info = await namespace.fileInfo(FileStatus(inode: inode, path: path))
             state.withLockedValue { state in
                 let live = state.liveWorkers
                 for (index, block) in blocks.enumerated() {
@@ -336,7 +333,7 @@ public final class BlockMaster: Sendable {
     }
 
     private func refreshPinned() async {
-        let files = await fileSystem.stateMachine.files { $0.pinned && $0.completed }
+        let files = await stateMachine.files { $0.pinned && $0.completed }
         let blocks = files.flatMap { Self.blockIDs(of: $0) }.sorted()
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for block in blocks { hash = (hash ^ block) &* 0x0100_0000_01b3 }

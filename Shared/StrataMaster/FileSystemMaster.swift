@@ -11,34 +11,27 @@ import StrataWire
 /// The file-system master: serves the namespace from the journal leader, answers standbys'
 /// clients with NOT_LEADER and the leader's RPC address, and loads under-storage metadata on
 /// first access (journaled, so every master sees it).
-public final class FileSystemMaster: Sendable {
-    public let journal: any MasterJournal
-    public let stateMachine: NamespaceStateMachine
-    /// RPC → web addresses of other masters (and, on the embedded journal, journal → RPC).
-    let directory: MasterDirectory
-    let thisRPCAddress: HostAndPort
-    let clusterID: [UInt8]
+public final class FileSystemMaster: NamespaceAccess {
+    /// The seam to the journal: leader gate, read barrier, proposals, checkpoints, quorum.
+    public let journaled: JournaledService<NamespaceStateMachine>
+    public var stateMachine: NamespaceStateMachine { journaled.stateMachine }
+    var thisRPCAddress: HostAndPort { journaled.thisRPCAddress }
     let rootUFS: String
-    let startTimeMilliseconds: UInt64
     let logger: Logger
     private let underStorage = NIOLockedValueBox<[String: any UnderFileSystem]>([:])
 
-    public init(journal: any MasterJournal, stateMachine: NamespaceStateMachine, directory: MasterDirectory,
-                thisRPCAddress: HostAndPort, clusterID: [UInt8], rootUFS: String, logger: Logger) {
-        self.journal = journal
-        self.stateMachine = stateMachine
-        self.directory = directory
-        self.thisRPCAddress = thisRPCAddress
-        self.clusterID = clusterID
+    /// The file-system master's view of the seam's RPC methods.
+    public static let journaledMethods = JournaledServiceMethods(
+        info: FileSystemMethods.getMasterInfo, checkpoint: FileSystemMethods.checkpoint, checkpointLocal: FileSystemMethods.checkpointLocal)
+
+    public init(journaled: JournaledService<NamespaceStateMachine>, rootUFS: String, logger: Logger) {
+        self.journaled = journaled
         self.rootUFS = rootUFS
-        self.startTimeMilliseconds = UInt64(Date().timeIntervalSince1970 * 1000)
         self.logger = logger
     }
 
     /// The role for ServiceInfo: LEADER when this master serves, else STANDBY.
-    public func role() async -> String {
-        journal.isLeader ? "LEADER" : "STANDBY"
-    }
+    public func role() async -> String { journaled.role.rawValue }
 
     // MARK: Handlers
 
@@ -137,119 +130,30 @@ public final class FileSystemMaster: Sendable {
             return EmptyResponse()
         }
         handlers.register(FileSystemMethods.getMasterInfo) { _, _ in await self.masterInfo() }
-        handlers.register(QuorumMethods.info) { _, _ in
-            try await self.ensureLeader()
-            return await self.quorumInfo(try self.embeddedNode())
-        }
-        handlers.register(QuorumMethods.elect) { request, _ in
-            try await self.ensureLeader()
-            guard let target = HostAndPort(parsing: request.address) else {
-                throw RPCError(.invalidArgument, "invalid address '\(request.address)': expected the member's embedded-journal host:port")
-            }
-            let node = try self.embeddedNode()
-            guard let member = await node.quorum.first(where: { $0.address == target }) else {
-                throw RPCError(.notFound, "\(target) is not a member of the MASTER quorum")
-            }
-            guard member.voter else {
-                throw RPCError(.failedPrecondition, "\(target) is still catching up (a learner); elect it once it votes")
-            }
-            do { try await node.transferLeadership(to: target) } catch let error as ProposalError { throw self.proposalRPCError(error) }
-            return await self.quorumInfo(node)
-        }
-        handlers.register(QuorumMethods.remove) { request, _ in
-            try await self.ensureLeader()
-            guard let target = HostAndPort(parsing: request.address) else {
-                throw RPCError(.invalidArgument, "invalid address '\(request.address)': expected the member's embedded-journal host:port")
-            }
-            let node = try self.embeddedNode()
-            let quorum = await node.quorum
-            guard let member = quorum.first(where: { $0.address == target }) else {
-                throw RPCError(.notFound, "\(target) is not a member of the MASTER quorum")
-            }
-            guard member.address != (await node.status).address else {
-                throw RPCError(.failedPrecondition, "\(target) is the leader; elect another member first")
-            }
-            do { try await node.removeMember(target) } catch let error as ProposalError { throw self.proposalRPCError(error) }
-            return await self.quorumInfo(node)
-        }
-        handlers.register(FileSystemMethods.checkpoint) { _, _ in
-            try await self.ensureLeader()
-            do { try await self.journal.checkpoint() } catch { throw RPCError(.internal, "checkpoint failed: \(error)") }
-            // On the embedded journal every member checkpoints, so that a restart of any of them
-            // (a whole-cluster restart elects whichever is up first) starts from the snapshot
-            // rather than replaying its log. (The UFS journal's checkpoint is shared by all.)
-            guard let embedded = self.journal as? EmbeddedMasterJournal else { return EmptyResponse() }
-            let others = await embedded.otherMembersRPC()
-            await withTaskGroup(of: Void.self) { group in
-                for rpc in others {
-                    group.addTask {
-                        let client = RPCClient(address: rpc, frameSizeMaxBytes: 1 << 20, connectTimeout: .seconds(1))
-                        do {
-                            _ = try await client.call(FileSystemMethods.checkpointLocal, GetServiceInfoRequest(), deadline: .seconds(600))
-                        } catch {
-                            self.logger.warning("master \(rpc) did not checkpoint: \(error)")
-                        }
-                        await client.close()
-                    }
-                }
-            }
-            return EmptyResponse()
-        }
-        handlers.register(FileSystemMethods.checkpointLocal) { _, _ in
-            do { try await self.journal.checkpoint() } catch { throw RPCError(.internal, "checkpoint failed: \(error)") }
-            return EmptyResponse()
-        }
-    }
-
-    /// The Raft node, for quorum commands (which exist only on the embedded journal).
-    func embeddedNode() throws(RPCError) -> RaftNode {
-        guard let node = journal.raftNode else {
-            throw RPCError(.failedPrecondition, "the master journal is \(journal.journalType); quorum commands apply to the EMBEDDED journal")
-        }
-        return node
+        journaled.register(into: &handlers)
     }
 
     // MARK: Mutations and reads
 
     /// Journals `command` and returns its outcome once applied.
     func mutate(_ command: NamespaceCommand, _ operation: OperationIdentifier?) async throws(RPCError) -> FileInfo? {
-        try await ensureLeader()
         let record = NamespaceRecord(operationID: operation.map { OperationID(client: $0.client, sequence: $0.sequence) },
                                      timeMilliseconds: Int64(Date().timeIntervalSince1970 * 1000), command: command)
-        let index: UInt64
-        do {
-            index = try await journal.propose(NamespaceCodec.encode(record))
-        } catch {
-            throw proposalRPCError(error)
-        }
-        guard let outcome = await stateMachine.takeOutcome(index) else {
-            throw RPCError(.unavailable, "the outcome of journal entry \(index) is no longer known; retry with the same operation id")
-        }
-        switch outcome {
+        switch try await journaled.submit(NamespaceCodec.encode(record)) {
         case .success(let status?): return await fileInfo(status)
         case .success(nil): return nil
         case .failure(let error): throw Self.rpcError(error)
         }
     }
 
-    /// Serving reads only as the leader, after applying everything committed before the read.
-    func readyToRead() async throws(RPCError) {
-        try await ensureLeader()
-        do { try await journal.readBarrier() } catch { throw proposalRPCError(error) }
-    }
-
-    func ensureLeader() async throws(RPCError) {
-        guard journal.isLeader else {
-            let hint = await journal.leaderRPCAddress()
-            throw RPCError(.notLeader, "\(thisRPCAddress) is a standby master", leaderHint: hint?.description)
-        }
-    }
+    func readyToRead() async throws(RPCError) { try await journaled.readyToRead() }
+    func ensureLeader() async throws(RPCError) { try await journaled.ensureLeader() }
 
     func info(_ path: StrataPath) async throws(RPCError) -> FileInfo {
         do { return await fileInfo(try await stateMachine.status(path)) } catch { throw Self.rpcError(error) }
     }
 
-    func fileInfo(_ status: FileStatus) async -> FileInfo {
+    public func fileInfo(_ status: FileStatus) async -> FileInfo {
         let inode = status.inode
         var info = FileInfo()
         info.id = inode.id
@@ -365,35 +269,27 @@ public final class FileSystemMaster: Sendable {
     // MARK: Info
 
     func masterInfo() async -> MasterInfo {
-        let status = await journal.status()
-        var info = MasterInfo()
-        info.leaderRPCAddress = status.isLeader ? thisRPCAddress.description : (await journal.leaderRPCAddress()?.description ?? "")
-        info.journalType = journal.journalType
-        info.term = status.term
-        info.clusterID = clusterID
-        info.thisRPCAddress = thisRPCAddress.description
-        info.thisRole = status.role
-        info.commitIndex = status.commitIndex
-        info.appliedIndex = status.appliedIndex
+        var info = await journaled.info()
         info.inodeCount = UInt64(await stateMachine.inodeCount)
         info.rootUFS = rootUFS
-        info.startTimeMilliseconds = startTimeMilliseconds
-        info.zooKeeperAddress = journal.zooKeeperAddress ?? ""
-        info.masters = await journal.masters(thisRPC: thisRPCAddress)
         return info
     }
 
-    func quorumInfo(_ node: RaftNode) async -> QuorumInfo {
-        let status = await node.status
-        var info = QuorumInfo()
-        info.domain = "MASTER"
-        info.leaderAddress = status.leader?.description ?? ""
-        info.term = status.term
-        for member in await node.quorum {
-            let state = member.available.map { $0 ? "AVAILABLE" : "UNAVAILABLE" } ?? "UNKNOWN"
-            info.members.append(QuorumMemberInfo(address: member.address.description, voter: member.voter, state: state, matchIndex: member.matchIndex ?? 0))
-        }
-        return info
+    // MARK: NamespaceAccess
+
+    public func resolvedFileInfo(_ text: String) async throws(RPCError) -> FileInfo {
+        try await readyToRead()
+        let path = try Self.path(text)
+        try await loadMetadata(along: path)
+        return try await info(path)
+    }
+
+    public func files(under path: StrataPath) async throws(RPCError) -> [FileStatus] {
+        do { return try await stateMachine.list(path, recursive: true).filter { !$0.isDirectory } } catch { throw Self.rpcError(error) }
+    }
+
+    public func setAttribute(_ path: StrataPath, _ options: SetAttributeOptions) async throws(RPCError) {
+        _ = try await mutate(.setAttribute(path, options), nil)
     }
 
     // MARK: Errors
@@ -409,17 +305,6 @@ public final class FileSystemMaster: Sendable {
         case .fileAlreadyExists: RPCError(.alreadyExists, error.message)
         case .directoryNotEmpty, .fileAlreadyCompleted, .fileIncomplete, .failedPrecondition: RPCError(.failedPrecondition, error.message)
         case .accessControl: RPCError(.permissionDenied, error.message)
-        }
-    }
-
-    func proposalRPCError(_ error: ProposalError) -> RPCError {
-        switch error.code {
-        case .notLeader:
-            RPCError(.notLeader, "\(thisRPCAddress) is a standby master", leaderHint: error.leaderHint?.description)
-        case .outcomeUnknown, .stopped:
-            RPCError(.unavailable, "\(error.message); retry with the same operation id")
-        case .refused:
-            RPCError(.failedPrecondition, error.message)
         }
     }
 }

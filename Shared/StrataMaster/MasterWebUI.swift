@@ -1,5 +1,6 @@
 import Foundation
 import StrataCore
+import StrataJournal
 import StrataNamespace
 import StrataWire
 
@@ -97,10 +98,10 @@ public struct MasterWebUI: Sendable {
                 tiers[tier.alias] = total
             }
         }
-        let quorum = await fileSystem.journal.raftNode?.quorum ?? []
+        let quorum = await fileSystem.journaled.quorumMembers()
         let masters = info.masters.map { member in
-            let inQuorum = quorum.first { $0.address.description == member.journalAddress }
-            let state = inQuorum?.available.map { $0 ? "AVAILABLE" : "UNAVAILABLE" } ?? (member.role.isEmpty ? "UNKNOWN" : "AVAILABLE")
+            let inQuorum = quorum.first { $0.address == member.journalAddress }
+            let state = inQuorum.flatMap { $0.state == "UNKNOWN" ? nil : $0.state } ?? (member.role.isEmpty ? "UNKNOWN" : "AVAILABLE")
             return Master(rpcAddress: member.rpcAddress, journalAddress: member.journalAddress,
                           role: member.role.isEmpty ? "STANDBY" : member.role, voter: member.voter, state: state,
                           matchIndex: inQuorum?.matchIndex ?? 0)
@@ -116,13 +117,13 @@ public struct MasterWebUI: Sendable {
 
     /// The leader's web UI address (asked of the leader once, then kept by the directory).
     func leaderWebURL(_ leaderRPC: String) async -> String? {
-        guard let address = HostAndPort(parsing: leaderRPC), let web = await fileSystem.directory.webAddress(ofRPC: address) else { return nil }
+        guard let address = HostAndPort(parsing: leaderRPC), let web = await fileSystem.journaled.directory.webAddress(ofRPC: address) else { return nil }
         return "http://\(web.host):\(web.port)/"
     }
 
     func listing(_ text: String) async throws(RPCError) -> Listing {
         let path = try FileSystemMaster.path(text.isEmpty ? "/" : text)
-        let leading = fileSystem.journal.isLeader
+        let leading = fileSystem.journaled.isLeader
         if leading {
             // The leader shows what is in under storage too (loading it, as a client's listing does).
             try await fileSystem.readyToRead()
@@ -172,7 +173,7 @@ public struct MasterWebUI: Sendable {
     }
 
     private func page(_ title: String, _ current: String, _ body: String, status: Int = 200) async -> WebResponse {
-        let role = fileSystem.journal.isLeader ? "LEADER" : "STANDBY"
+        let role = fileSystem.journaled.isLeader ? "LEADER" : "STANDBY"
         var banner = "Master <b>\(HTML.escape(fileSystem.thisRPCAddress.description))</b> · <span class=\"\(role)\">\(role)</span>"
         if role != "LEADER" {
             let leader = await fileSystem.masterInfo().leaderRPCAddress

@@ -6,14 +6,9 @@ import StrataRaft
 /// The namespace as the journal's replicated state machine: every member applies the same
 /// records in the same order; the leader also keeps each record's outcome until the RPC that
 /// proposed it picks it up.
-public actor NamespaceStateMachine: ReplicatedStateMachine {
-    /// Outcomes kept for proposers (between this many and twice as many); older ones are dropped
-    /// (their proposers have long timed out).
-    static let outcomesMax = 16_384
-
+public actor NamespaceStateMachine: OutcomeStateMachine {
     public private(set) var namespace: Namespace
-    private var outcomes: [UInt64: NamespaceOutcome] = [:]
-    private var outcomeOrder: [UInt64] = []
+    private var outcomes = OutcomeLog<NamespaceOutcome>()
     private let logger: Logger
     /// Counts of applied deletes/unmounts and attribute changes, so periodic work (dropping
     /// cached blocks of deleted files, the pinned list) runs only when something changed.
@@ -52,15 +47,7 @@ public actor NamespaceStateMachine: ReplicatedStateMachine {
             default: break
             }
         }
-        outcomes[entry.index] = outcome
-        outcomeOrder.append(entry.index)
-        // Trim in chunks (amortized O(1) per entry): removing one from the front of the array
-        // on every apply made replaying a long log quadratic.
-        if outcomeOrder.count > 2 * Self.outcomesMax {
-            let dropped = outcomeOrder.count - Self.outcomesMax
-            for index in outcomeOrder.prefix(dropped) { outcomes[index] = nil }
-            outcomeOrder.removeFirst(dropped)
-        }
+        outcomes.record(outcome, at: entry.index)
     }
 
     public func snapshot() -> @Sendable () -> [UInt8] {
@@ -73,13 +60,11 @@ public actor NamespaceStateMachine: ReplicatedStateMachine {
         removals += 1
         attributeChanges += 1
         persistenceRequests += 1
-        outcomes = [:]
-        outcomeOrder = []
+        outcomes.removeAll()
     }
 
-    /// The outcome of the record applied at `index`, once.
-    func takeOutcome(_ index: UInt64) -> NamespaceOutcome? {
-        outcomes.removeValue(forKey: index)
+    public func takeOutcome(_ index: UInt64) -> NamespaceOutcome? {
+        outcomes.take(index)
     }
 
     func status(_ path: StrataPath) throws(NamespaceError) -> FileStatus { try namespace.status(path) }

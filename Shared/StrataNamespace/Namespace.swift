@@ -1,3 +1,5 @@
+import StrataCore
+
 /// The file-system namespace: an inode tree and a mount table, as a deterministic value type.
 ///
 /// Every mutation is a `NamespaceRecord` applied through `apply(_:)`, which validates it against

@@ -1,3 +1,5 @@
+import StrataCore
+
 /// Options for creating a file or directory.
 public struct CreateOptions: Sendable, Equatable {
     /// Create missing parent directories.
@@ -73,20 +75,6 @@ public enum NamespaceCommand: Sendable, Equatable {
     case unmount(StrataPath)
     /// Records what an under-storage directory holds, the first time it is listed.
     case loadDirectory(StrataPath, entries: [UFSEntry])
-}
-
-/// Identifies one client operation, so that a retry (after a failover, say) is recognised and
-/// answered with the first outcome instead of being applied twice.
-public struct OperationID: Sendable, Hashable, CustomStringConvertible {
-    public var client: UInt64
-    public var sequence: UInt64
-
-    public init(client: UInt64, sequence: UInt64) {
-        self.client = client
-        self.sequence = sequence
-    }
-
-    public var description: String { "\(String(client, radix: 16))/\(sequence)" }
 }
 
 /// One journal entry of the namespace: the command, the leader's clock when it was proposed

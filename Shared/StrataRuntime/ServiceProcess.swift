@@ -26,7 +26,10 @@ public struct ServiceEndpoint: Sendable {
 public struct ServiceParts: Sendable {
     /// Registers handlers on the endpoint with this name ("rpc", "embedded-journal", …).
     public var handlers: [String: @Sendable (inout RPCHandlers) -> Void] = [:]
-    /// Run beside the servers; they stop on graceful shutdown.
+    /// What everything else stands on (the journal): started before the RPC servers and stopped
+    /// after them, so nothing in flight proposes to a stopped journal.
+    public var foundation: [any Service] = []
+    /// Run beside the servers; they stop on graceful shutdown, before the servers.
     public var services: [any Service] = []
     /// The role reported in ServiceInfo ("LEADER", "STANDBY", …).
     public var role: (@Sendable () async -> String)?
@@ -34,9 +37,10 @@ public struct ServiceParts: Sendable {
     /// /api/v1/configuration and /metrics).
     public var web: WebHandler?
 
-    public init(handlers: [String: @Sendable (inout RPCHandlers) -> Void] = [:], services: [any Service] = [],
+    public init(handlers: [String: @Sendable (inout RPCHandlers) -> Void] = [:], foundation: [any Service] = [], services: [any Service] = [],
                 role: (@Sendable () async -> String)? = nil, web: WebHandler? = nil) {
         self.handlers = handlers
+        self.foundation = foundation
         self.services = services
         self.role = role
         self.web = web
@@ -168,8 +172,10 @@ public enum ServiceProcess {
             logger.info("configuration from \(configuration.sitePropertiesPath ?? "defaults, environment and arguments (no strata-site.properties)")")
         }
 
+        // swift-service-lifecycle stops services in reverse order: the web port first, then the
+        // service's own work, then the RPC servers, and the journal last.
         let group = ServiceGroup(
-            services: servers.map { RPCServerService(server: $0) } + parts.services + [web],
+            services: parts.foundation + servers.map { RPCServerService(server: $0) } + parts.services + [web],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         do {

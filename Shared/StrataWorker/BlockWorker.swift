@@ -6,6 +6,7 @@ import NIOCore
 import NIOFileSystem
 import StrataBlock
 import StrataCore
+import StrataUFS
 import StrataWire
 
 /// The worker's data service: clients write blocks (and files in under storage) in chunks, read
@@ -13,9 +14,9 @@ import StrataWire
 /// same host — open block files themselves (short-circuit). Masters' commands (free, delete,
 /// persist) arrive through `MasterSync`.
 public actor BlockWorker {
-    /// A file being written to under storage (CACHE_THROUGH, THROUGH, persisting).
-    private struct UFSWriter {
-        var handle: WriteFileHandle
+    /// A file being written to under storage (CACHE_THROUGH, THROUGH).
+    private struct UFSWrite {
+        var writer: UFSWriter
         var path: String
         var writtenBytes: Int64
         var lastUsed: ContinuousClock.Instant
@@ -23,8 +24,7 @@ public actor BlockWorker {
 
     public let store: BlockStore
     private let logger: Logger
-    private let fileSystem = FileSystem.shared
-    private var ufsWriters: [UInt64: UFSWriter] = [:]
+    private var ufsWriters: [UInt64: UFSWrite] = [:]
     private var blockWritersLastUsed: [BlockID: ContinuousClock.Instant] = [:]
     private var creating: Set<BlockID> = []
     /// Short-circuit leases: a block opened by a local client stays locked until it is closed
@@ -74,7 +74,7 @@ public actor BlockWorker {
         if request.abort {
             if request.cache { await store.abortBlock(block) }
             blockWritersLastUsed[block] = nil
-            if let writer = ufsWriters.removeValue(forKey: request.ufsSession) { try? await writer.handle.close(makeChangesVisible: false) }
+            if let write = ufsWriters.removeValue(forKey: request.ufsSession) { await write.writer.abort() }
             return WriteBlockResponse()
         }
         var response = WriteBlockResponse()
@@ -98,7 +98,7 @@ public actor BlockWorker {
                 response.writtenBytes = await store.writtenBytes(block) ?? request.offset
             } catch {
                 blockWritersLastUsed[block] = nil
-                if let writer = ufsWriters.removeValue(forKey: request.ufsSession) { try? await writer.handle.close(makeChangesVisible: false) }
+                if let write = ufsWriters.removeValue(forKey: request.ufsSession) { await write.writer.abort() }
                 throw RPCError(error.code == .noSpace || error.code == .blockBusy ? .unavailable : .failedPrecondition, "worker: \(error.message)")
             }
         }
@@ -114,42 +114,35 @@ public actor BlockWorker {
         if ufsWriters[session] == nil {
             guard ufsWriters.count < Self.ufsWritersMax else { throw RPCError(.unavailable, "too many files being written to under storage on this worker") }
             do {
-                let parent = (request.ufsPath as NSString).deletingLastPathComponent
-                try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
-                let permissions = request.mode == 0 ? nil : FilePermissions(rawValue: .init(request.mode & 0o777))
-                let handle = try await fileSystem.openFile(forWritingAt: FilePath(request.ufsPath),
-                                                           options: .newFile(replaceExisting: true, permissions: permissions))
-                ufsWriters[session] = UFSWriter(handle: handle, path: request.ufsPath, writtenBytes: 0, lastUsed: .now)
+                let (ufs, relative) = try underStorage(at: request.ufsPath)
+                let writer = try await ufs.create(relative, mode: request.mode == 0 ? nil : UInt16(truncatingIfNeeded: request.mode & 0o777))
+                ufsWriters[session] = UFSWrite(writer: writer, path: request.ufsPath, writtenBytes: 0, lastUsed: .now)
             } catch {
-                throw RPCError(.unavailable, "worker: cannot create \(request.ufsPath) in under storage: \(error)")
+                throw RPCError(.unavailable, "worker: \(error.message)")
             }
         }
-        guard let writer = ufsWriters[session], writer.path == request.ufsPath else {
+        guard let write = ufsWriters[session], write.path == request.ufsPath else {
             throw RPCError(.invalidArgument, "under-storage session \(session) writes another file")
         }
         do {
             if payload.readableBytes > 0 {
-                _ = try await writer.handle.write(contentsOf: payload.readableBytesView, toAbsoluteOffset: request.ufsOffset)
+                try await write.writer.write(payload, at: request.ufsOffset)
                 // Other chunks were written meanwhile: update the current record, not our copy.
                 ufsWriters[session]?.writtenBytes += Int64(payload.readableBytes)
             }
-            ufsWriters[session]?.lastUsed = .now
-            if request.ufsCommit, let writer = ufsWriters[session] {
-                ufsWriters[session] = nil
-                guard writer.writtenBytes == request.ufsOffset else {
-                    try? await writer.handle.close(makeChangesVisible: false)
-                    throw RPCError(.failedPrecondition, "worker: \(writer.path) is incomplete: \(writer.writtenBytes) of \(request.ufsOffset) bytes written")
-                }
-                try await writer.handle.synchronize()
-                try await writer.handle.close(makeChangesVisible: true)
-            }
-        } catch let error as RPCError {
-            throw error
         } catch {
             ufsWriters[session] = nil
-            try? await writer.handle.close(makeChangesVisible: false)
-            throw RPCError(.unavailable, "worker: cannot write \(writer.path) in under storage: \(error)")
+            await write.writer.abort()
+            throw RPCError(.unavailable, "worker: \(error.message)")
         }
+        ufsWriters[session]?.lastUsed = .now
+        guard request.ufsCommit, let current = ufsWriters[session] else { return }
+        ufsWriters[session] = nil
+        guard current.writtenBytes == request.ufsOffset else {
+            await current.writer.abort()
+            throw RPCError(.failedPrecondition, "worker: \(current.path) is incomplete: \(current.writtenBytes) of \(request.ufsOffset) bytes written")
+        }
+        do { try await current.writer.commit() } catch { throw RPCError(.unavailable, "worker: \(error.message)") }
     }
 
     // MARK: Reading
@@ -158,13 +151,20 @@ public actor BlockWorker {
         let chunkSize = Int64(min(max(request.chunkSizeBytes, 4096), 8 << 20))
         if let stored = try? await store.openBlock(request.blockID, promote: request.promote) {
             Counter(label: "strata_worker_block_reads_total", dimensions: [("source", "cache")]).increment()
-            do {
-                try await stream(path: stored.path, from: request.offset, length: request.lengthBytes, total: stored.sizeBytes,
-                                 blockOffset: 0, chunkSize: chunkSize, source: stored.tier.rawValue, to: writer)
-            } catch {
+            let input: BlockSource
+            do { input = try await BlockSource.blockFile(stored.path) } catch {
                 await store.closeBlock(request.blockID)
                 throw error
             }
+            do {
+                try await stream(input, from: request.offset, length: request.lengthBytes, total: stored.sizeBytes,
+                                 blockOffset: 0, chunkSize: chunkSize, source: stored.tier.rawValue, to: writer)
+            } catch {
+                await input.close()
+                await store.closeBlock(request.blockID)
+                throw error
+            }
+            await input.close()
             await store.closeBlock(request.blockID)
             return
         }
@@ -178,10 +178,17 @@ public actor BlockWorker {
         if request.cache && wholeBlock {
             caching = (try? await store.createBlock(request.blockID, expectedBytes: request.blockLengthBytes)) != nil
         }
-        do {
-            try await stream(path: request.ufsPath, from: request.offset, length: request.lengthBytes, total: request.blockLengthBytes,
-                             blockOffset: request.ufsOffset, chunkSize: chunkSize, source: "UFS", to: writer,
-                             caching: caching ? request.blockID : nil)
+        do throws(RPCError) {
+            let input = try await BlockSource.underStorage(request.ufsPath)
+            do throws(RPCError) {
+                try await stream(input, from: request.offset, length: request.lengthBytes, total: request.blockLengthBytes,
+                                 blockOffset: request.ufsOffset, chunkSize: chunkSize, source: "UFS", to: writer,
+                                 caching: caching ? request.blockID : nil)
+            } catch {
+                await input.close()
+                throw error
+            }
+            await input.close()
             if caching { try? await store.commitBlock(request.blockID, lengthBytes: request.blockLengthBytes) }
         } catch {
             if caching { await store.abortBlock(request.blockID) }
@@ -190,37 +197,29 @@ public actor BlockWorker {
     }
 
     /// Streams `length` bytes (all to `total` when negative) from `offset` of the block whose
-    /// data starts at `blockOffset` in the file at `path`.
-    private func stream(path: String, from offset: Int64, length: Int64, total: Int64, blockOffset: Int64, chunkSize: Int64,
+    /// data starts at `blockOffset` in `input`.
+    private func stream(_ input: BlockSource, from offset: Int64, length: Int64, total: Int64, blockOffset: Int64, chunkSize: Int64,
                         source: String, to writer: RPCStreamWriter<ReadBlockChunk>, caching block: BlockID? = nil) async throws(RPCError) {
         guard offset >= 0, offset <= total else {
             throw RPCError(.invalidArgument, "offset \(offset) is outside the block (\(total) bytes)")
         }
         let end = length < 0 ? total : min(total, offset + length)
-        let handle: ReadFileHandle
-        do { handle = try await fileSystem.openFile(forReadingAt: FilePath(path), options: OpenOptions.Read()) } catch {
-            throw RPCError(.unavailable, "worker: cannot open \(path): \(error)")
-        }
         var position = offset
         do {
             while position < end {
-                let count = min(chunkSize, end - position)
-                let chunk = try await handle.readChunk(fromAbsoluteOffset: blockOffset + position, length: .bytes(count))
+                let chunk = try await input.read(at: blockOffset + position, count: Int(min(chunkSize, end - position)))
                 guard chunk.readableBytes > 0 else {
-                    throw RPCError(.unavailable, "worker: \(path) ends at \(blockOffset + position), before the block's \(total) bytes")
+                    throw RPCError(.unavailable, "worker: \(input.name) ends at \(blockOffset + position), before the block's \(total) bytes")
                 }
                 if let block { try? await store.write(block, offset: position, chunk) }
                 try await writer.send(ReadBlockChunk(offset: position, source: source), payload: chunk)
                 position += Int64(chunk.readableBytes)
             }
         } catch let error as RPCError {
-            try? await handle.close()
             throw error
         } catch {
-            try? await handle.close()
-            throw RPCError(.unavailable, "worker: cannot read \(path): \(error)")
+            throw RPCError(.unavailable, "worker: cannot read \(input.name): \(error)")
         }
-        try? await handle.close()
     }
 
     func openLocal(_ request: LocalBlockRequest) async throws(RPCError) -> LocalBlock {
@@ -264,19 +263,18 @@ public actor BlockWorker {
             throw RPCError(.unavailable, "worker: \(error.message)")
         }
         do {
-            let handle = try await fileSystem.openFile(forReadingAt: FilePath(request.ufsPath), options: OpenOptions.Read())
+            let source = try await BlockSource.underStorage(request.ufsPath)
             var position: Int64 = 0
             do {
                 while position < request.blockLengthBytes {
-                    let chunk = try await handle.readChunk(fromAbsoluteOffset: request.ufsOffset + position,
-                                                           length: .bytes(min(4 << 20, request.blockLengthBytes - position)))
+                    let chunk = try await source.read(at: request.ufsOffset + position, count: Int(min(4 << 20, request.blockLengthBytes - position)))
                     guard chunk.readableBytes > 0 else { throw RPCError(.unavailable, "\(request.ufsPath) is shorter than expected") }
                     try await store.write(request.blockID, offset: position, chunk)
                     position += Int64(chunk.readableBytes)
                 }
-                try await handle.close()
+                await source.close()
             } catch {
-                try? await handle.close()
+                await source.close()
                 throw error
             }
             let tier = try await store.commitBlock(request.blockID, lengthBytes: request.blockLengthBytes)
@@ -316,9 +314,8 @@ public actor BlockWorker {
     private func persist(_ command: WorkerCommand) async {
         defer { persistingNow.remove(command.fileID) }
         do {
-            let parent = (command.ufsPath as NSString).deletingLastPathComponent
-            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
-            let output = try await fileSystem.openFile(forWritingAt: FilePath(command.ufsPath), options: .newFile(replaceExisting: true))
+            let (ufs, relative) = try underStorage(at: command.ufsPath)
+            let output = try await ufs.create(relative, mode: nil)
             var offset: Int64 = 0
             do {
                 for block in command.blockIDs {
@@ -335,10 +332,9 @@ public actor BlockWorker {
                 guard offset == command.lengthBytes else {
                     throw BlockStoreError(.invalidArgument, "cached blocks hold \(offset) bytes, the file has \(command.lengthBytes)")
                 }
-                try await output.synchronize()
-                try await output.close(makeChangesVisible: true)
+                try await output.commit()
             } catch {
-                try? await output.close(makeChangesVisible: false)
+                await output.abort()
                 throw error
             }
             persisted.insert(command.fileID)
@@ -348,21 +344,21 @@ public actor BlockWorker {
         }
     }
 
-    private func copy(_ stored: BlockStore.ReadableBlock, to output: WriteFileHandle, at offset: Int64) async throws {
-        let input = try await fileSystem.openFile(forReadingAt: FilePath(stored.path), options: OpenOptions.Read())
+    private func copy(_ stored: BlockStore.ReadableBlock, to output: UFSWriter, at offset: Int64) async throws {
+        let input = try await BlockSource.blockFile(stored.path)
         do {
             var position: Int64 = 0
             while position < stored.sizeBytes {
-                let chunk = try await input.readChunk(fromAbsoluteOffset: position, length: .bytes(min(4 << 20, stored.sizeBytes - position)))
+                let chunk = try await input.read(at: position, count: Int(min(4 << 20, stored.sizeBytes - position)))
                 guard chunk.readableBytes > 0 else { throw BlockStoreError(.io, "block file \(stored.path) is shorter than \(stored.sizeBytes) bytes") }
-                _ = try await output.write(contentsOf: chunk.readableBytesView, toAbsoluteOffset: offset + position)
+                try await output.write(chunk, at: offset + position)
                 position += Int64(chunk.readableBytes)
             }
         } catch {
-            try? await input.close()
+            await input.close()
             throw error
         }
-        try await input.close()
+        await input.close()
     }
 
     /// Caches a copy of a block (a master keeping a file's replication minimum): streamed from
@@ -418,10 +414,10 @@ public actor BlockWorker {
     /// Drops writers idle for longer than `idleWriterTimeout` (their clients went away).
     func expireIdleWriters() async {
         let cutoff = ContinuousClock.now - Self.idleWriterTimeout
-        for (session, writer) in ufsWriters where writer.lastUsed < cutoff {
+        for (session, write) in ufsWriters where write.lastUsed < cutoff {
             ufsWriters[session] = nil
-            try? await writer.handle.close(makeChangesVisible: false)
-            logger.info("dropped an idle under-storage write of \(writer.path)")
+            await write.writer.abort()
+            logger.info("dropped an idle under-storage write of \(write.path)")
         }
         for (block, lastUsed) in blockWritersLastUsed where lastUsed < cutoff {
             blockWritersLastUsed[block] = nil
@@ -431,8 +427,53 @@ public actor BlockWorker {
     }
 
     public func shutdown() async {
-        for writer in ufsWriters.values { try? await writer.handle.close(makeChangesVisible: false) }
+        for write in ufsWriters.values { await write.writer.abort() }
         ufsWriters = [:]
         await store.shutdown()
+    }
+}
+
+/// Where a block's bytes are read from: the worker's own block file, or the file in under
+/// storage (through the under-storage abstraction).
+enum BlockSource: Sendable {
+    case file(ReadFileHandle, path: String)
+    case underStorage(UFSReader)
+
+    static func blockFile(_ path: String) async throws(RPCError) -> BlockSource {
+        do {
+            return .file(try await FileSystem.shared.openFile(forReadingAt: FilePath(path), options: OpenOptions.Read()), path: path)
+        } catch {
+            throw RPCError(.unavailable, "worker: cannot open block file \(path): \(error)")
+        }
+    }
+
+    static func underStorage(_ location: String) async throws(RPCError) -> BlockSource {
+        do {
+            let (ufs, relative) = try StrataUFS.underStorage(at: location)
+            return .underStorage(try await ufs.openForReading(relative))
+        } catch {
+            throw RPCError(.unavailable, "worker: \(error.message)")
+        }
+    }
+
+    var name: String {
+        switch self {
+        case .file(_, let path): path
+        case .underStorage(let reader): reader.location
+        }
+    }
+
+    func read(at offset: Int64, count: Int) async throws -> ByteBuffer {
+        switch self {
+        case .file(let handle, _): try await handle.readChunk(fromAbsoluteOffset: offset, length: .bytes(Int64(count)))
+        case .underStorage(let reader): try await reader.read(at: offset, count: count)
+        }
+    }
+
+    func close() async {
+        switch self {
+        case .file(let handle, _): try? await handle.close()
+        case .underStorage(let reader): await reader.close()
+        }
     }
 }

@@ -119,10 +119,33 @@ extension PropertyKey {
     public static let jobMasterEmbeddedJournalPort = PropertyKey("strata.job.master.embedded.journal.port", .port,
         default: "20003", "Port of the job master's embedded journal (Raft) server.")
     public static let jobMasterEmbeddedJournalAddresses = PropertyKey("strata.job.master.embedded.journal.addresses",
-        .addresses, default: "${strata.job.master.hostname}:${strata.job.master.embedded.journal.port}",
-        "Embedded-journal addresses of every member of the JOB_MASTER quorum.")
+        .addresses, default: nil,
+        "Embedded-journal addresses of every member of the JOB_MASTER quorum; by default the hosts of strata.master.embedded.journal.addresses with strata.job.master.embedded.journal.port.")
+    public static let jobMasterRpcAddresses = PropertyKey("strata.job.master.rpc.addresses", .addresses, default: nil,
+        "RPC addresses of every job master, for clients and job workers; by default the job masters' journal hosts with the job master RPC port.")
     public static let jobMasterJournalFolder = PropertyKey("strata.job.master.journal.folder", .string,
-        default: "${strata.work.dir}/journal/job", "Directory of the job master's journal.")
+        default: "${strata.master.journal.folder}/JobJournal",
+        "Directory of the job master's journal (with the UFS journal type, a folder every job master shares).")
+    public static let zookeeperJobElectionPath = PropertyKey("strata.zookeeper.job.election.path", .string, default: "/strata/job_election",
+        "ZooKeeper path under which job masters create their election nodes (UFS journal).")
+    public static let zookeeperJobLeaderPath = PropertyKey("strata.zookeeper.job.leader.path", .string, default: "/strata/job_leader",
+        "ZooKeeper node holding the leading job master's RPC address (UFS journal).")
+    public static let jobMasterWorkerTimeout = PropertyKey("strata.job.master.worker.timeout", .duration, default: "60s",
+        "A job worker not heard from for this long is lost: its running tasks are retried on other job workers.")
+    public static let jobMasterWorkerHeartbeatInterval = PropertyKey("strata.job.master.worker.heartbeat.interval", .duration, default: "1s",
+        "How often a job worker reports to the leading job master (task progress and results; new tasks come back).")
+    public static let jobMasterFinishedJobRetentionTime = PropertyKey("strata.job.master.finished.job.retention.time", .duration, default: "1h",
+        "How long a finished (completed, failed or canceled) job stays in the job table before it is purged.")
+    public static let jobMasterJobCapacity = PropertyKey("strata.job.master.job.capacity", .integer(min: 1, max: 10_000_000), default: "100000",
+        "Most jobs the job table holds; a submission beyond it is refused until finished jobs are purged.")
+    public static let jobMasterTaskAttemptsMax = PropertyKey("strata.job.master.task.attempts.max", .integer(min: 1, max: 100), default: "3",
+        "Attempts a task gets (a lost job worker or a failed run costs one) before its job fails.")
+    public static let jobWorkerEnabled = PropertyKey("strata.job.worker.enabled", .boolean, default: "true",
+        "Whether a worker process also runs the job-worker role (tasks of the job service).")
+    public static let jobWorkerThreadpoolSize = PropertyKey("strata.job.worker.threadpool.size", .integer(min: 1, max: 1024), default: "10",
+        "Tasks a job worker runs at once.")
+    public static let workerBlockEnabled = PropertyKey("strata.worker.block.enabled", .boolean, default: "true",
+        "Whether a worker process runs the block worker (tiered storage, registration with the masters); false for a job-worker-only host.")
 
     // MARK: Worker
     public static let workerHostname = PropertyKey("strata.worker.hostname", .string, default: "localhost",
@@ -222,7 +245,10 @@ extension PropertyKey {
         .zookeeperEnabled, .zookeeperAddress, .zookeeperSessionTimeout, .zookeeperConnectionTimeout,
         .zookeeperElectionPath, .zookeeperLeaderPath, .zookeeperLeaderConnectionErrorPolicy,
         .jobMasterHostname, .jobMasterBindHost, .jobMasterRpcPort, .jobMasterWebPort, .jobMasterEmbeddedJournalPort,
-        .jobMasterEmbeddedJournalAddresses, .jobMasterJournalFolder,
+        .jobMasterEmbeddedJournalAddresses, .jobMasterRpcAddresses, .jobMasterJournalFolder,
+        .zookeeperJobElectionPath, .zookeeperJobLeaderPath, .jobMasterWorkerTimeout, .jobMasterWorkerHeartbeatInterval,
+        .jobMasterFinishedJobRetentionTime, .jobMasterJobCapacity, .jobMasterTaskAttemptsMax,
+        .jobWorkerEnabled, .jobWorkerThreadpoolSize, .workerBlockEnabled,
         .workerHostname, .workerBindHost, .workerRpcPort, .workerWebPort,
         .jobWorkerRpcPort, .jobWorkerDataPort, .jobWorkerWebPort,
         .journalNodeHostname, .journalNodeBindHost, .journalNodeDomains, .journalNodeWebPort,

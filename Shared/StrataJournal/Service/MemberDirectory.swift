@@ -2,14 +2,14 @@ import NIOConcurrencyHelpers
 import StrataCore
 import StrataWire
 
-/// Embedded-journal address → RPC address of every master, for leader hints and reports.
-/// Starts from the configuration (`MasterAddresses.rpcAddressOfJournal`); a master added to the
-/// quorum at run time is not configured on the others, so its RPC address is asked of the master
-/// itself (GetServiceInfo on its journal port, which names its hostname and RPC port) and kept.
-public final class MasterDirectory: Sendable {
+/// Embedded-journal address → RPC address of every member of a quorum, for leader hints and
+/// reports. Starts from the configuration (`JournalDomain.rpcAddressOfJournal`); a member added
+/// to the quorum at run time is not configured on the others, so its RPC address is asked of the
+/// member itself (GetServiceInfo on its journal port, which names its hostname and RPC port) and kept.
+public final class MemberDirectory: Sendable {
     private struct State {
         var known: [HostAndPort: HostAndPort]
-        /// When an unanswered lookup may be tried again, so that a dead master is not asked on
+        /// When an unanswered lookup may be tried again, so that a dead member is not asked on
         /// every request.
         var retryAfter: [HostAndPort: ContinuousClock.Instant] = [:]
         /// RPC address → web UI address, for links between masters' web pages.
@@ -22,12 +22,12 @@ public final class MasterDirectory: Sendable {
         state = NIOLockedValueBox(State(known: configured))
     }
 
-    /// The RPC address of the master at `journal`, if already known.
+    /// The RPC address of the member at `journal`, if already known.
     public func known(_ journal: HostAndPort) -> HostAndPort? {
         state.withLockedValue { $0.known[journal] }
     }
 
-    /// The RPC address of the master at `journal`, asking it if needed (at most once a second).
+    /// The RPC address of the member at `journal`, asking it if needed (at most once a second).
     public func resolve(_ journal: HostAndPort) async -> HostAndPort? {
         if let known = state.withLockedValue({ $0.known[journal] }) { return known }
         guard let info = await serviceInfo(at: journal), let rpc = info.ports.first(where: { $0.name == "rpc" }) else { return nil }
@@ -36,7 +36,7 @@ public final class MasterDirectory: Sendable {
         return resolved
     }
 
-    /// The web UI address of the master whose RPC address is `rpc` (its ServiceInfo names its
+    /// The web UI address of the member whose RPC address is `rpc` (its ServiceInfo names its
     /// web port), asked once and kept.
     public func webAddress(ofRPC rpc: HostAndPort) async -> HostAndPort? {
         if let known = state.withLockedValue({ $0.webOfRPC[rpc] }) { return known }
@@ -47,7 +47,7 @@ public final class MasterDirectory: Sendable {
     }
 
     /// GetServiceInfo of the process at `address`; nil if it does not answer (then not asked
-    /// again for a second, so that a dead master is not asked on every request).
+    /// again for a second, so that a dead member is not asked on every request).
     private func serviceInfo(at address: HostAndPort) async -> ServiceInfo? {
         let now = ContinuousClock.now
         if let retry = state.withLockedValue({ $0.retryAfter[address] }), retry > now { return nil }
