@@ -60,6 +60,8 @@ let package = Package(
         .target(name: "StrataRaft", path: "Shared/StrataRaft"),
         // The file-system namespace as a deterministic state machine: no I/O.
         .target(name: "StrataNamespace", dependencies: ["StrataCore"], path: "Shared/StrataNamespace"),
+        // The job table as a deterministic state machine, and the job service's decisions: no I/O.
+        .target(name: "StrataJob", dependencies: ["StrataCore"], path: "Shared/StrataJob"),
         // Under storage: local or shared folders first.
         .target(
             name: "StrataUFS",
@@ -231,6 +233,7 @@ let package = Package(
             path: "Tests/StrataWireTests"
         ),
         .testTarget(name: "StrataNamespaceTests", dependencies: ["StrataNamespace", "StrataCore"], path: "Tests/StrataNamespaceTests"),
+        .testTarget(name: "StrataJobTests", dependencies: ["StrataJob", "StrataCore"], path: "Tests/StrataJobTests"),
         .testTarget(name: "StrataRaftTests", dependencies: ["StrataRaft", .product(name: "NIOPosix", package: "swift-nio")], path: "Tests/StrataRaftTests"),
         .testTarget(name: "StrataJournalTests", dependencies: ["StrataJournal", "StrataRaft", "StrataCore", "StrataWire"], path: "Tests/StrataJournalTests"),
         .testTarget(name: "StrataZooKeeperTests", dependencies: ["StrataZooKeeper", "StrataTesting"], path: "Tests/StrataZooKeeperTests"),
