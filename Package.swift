@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "StrataWire",
             dependencies: [
-                "CWire", "StrataCore",
+                "CWire", "StrataCore", "StrataJob",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -118,6 +118,31 @@ let package = Package(
             ],
             path: "Shared/StrataMaster"
         ),
+        // The job master: the job table on the JOB_MASTER journal, planning, job workers' reports.
+        .target(
+            name: "StrataJobMaster",
+            dependencies: [
+                "StrataCore", "StrataWire", "StrataRaft", "StrataJournal", "StrataJob", "StrataClient", "StrataUFS", "StrataNamespace",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Shared/StrataJobMaster"
+        ),
+        // The job-worker role of a worker process: reports to the job master, runs tasks.
+        .target(
+            name: "StrataJobWorker",
+            dependencies: [
+                "StrataCore", "StrataWire", "StrataJob", "StrataClient", "StrataUFS", "StrataWorker",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Shared/StrataJobWorker"
+        ),
         // Clients of Strata: master discovery, retries, the file-system API.
         .target(
             name: "StrataClient",
@@ -164,8 +189,18 @@ let package = Package(
             dependencies: ["StrataRuntime", "StrataMaster", "StrataJournal", "StrataUFS", "StrataWire", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Services/master"
         ),
-        .executableTarget(name: "strata-jobmaster", dependencies: ["StrataRuntime"], path: "Services/jobmaster"),
-        .executableTarget(name: "strata-worker", dependencies: ["StrataRuntime", "StrataWorker", "StrataBlock", "StrataClient", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")], path: "Services/worker"),
+        .executableTarget(
+            name: "strata-jobmaster",
+            dependencies: ["StrataRuntime", "StrataJobMaster", "StrataJournal", "StrataClient", "StrataWire",
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            path: "Services/jobmaster"
+        ),
+        .executableTarget(
+            name: "strata-worker",
+            dependencies: ["StrataRuntime", "StrataWorker", "StrataJobWorker", "StrataBlock", "StrataClient", "StrataWire",
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            path: "Services/worker"
+        ),
         .executableTarget(name: "strata-journal-node", dependencies: ["StrataRuntime"], path: "Services/journal-node"),
         .executableTarget(
             name: "strata-secondary-master",

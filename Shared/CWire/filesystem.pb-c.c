@@ -1736,7 +1736,7 @@ const ProtobufCMessageDescriptor strata__rename_request__descriptor =
   (ProtobufCMessageInit) strata__rename_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__set_attribute_request__field_descriptors[17] =
+static const ProtobufCFieldDescriptor strata__set_attribute_request__field_descriptors[19] =
 {
   {
     "path",
@@ -1942,6 +1942,30 @@ static const ProtobufCFieldDescriptor strata__set_attribute_request__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "set_persistence_state",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__SetAttributeRequest, set_persistence_state),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "persistence_state",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__SetAttributeRequest, persistence_state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__set_attribute_request__field_indices_by_name[] = {
   10,   /* field[10] = group */
@@ -1949,6 +1973,7 @@ static const unsigned strata__set_attribute_request__field_indices_by_name[] = {
   16,   /* field[16] = operation */
   8,   /* field[8] = owner */
   0,   /* field[0] = path */
+  18,   /* field[18] = persistence_state */
   2,   /* field[2] = pinned */
   15,   /* field[15] = recursive */
   14,   /* field[14] = replication_max */
@@ -1956,6 +1981,7 @@ static const unsigned strata__set_attribute_request__field_indices_by_name[] = {
   9,   /* field[9] = set_group */
   5,   /* field[5] = set_mode */
   7,   /* field[7] = set_owner */
+  17,   /* field[17] = set_persistence_state */
   1,   /* field[1] = set_pinned */
   13,   /* field[13] = set_replication_max */
   11,   /* field[11] = set_replication_min */
@@ -1965,7 +1991,7 @@ static const unsigned strata__set_attribute_request__field_indices_by_name[] = {
 static const ProtobufCIntRange strata__set_attribute_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 17 }
+  { 0, 19 }
 };
 const ProtobufCMessageDescriptor strata__set_attribute_request__descriptor =
 {
@@ -1975,7 +2001,7 @@ const ProtobufCMessageDescriptor strata__set_attribute_request__descriptor =
   "Strata__SetAttributeRequest",
   "strata",
   sizeof(Strata__SetAttributeRequest),
-  17,
+  19,
   strata__set_attribute_request__field_descriptors,
   strata__set_attribute_request__field_indices_by_name,
   1,  strata__set_attribute_request__number_ranges,

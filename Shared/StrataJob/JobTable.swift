@@ -242,7 +242,8 @@ public struct JobTable: Sendable {
         return .submitted(commandID: commandID, jobs: ids)
     }
 
-    static func validate(_ request: JobRequest) throws(JobError) {
+    /// Checks a request on its own (limits, a destination inside its source), as a submission does.
+    public static func validate(_ request: JobRequest) throws(JobError) {
         guard (1...JobRequest.batchSizeMax).contains(request.batchSize) else {
             throw JobError(.invalidArgument, "batch size \(request.batchSize) is outside 1...\(JobRequest.batchSizeMax)")
         }

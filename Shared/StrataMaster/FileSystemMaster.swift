@@ -54,13 +54,7 @@ public final class FileSystemMaster: NamespaceAccess {
             return FileInfoResponse(info: try await self.mutate(.createFile(try Self.path(request.path), options), request.operation))
         }
         handlers.register(FileSystemMethods.completeFile) { request, _ in
-            let persistence: PersistenceState
-            switch request.persistenceState {
-            case "", "NOT_PERSISTED": persistence = .notPersisted
-            case "PERSISTED": persistence = .persisted
-            case "TO_BE_PERSISTED": persistence = .toBePersisted
-            default: throw RPCError(.invalidArgument, "unknown persistence state '\(request.persistenceState)' completing \(request.path)")
-            }
+            let persistence = try Self.persistence(request.persistenceState, for: request.path)
             return FileInfoResponse(info: try await self.mutate(.completeFile(try Self.path(request.path), lengthBytes: request.lengthBytes,
                                                                               blockIDs: request.blockIDs, persistence: persistence), request.operation))
         }
@@ -114,6 +108,9 @@ public final class FileSystemMaster: NamespaceAccess {
             options.replicationMin = request.replicationMin
             options.replicationMax = request.replicationMax
             options.recursive = request.recursive
+            if let state = request.persistenceState {
+                options.persistence = try Self.persistence(state, for: request.path)
+            }
             return FileInfoResponse(info: try await self.mutate(.setAttribute(try Self.path(request.path), options), request.operation))
         }
         handlers.register(FileSystemMethods.mount) { request, _ in
@@ -293,6 +290,15 @@ public final class FileSystemMaster: NamespaceAccess {
     }
 
     // MARK: Errors
+
+    static func persistence(_ text: String, for path: String) throws(RPCError) -> PersistenceState {
+        switch text {
+        case "", "NOT_PERSISTED": return .notPersisted
+        case "PERSISTED": return .persisted
+        case "TO_BE_PERSISTED": return .toBePersisted
+        default: throw RPCError(.invalidArgument, "unknown persistence state '\(text)' for \(path): expected NOT_PERSISTED, TO_BE_PERSISTED or PERSISTED")
+        }
+    }
 
     static func path(_ text: String) throws(RPCError) -> StrataPath {
         do { return try StrataPath(text) } catch { throw RPCError(.invalidArgument, error.message) }

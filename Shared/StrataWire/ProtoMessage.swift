@@ -46,6 +46,9 @@ public struct ProtoMessage: Sendable, Equatable {
     public mutating func set(_ number: UInt32, _ values: [UInt64]) {
         fields[number] = values.isEmpty ? nil : .repeated(values.map { .uint($0) })
     }
+    public mutating func set(_ number: UInt32, _ values: [Int64]) {
+        fields[number] = values.isEmpty ? nil : .repeated(values.map { .int($0) })
+    }
 
     // MARK: Reading (absent fields read as proto3 defaults)
 
@@ -82,6 +85,10 @@ public struct ProtoMessage: Sendable, Equatable {
     public func uint64s(_ number: UInt32) -> [UInt64] {
         guard case .repeated(let items)? = fields[number] else { return [] }
         return items.compactMap { if case .uint(let value) = $0 { value } else { nil } }
+    }
+    public func int64s(_ number: UInt32) -> [Int64] {
+        guard case .repeated(let items)? = fields[number] else { return [] }
+        return items.compactMap { if case .int(let value) = $0 { value } else { nil } }
     }
     /// The enum field `number`; a value this build does not know is an `invalidField` error.
     public func enumeration<E: RawRepresentable>(_ number: UInt32, as type: E.Type) throws(WireError) -> E where E.RawValue == Int32 {

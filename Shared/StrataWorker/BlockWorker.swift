@@ -252,6 +252,18 @@ public actor BlockWorker {
         }
     }
 
+    /// Caches a block here for a job (a load task running in this process): from under storage
+    /// when `request.ufsPath` is set, else copied from the worker at `source`. Returns once the
+    /// leading master knows the copy (or after the announce wait).
+    public func loadBlock(_ request: ReadBlockRequest, from source: HostAndPort?) async throws -> CacheBlockResponse {
+        if let tier = await store.tier(of: request.blockID) { return CacheBlockResponse(tier: tier.rawValue, alreadyCached: true) }
+        if request.ufsPath.isEmpty, let source {
+            try await copy(request.blockID, from: source, lengthBytes: request.blockLengthBytes)
+            return CacheBlockResponse(tier: await store.tier(of: request.blockID)?.rawValue ?? "", alreadyCached: false)
+        }
+        return try await cache(request)
+    }
+
     /// Caches a block from under storage without sending it anywhere (`fs load`).
     func cache(_ request: ReadBlockRequest) async throws(RPCError) -> CacheBlockResponse {
         if let tier = await store.tier(of: request.blockID) { return CacheBlockResponse(tier: tier.rawValue, alreadyCached: true) }

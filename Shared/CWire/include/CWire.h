@@ -4,6 +4,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include "block.pb-c.h"
 #include "filesystem.pb-c.h"
+#include "job.pb-c.h"
 #include "journal.pb-c.h"
 #include "rpc.pb-c.h"
 #include "service.pb-c.h"

@@ -231,10 +231,15 @@ struct  Strata__SetAttributeRequest
   int32_t replication_max;
   protobuf_c_boolean recursive;
   Strata__OperationId *operation;
+  protobuf_c_boolean set_persistence_state;
+  /*
+   * PERSISTED once a file was written to under storage (a Persist job)
+   */
+  char *persistence_state;
 };
 #define STRATA__SET_ATTRIBUTE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&strata__set_attribute_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, NULL }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, NULL, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Strata__MountRequest

@@ -30,12 +30,12 @@ public struct OperationIdentifier: Sendable, Equatable {
 }
 
 extension ProtoMessage {
-    fileprivate func operation(_ number: UInt32) -> OperationIdentifier? {
+    func operation(_ number: UInt32) -> OperationIdentifier? {
         guard case .message(let nested)? = fields[number] else { return nil }
         return OperationIdentifier(client: nested.uint64(1), sequence: nested.uint64(2))
     }
 
-    fileprivate mutating func set(_ number: UInt32, operation: OperationIdentifier?) {
+    mutating func set(_ number: UInt32, operation: OperationIdentifier?) {
         guard let operation else { return }
         var nested = ProtoMessage()
         nested.set(1, operation.client)
@@ -257,6 +257,8 @@ public struct SetAttributeRequest: WireMessage {
     public var replicationMax: Int32?
     public var recursive = false
     public var operation: OperationIdentifier?
+    /// NOT_PERSISTED, TO_BE_PERSISTED or PERSISTED.
+    public var persistenceState: String?
 
     public init(path: String) { self.path = path }
     public init(proto: ProtoMessage) throws(WireError) {
@@ -270,6 +272,7 @@ public struct SetAttributeRequest: WireMessage {
         replicationMax = proto.bool(14) ? proto.int32(15) : nil
         recursive = proto.bool(16)
         operation = proto.operation(17)
+        persistenceState = proto.bool(18) ? proto.string(19) : nil
     }
     public var proto: ProtoMessage {
         var p = ProtoMessage()
@@ -283,6 +286,7 @@ public struct SetAttributeRequest: WireMessage {
         if let replicationMax { p.set(14, true); p.set(15, replicationMax) }
         p.set(16, recursive)
         p.set(17, operation: operation)
+        if let persistenceState { p.set(18, true); p.set(19, persistenceState) }
         return p
     }
 }
