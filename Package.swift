@@ -147,7 +147,7 @@ let package = Package(
         .target(
             name: "StrataClient",
             dependencies: [
-                "StrataCore", "StrataWire", "StrataZooKeeper", "StrataUFS",
+                "StrataCore", "StrataWire", "StrataZooKeeper", "StrataUFS", "StrataJob",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
             ],
@@ -211,7 +211,7 @@ let package = Package(
             name: "strata",
             dependencies: [
                 "StrataCore", "StrataWire", "StrataJournal", "StrataUFS", "StrataMaster", "StrataNamespace", "StrataClient",
-                "StrataWorker", "StrataBlock",
+                "StrataWorker", "StrataBlock", "StrataJob",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),

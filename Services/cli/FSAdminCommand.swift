@@ -1,6 +1,7 @@
 import ArgumentParser
 import StrataClient
 import StrataCore
+import StrataJob
 import StrataJournal
 import StrataWire
 
@@ -12,9 +13,19 @@ struct FSAdminCommand: AsyncParsableCommand {
 }
 
 struct ReportCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "report", abstract: "Summarize the cluster: leader, masters and their journal state.")
+    static let configuration = CommandConfiguration(
+        commandName: "report", abstract: "Summarize the cluster: leader, masters and their journal state (or, with jobservice, the job service).")
+    @Argument(help: "summary (the default) or jobservice.") var category = "summary"
 
     func run() async throws {
+        switch category.lowercased() {
+        case "summary": try await summary()
+        case "jobservice": try await JobServiceReport.print()
+        default: throw CommandFailure("unknown report '\(category)': expected summary or jobservice")
+        }
+    }
+
+    func summary() async throws {
         try await FSContext.with([]) { client, _ in
             let infos = await client.probeAll()
             let leader = try? await client.waitForLeader()
@@ -81,14 +92,20 @@ struct QuorumCommand: AsyncParsableCommand {
 
 /// The `-domain` option of the quorum commands.
 struct QuorumDomainOptions: ParsableArguments {
-    @Option(name: .customLong("domain", withSingleDash: true), help: "The quorum: MASTER (JOB_MASTER once the job service has a journal).")
+    @Option(name: .customLong("domain", withSingleDash: true), help: "The quorum: MASTER or JOB_MASTER.")
     var domain: String = "MASTER"
 
     func validate() throws {
-        switch domain.uppercased() {
-        case "MASTER": return
-        case "JOB_MASTER": throw ValidationError("-domain JOB_MASTER: the job master has no embedded journal in this build")
-        default: throw ValidationError("invalid -domain '\(domain)': expected MASTER or JOB_MASTER")
+        guard JournalDomain(rawValue: domain.uppercased()) != nil else {
+            throw ValidationError("invalid -domain '\(domain)': expected MASTER or JOB_MASTER")
+        }
+    }
+
+    /// Runs `body` with a client of the domain's leader (the masters or the job masters).
+    func with<T>(_ body: (ServiceClient) async throws -> T) async throws -> T {
+        switch JournalDomain(rawValue: domain.uppercased()) ?? .master {
+        case .master: try await FSContext.with([]) { client, _ in try await body(client.service) }
+        case .jobMaster: try await JobContext.with { client in try await body(client.service) }
         }
     }
 }
@@ -112,7 +129,7 @@ struct QuorumInfoCommand: AsyncParsableCommand {
     @OptionGroup var options: QuorumDomainOptions
 
     func run() async throws {
-        try await FSContext.with([]) { client, _ in
+        try await options.with { client in
             QuorumPrinter.print(try await client.call(QuorumMethods.info, GetServiceInfoRequest()))
         }
     }
@@ -124,7 +141,7 @@ struct QuorumElectCommand: AsyncParsableCommand {
     @Option(name: .customLong("address", withSingleDash: true), help: "The member's embedded-journal host:port.") var address: String
 
     func run() async throws {
-        try await FSContext.with([]) { client, _ in
+        try await options.with { client in
             _ = try await client.call(QuorumMethods.elect, QuorumChangeRequest(address: address))
             let deadline = ContinuousClock.now + .seconds(15)
             var leader = ""
@@ -149,10 +166,44 @@ struct QuorumRemoveCommand: AsyncParsableCommand {
     @Option(name: .customLong("address", withSingleDash: true), help: "The member's embedded-journal host:port.") var address: String
 
     func run() async throws {
-        try await FSContext.with([]) { client, _ in
+        try await options.with { client in
             let info = try await client.call(QuorumMethods.remove, QuorumChangeRequest(address: address))
             Swift.print("Removed \(address) from the \(info.domain) quorum")
             QuorumPrinter.print(info)
+        }
+    }
+}
+
+/// `fsadmin report jobservice`, as Alluxio prints it: job workers with their pool and active
+/// tasks, jobs per status, and the most recently modified, most recently failed and longest
+/// running jobs.
+enum JobServiceReport {
+    static func print() async throws {
+        try await JobContext.with { client in
+            let summary = try await client.summary()
+            Swift.print("Job master: \(try await client.service.currentLeader())")
+            if summary.workers.isEmpty { Swift.print("No job workers are reporting") }
+            for worker in summary.workers {
+                Swift.print("Worker: " + Format.pad(worker.address, 24) + "Task Pool Size: " + Format.pad(String(worker.poolSize), 6)
+                            + "Active Tasks: " + Format.pad(String(worker.activeTasks), 6) + "Block Store: " + (worker.blockStore ? "yes" : "no"))
+            }
+            Swift.print("")
+            for status in [JobStatus.created, .canceled, .failed, .running, .completed] {
+                Swift.print("Status: " + Format.pad(status.description, 10) + "Count: \(summary.count(status))")
+            }
+            section("10 Most Recently Modified Jobs:", summary.recent, time: \.lastUpdateMilliseconds)
+            section("10 Most Recently Failed Jobs:", summary.failed, time: \.lastUpdateMilliseconds)
+            section("10 Longest Running Jobs:", summary.longest, time: \.createTimeMilliseconds)
+        }
+    }
+
+    static func section(_ title: String, _ jobs: [JobInfo], time: KeyPath<JobInfo, Int64>) {
+        Swift.print("")
+        Swift.print(title)
+        if jobs.isEmpty { Swift.print("(none)") }
+        for job in jobs {
+            Swift.print("Timestamp: " + Format.pad(Format.date(job[keyPath: time]), 26) + "Id: " + Format.pad(String(job.id), 16)
+                        + "Name: " + Format.pad(job.name, 10) + "Status: \(job.status)")
         }
     }
 }

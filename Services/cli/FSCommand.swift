@@ -14,7 +14,8 @@ struct FSCommand: AsyncParsableCommand {
                       LeaderCommand.self, MasterInfoCommand.self,
                       CatCommand.self, HeadCommand.self, TailCommand.self, CopyFromLocalCommand.self, CopyToLocalCommand.self,
                       CpCommand.self, FreeCommand.self, LoadCommand.self, PersistCommand.self, PinCommand.self, UnpinCommand.self,
-                      ChecksumCommand.self, LocationCommand.self, SetReplicationCommand.self])
+                      ChecksumCommand.self, LocationCommand.self, SetReplicationCommand.self,
+                      DistributedLoadCommand.self, DistributedCpCommand.self, DistributedMvCommand.self])
 }
 
 /// Connects the shell to the masters named by the paths' URI authority or the configuration.

@@ -10,7 +10,7 @@ struct FormatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "format",
         abstract: "Format this host's master and job-master journals; check the root under storage.",
-        discussion: "Every master must be formatted with the same cluster id: set strata.cluster.id, or pass the id printed by the first format with -Dstrata.cluster.id=… on the others.")
+        discussion: "Every master must be formatted with the same cluster id: set strata.cluster.id, or pass the id printed by the first format with -Dstrata.cluster.id=… on the others. In a job-service-only deployment (no strata.master.mount.table.root.ufs set, and its default folder absent) the root under storage is not checked.")
 
     @Flag(name: .customShort("s"), help: "Only format journals that are not formatted yet.")
     var skipFormatted = false
@@ -18,28 +18,41 @@ struct FormatCommand: ParsableCommand {
     func run() throws {
         let configuration = try CommandContext.loadConfiguration()
         let rootUFS = configuration.string(.masterMountTableRootUFS)
-        do {
-            try openUnderFileSystem(rootUFS).checkAccessible()
-        } catch {
-            throw CommandFailure("root under storage (strata.master.mount.table.root.ufs): \(error)")
+        let rootConfigured = configuration.source(.masterMountTableRootUFS) != .defaultValue || FileManager.default.fileExists(atPath: rootUFS)
+        if rootConfigured {
+            do {
+                try openUnderFileSystem(rootUFS).checkAccessible()
+            } catch {
+                throw CommandFailure("root under storage (strata.master.mount.table.root.ufs): \(error)")
+            }
+        } else {
+            print("Root under storage not checked: strata.master.mount.table.root.ufs is not set and \(rootUFS) does not exist (a job-service-only deployment needs none)")
         }
         let clusterID = try JournalFormatter.clusterID(configuration)
+        let ufs = JournalFormatter.isUFS(configuration)
+        let jobFolder = configuration.string(.jobMasterJournalFolder)
         try JournalFormatter.format(configuration.string(.masterJournalFolder), clusterID: clusterID, skipFormatted: skipFormatted,
-                                    ufs: JournalFormatter.isUFS(configuration))
-        try JournalFormatter.format(configuration.string(.jobMasterJournalFolder), clusterID: clusterID, skipFormatted: skipFormatted)
+                                    ufs: ufs, keeping: jobFolder)
+        try JournalFormatter.format(jobFolder, clusterID: clusterID, skipFormatted: skipFormatted, ufs: ufs)
     }
 }
 
-/// `strata formatJournal`: formats only this host's master journal.
+/// `strata formatJournal`: formats this host's master journal (and with `--job`, its job-master journal).
 struct FormatJournalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "formatJournal",
         abstract: "Format this host's master journal (strata.master.journal.folder). Everything in it is erased.")
 
+    @Flag(name: .long, help: "Format the job master's journal (strata.job.master.journal.folder) too.")
+    var job = false
+
     func run() throws {
         let configuration = try CommandContext.loadConfiguration()
-        try JournalFormatter.format(configuration.string(.masterJournalFolder), clusterID: try JournalFormatter.clusterID(configuration), skipFormatted: false,
-                                    ufs: JournalFormatter.isUFS(configuration))
+        let clusterID = try JournalFormatter.clusterID(configuration)
+        let ufs = JournalFormatter.isUFS(configuration)
+        let jobFolder = configuration.string(.jobMasterJournalFolder)
+        try JournalFormatter.format(configuration.string(.masterJournalFolder), clusterID: clusterID, skipFormatted: false, ufs: ufs, keeping: jobFolder)
+        if job { try JournalFormatter.format(jobFolder, clusterID: clusterID, skipFormatted: false, ufs: ufs) }
     }
 }
 
@@ -60,15 +73,19 @@ enum JournalFormatter {
     static func isUFS(_ configuration: Configuration) -> Bool { configuration.string(.masterJournalType) == "UFS" }
 
     /// Erases `folder` and writes a new identity; for a UFS journal (a shared folder that every
-    /// master uses) also its layout: epoch, logs, epochs and checkpoints.
-    static func format(_ folder: String, clusterID: [UInt8], skipFormatted: Bool, ufs: Bool = false) throws {
+    /// master uses) also its layout: epoch, logs, epochs and checkpoints. A journal nested in it
+    /// (`keeping`: the job masters' journal inside the masters', by default) is left alone.
+    static func format(_ folder: String, clusterID: [UInt8], skipFormatted: Bool, ufs: Bool = false, keeping nested: String? = nil) throws {
         if skipFormatted, (try? JournalIdentity.read(from: folder)) != nil {
             print("Journal \(folder) is already formatted; left as it is")
             return
         }
         if FileManager.default.fileExists(atPath: folder) {
+            let kept = nested.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             do {
                 for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
+                    let path = URL(fileURLWithPath: folder + "/" + name).standardizedFileURL.path
+                    if let kept, kept == path || kept.hasPrefix(path + "/") { continue }
                     try FileManager.default.removeItem(atPath: folder + "/" + name)
                 }
             } catch {
@@ -96,7 +113,7 @@ enum JournalFormatter {
 struct FormatMastersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "formatMasters",
-        abstract: "Format the journal of every master listed in conf/masters (others over ssh). Everything in them is erased.",
+        abstract: "Format the master and job-master journals of every master listed in conf/masters (others over ssh). Everything in them is erased.",
         discussion: "Each line of conf/masters is a host, optionally followed by strata.property=value words for the master there (its ports and directories when several run on one host).")
 
     func run() throws {
@@ -114,14 +131,17 @@ struct FormatMastersCommand: ParsableCommand {
             if entry.isLocal {
                 do {
                     let local = try Configuration.load(environment: ProcessInfo.processInfo.environment, arguments: arguments)
-                    try JournalFormatter.format(local.string(.masterJournalFolder), clusterID: clusterID, skipFormatted: false, ufs: JournalFormatter.isUFS(local))
+                    let jobFolder = local.string(.jobMasterJournalFolder)
+                    try JournalFormatter.format(local.string(.masterJournalFolder), clusterID: clusterID, skipFormatted: false,
+                                                ufs: JournalFormatter.isUFS(local), keeping: jobFolder)
+                    try JournalFormatter.format(jobFolder, clusterID: clusterID, skipFormatted: false, ufs: JournalFormatter.isUFS(local))
                 } catch {
                     failures.append("\(entry.host) (\(path):\(entry.line)): \(error)")
                 }
             } else {
                 let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
                 let remote = "STRATA_CONF_DIR=" + Self.shellQuoted(configuration.confDirectory) + " "
-                    + ([executable, "formatJournal"] + arguments.map { "-D\($0.name)=\($0.value)" }).map(Self.shellQuoted).joined(separator: " ")
+                    + ([executable, "formatJournal", "--job"] + arguments.map { "-D\($0.name)=\($0.value)" }).map(Self.shellQuoted).joined(separator: " ")
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
                 process.arguments = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", entry.host, remote]

@@ -10,7 +10,7 @@ struct StrataCommand: AsyncParsableCommand {
         abstract: "Operate and use a Strata cluster.",
         discussion: "Configuration comes from $STRATA_CONF_DIR/strata-site.properties (else ./conf), the environment and -Dname=value arguments.",
         subcommands: [VersionCommand.self, GetConfCommand.self, PingCommand.self, FormatCommand.self, FormatJournalCommand.self, FormatMastersCommand.self,
-                      FormatWorkerCommand.self, CopyDirCommand.self, FSCommand.self, FSAdminCommand.self, ReadJournalCommand.self, RunTestsCommand.self])
+                      FormatWorkerCommand.self, CopyDirCommand.self, FSCommand.self, FSAdminCommand.self, JobCommand.self, ReadJournalCommand.self, RunTestsCommand.self])
 }
 
 /// What every subcommand shares: the `-D` arguments taken off the command line in main.
