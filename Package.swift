@@ -279,7 +279,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StrataServiceTests",
-            dependencies: ["StrataTesting", "StrataWire", "StrataCore", "StrataClient", "StrataJournal", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["StrataTesting", "StrataWire", "StrataCore", "StrataClient", "StrataJournal", "StrataJob", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/StrataServiceTests"
         ),
     ],

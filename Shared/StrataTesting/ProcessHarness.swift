@@ -135,6 +135,11 @@ public final class ProcessHarness: Sendable {
         return process
     }
 
+    /// The processes still running whose name starts with `prefix`.
+    public func runningProcesses(named prefix: String) -> [TestProcess] {
+        processes.withLockedValue { $0 }.filter { $0.isRunning && $0.name.hasPrefix(prefix) }
+    }
+
     /// Every process's log, headed by its name, for failure reports.
     public func allLogs() -> String {
         processes.withLockedValue { $0 }.map { "----- \($0.name) (\($0.logPath)) -----\n\($0.log())" }.joined(separator: "\n")
