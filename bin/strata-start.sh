@@ -2,26 +2,32 @@
 # Starts Strata processes, as Alluxio's alluxio-start.sh does.
 #
 # Usage: strata-start.sh [-h] [-w] ACTION [MOPT] [-f]
-#   all [MOPT]      masters (conf/masters), then workers (conf/workers), each host over ssh or directly
-#   local [MOPT]    every master and worker listed for this machine (else one of each), here
+#   all [MOPT]      masters and job masters (conf/masters), then workers (conf/workers, each also
+#                   a job worker), each host over ssh or directly
+#   local [MOPT]    every master, job master and worker listed for this machine (else one of each), here
 #   masters         the masters of every host in conf/masters
 #   workers [MOPT]  the workers of every host in conf/workers
 #   master          this machine's masters (its lines in conf/masters, else one)
 #   worker [MOPT]   this machine's workers (its lines in conf/workers, else one)
+#   job_masters     the job masters of every host in conf/masters (they run beside the masters)
+#   job_master      this machine's job masters (its lines in conf/masters, else one)
+#   job_workers     a job-worker-only process (no block store) on every host in conf/workers
+#   job_worker      this machine's job-worker-only processes (for job-service-only hosts)
 #   secondary_master  a secondary master here (UFS journal: replays it and writes its checkpoints)
 # MOPT, for workers with a MEM tier: Mount (mount a ramfs there if none is; needs root),
 #   SudoMount (the same through sudo), NoMount (use the directory as it is, e.g. under /dev/shm).
 #   Default: NoMount.
-# -f  format first: the masters' journals and the workers' storage (everything in them is erased)
+# -f  format first: the masters' and job masters' journals and the workers' storage (everything in them is erased)
 # -w  wait until the started processes exit
 #
 # Several masters on one host (a local HA cluster) each get a line in conf/masters with their
 # own ports and directories, e.g.
 #   localhost strata.master.rpc.port=19998 strata.master.web.port=19999 strata.master.embedded.journal.port=19200 strata.work.dir=/var/strata/m1
+# (with job masters there too: strata.job.master.rpc.port=…, .web.port=…, .embedded.journal.port=…)
 set -euo pipefail
 source "$(dirname "$0")/strata-common.sh"
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 wait_flag=0; format=0; mopt=NoMount; action=""
 while [ $# -gt 0 ]; do
@@ -30,7 +36,7 @@ while [ $# -gt 0 ]; do
     -w) wait_flag=1 ;;
     -f) format=1 ;;
     Mount|SudoMount|NoMount) mopt=$1 ;;
-    all|local|masters|workers|master|worker|secondary_master) [ -z "$action" ] || die "one action at a time ($action, $1)"; action=$1 ;;
+    all|local|masters|workers|master|worker|job_masters|job_master|job_workers|job_worker|secondary_master) [ -z "$action" ] || die "one action at a time ($action, $1)"; action=$1 ;;
     *) echo "$(basename "$0"): unknown argument '$1'" >&2; usage 1 ;;
   esac
   shift
@@ -93,9 +99,30 @@ start_masters_here() {
   while read -r host args; do
     # shellcheck disable=SC2086
     set -- $args
-    if [ "$format" = 1 ]; then "$STRATA_BIN_DIR/strata" formatJournal "$@" "-Dstrata.cluster.id=$id" >/dev/null; fi
+    if [ "$format" = 1 ]; then "$STRATA_BIN_DIR/strata" formatJournal --job "$@" "-Dstrata.cluster.id=$id" >/dev/null; fi
     launch strata-master "master-$(conf_value strata.master.rpc.port "$@")" "$@"
   done < <(local_entries masters)
+}
+
+start_job_masters_here() {
+  require_binaries strata-jobmaster
+  local id=""; [ "$format" = 1 ] && id=$(cluster_id)
+  while read -r host args; do
+    # shellcheck disable=SC2086
+    set -- $args
+    if [ "$format" = 1 ]; then "$STRATA_BIN_DIR/strata" formatJournal --job-only "$@" "-Dstrata.cluster.id=$id" >/dev/null; fi
+    launch strata-jobmaster "job-master-$(conf_value strata.job.master.rpc.port "$@")" "$@"
+  done < <(local_entries masters)
+}
+
+# A worker process running the job-worker role alone (no block store), for job-service-only hosts.
+start_job_workers_here() {
+  require_binaries strata-worker
+  while read -r host args; do
+    # shellcheck disable=SC2086
+    set -- $args
+    launch strata-worker "job-worker-$(conf_value strata.job.worker.rpc.port "$@")" "$@" -Dstrata.worker.block.enabled=false
+  done < <(local_entries workers)
 }
 
 start_workers_here() {
@@ -119,29 +146,49 @@ case "$action" in
   secondary_master) start_secondary_master_here ;;
   master) start_masters_here ;;
   worker) start_workers_here ;;
+  job_master) start_job_masters_here ;;
+  job_worker) start_job_workers_here ;;
   masters|all)
-    # Every master's journal formatted at once, with one cluster id (other hosts over ssh).
+    # Every master's (and job master's) journal formatted at once, with one cluster id (other hosts over ssh).
     if [ "$format" = 1 ]; then "$STRATA_BIN_DIR/strata" formatMasters; fi
     for host in $(distinct_hosts masters); do on_host "$host" strata-start.sh master; done
     if [ "$action" = all ]; then
+      echo "Starting the job service: a job master beside each master; every worker also runs the job-worker role"
+      for host in $(distinct_hosts masters); do on_host "$host" strata-start.sh job_master; done
       for host in $(distinct_hosts workers); do on_host "$host" strata-start.sh worker "$mopt" $flags; done
     fi ;;
   workers) for host in $(distinct_hosts workers); do on_host "$host" strata-start.sh worker "$mopt" $flags; done ;;
+  job_masters) for host in $(distinct_hosts masters); do on_host "$host" strata-start.sh job_master $flags; done ;;
+  job_workers) for host in $(distinct_hosts workers); do on_host "$host" strata-start.sh job_worker; done ;;
   local)
     "$SCRIPT_DIR/strata-stop.sh" local >/dev/null 2>&1 || true
     start_masters_here
+    echo "Starting the job service here: job masters beside the masters; the workers also run the job-worker role"
+    start_job_masters_here
     start_workers_here ;;
 esac
 
-# Wait until the masters serve (a leader is elected), so that the next command can use them.
-if [ "$action" != worker ] && [ "$action" != workers ] && [ "$action" != secondary_master ]; then
-  for _ in $(seq 1 300); do
-    "$STRATA_BIN_DIR/strata" fs leader >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  leader=$("$STRATA_BIN_DIR/strata" fs leader 2>/dev/null | head -1) || die "no master leads after 30s; see the logs under $(conf_value strata.logs.dir)"
-  echo "Leading master: $leader"
-fi
+# Wait until the masters (and job masters) serve (a leader is elected), so that the next
+# command can use them.
+case "$action" in
+  masters|master|all|local)
+    for _ in $(seq 1 300); do
+      "$STRATA_BIN_DIR/strata" fs leader >/dev/null 2>&1 && break
+      sleep 0.1
+    done
+    leader=$("$STRATA_BIN_DIR/strata" fs leader 2>/dev/null | head -1) || die "no master leads after 30s; see the logs under $(conf_value strata.logs.dir)"
+    echo "Leading master: $leader" ;;
+esac
+case "$action" in
+  job_masters|job_master|all|local)
+    for _ in $(seq 1 300); do
+      "$STRATA_BIN_DIR/strata" job leader -Dstrata.user.rpc.retry.max.duration=1s >/dev/null 2>&1 && break
+      sleep 0.1
+    done
+    leader=$("$STRATA_BIN_DIR/strata" job leader -Dstrata.user.rpc.retry.max.duration=1s 2>/dev/null | head -1) \
+      || die "no job master leads after 30s; see the logs under $(conf_value strata.logs.dir)"
+    echo "Leading job master: $leader" ;;
+esac
 if [ "$wait_flag" = 1 ] && [ -n "$started_pids" ]; then
   # shellcheck disable=SC2086
   wait $started_pids

@@ -45,14 +45,18 @@ struct FormatJournalCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Format the job master's journal (strata.job.master.journal.folder) too.")
     var job = false
+    @Flag(name: .customLong("job-only"), help: "Format only the job master's journal.")
+    var jobOnly = false
 
     func run() throws {
         let configuration = try CommandContext.loadConfiguration()
         let clusterID = try JournalFormatter.clusterID(configuration)
         let ufs = JournalFormatter.isUFS(configuration)
         let jobFolder = configuration.string(.jobMasterJournalFolder)
-        try JournalFormatter.format(configuration.string(.masterJournalFolder), clusterID: clusterID, skipFormatted: false, ufs: ufs, keeping: jobFolder)
-        if job { try JournalFormatter.format(jobFolder, clusterID: clusterID, skipFormatted: false, ufs: ufs) }
+        if !jobOnly {
+            try JournalFormatter.format(configuration.string(.masterJournalFolder), clusterID: clusterID, skipFormatted: false, ufs: ufs, keeping: jobFolder)
+        }
+        if job || jobOnly { try JournalFormatter.format(jobFolder, clusterID: clusterID, skipFormatted: false, ufs: ufs) }
     }
 }
 

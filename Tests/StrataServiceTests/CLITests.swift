@@ -82,12 +82,16 @@ import Testing
     @Test func pingAndRemoteGetConf() async throws {
         try await ProcessHarness.with("cli-ping") { harness in
             let ports = try await ProcessHarness.freePorts(3)
-            let process = try harness.start("strata-jobmaster", name: "jm", properties: [
+            let properties = [
+                "strata.home": harness.directory + "/jm",
                 "strata.job.master.bind.host": "127.0.0.1",
                 "strata.job.master.rpc.port": "\(ports[0])",
                 "strata.job.master.embedded.journal.port": "\(ports[1])",
                 "strata.job.master.web.port": "\(ports[2])",
-            ])
+            ]
+            let format = try harness.start("strata", name: "jm-format", properties: properties, arguments: ["format"])
+            #expect(try await format.waitForExit() == 0, "\(format.log())")
+            let process = try harness.start("strata-jobmaster", name: "jm", properties: properties)
             try await process.waitUntilServing(at: HostAndPort(host: "127.0.0.1", port: ports[0]))
             let ping = try Self.strata(["ping", "127.0.0.1:\(ports[0])"])
             #expect(ping.status == 0)

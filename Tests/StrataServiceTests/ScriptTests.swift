@@ -3,8 +3,9 @@ import StrataCore
 import StrataTesting
 import Testing
 
-/// bin/strata-start.sh and bin/strata-stop.sh: a local HA cluster (three masters and a worker on
-/// this host, from conf/masters and conf/workers) started, used, stopped and started again.
+/// bin/strata-start.sh and bin/strata-stop.sh: a local HA cluster (three masters, three job
+/// masters and a worker on this host, from conf/masters and conf/workers) started, used, stopped
+/// and started again.
 @Suite struct ScriptTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
@@ -37,17 +38,24 @@ import Testing
 
     @Test func localHAClusterStartsStopsAndRestarts() async throws {
         try await ProcessHarness.with("scripts") { harness in
-            let ports = try await ProcessHarness.freePorts(12)
+            let ports = try await ProcessHarness.freePorts(21)
             let conf = harness.directory + "/conf"
             try FileManager.default.createDirectory(atPath: conf, withIntermediateDirectories: true)
             let journals = (0..<3).map { "127.0.0.1:\(ports[6 + $0])" }.joined(separator: ",")
             let rpcs = (0..<3).map { "127.0.0.1:\(ports[$0])" }.joined(separator: ",")
+            let jobJournals = (0..<3).map { "127.0.0.1:\(ports[18 + $0])" }.joined(separator: ",")
+            let jobRPCs = (0..<3).map { "127.0.0.1:\(ports[12 + $0])" }.joined(separator: ",")
             let site = """
             strata.work.dir=\(harness.directory)/shared
             strata.master.hostname=127.0.0.1
             strata.master.bind.host=127.0.0.1
             strata.master.embedded.journal.addresses=\(journals)
             strata.master.rpc.addresses=\(rpcs)
+            strata.job.master.hostname=127.0.0.1
+            strata.job.master.bind.host=127.0.0.1
+            strata.job.master.embedded.journal.addresses=\(jobJournals)
+            strata.job.master.rpc.addresses=\(jobRPCs)
+            strata.job.master.worker.heartbeat.interval=200ms
             strata.master.mount.table.root.ufs=\(harness.directory)/ufs
             strata.worker.hostname=127.0.0.1
             strata.worker.bind.host=127.0.0.1
@@ -61,7 +69,9 @@ import Testing
             var masters = "# three masters on this host\n"
             for index in 0..<3 {
                 masters += "localhost strata.master.rpc.port=\(ports[index]) strata.master.web.port=\(ports[3 + index]) "
-                    + "strata.master.embedded.journal.port=\(ports[6 + index]) strata.work.dir=\(harness.directory)/master\(index + 1)\n"
+                    + "strata.master.embedded.journal.port=\(ports[6 + index]) strata.work.dir=\(harness.directory)/master\(index + 1) "
+                    + "strata.job.master.rpc.port=\(ports[12 + index]) strata.job.master.web.port=\(ports[15 + index]) "
+                    + "strata.job.master.embedded.journal.port=\(ports[18 + index])\n"
             }
             try masters.write(toFile: conf + "/masters", atomically: true, encoding: .utf8)
             try "localhost strata.worker.rpc.port=\(ports[9]) strata.worker.web.port=\(ports[10]) strata.job.worker.rpc.port=\(ports[11])\n"
@@ -70,8 +80,11 @@ import Testing
             let (started, startOutput) = try await Self.run("strata-start.sh", ["local", "NoMount", "-f"], conf: conf)
             try #require(started == 0, "\(startOutput)")
             #expect(startOutput.components(separatedBy: "Started master-").count - 1 == 3, "\(startOutput)")
+            #expect(startOutput.components(separatedBy: "Started job-master-").count - 1 == 3, "\(startOutput)")
+            #expect(startOutput.contains("Starting the job service here"), "\(startOutput)")
             #expect(startOutput.contains("Started worker-\(ports[9])"))
             #expect(startOutput.contains("Leading master: 127.0.0.1:"))
+            #expect(startOutput.contains("Leading job master: 127.0.0.1:"), "\(startOutput)")
             for index in 1...3 {
                 #expect(FileManager.default.fileExists(atPath: "\(harness.directory)/master\(index)/logs/master-\(ports[index - 1]).log"))
             }
@@ -80,10 +93,15 @@ import Testing
             let write = try harness.start("strata", name: "write", properties: [:], arguments: ["fs", "copyFromLocal", conf + "/masters", "/masters.txt"],
                                           environment: ["STRATA_CONF_DIR": client])
             #expect(try await write.waitForExit(timeout: .seconds(60)) == 0, "\(write.log())")
+            // The worker runs the job-worker role too: a distributedLoad through the started job service completes.
+            let load = try harness.start("strata", name: "load", properties: [:], arguments: ["fs", "distributedLoad", "/masters.txt"],
+                                         environment: ["STRATA_CONF_DIR": client])
+            #expect(try await load.waitForExit(timeout: .seconds(60)) == 0, "\(load.log())")
+            #expect(load.log().contains("is COMPLETED"), "\(load.log())")
 
             let (stopped, stopOutput) = try await Self.run("strata-stop.sh", ["local"], conf: conf)
             #expect(stopped == 0, "\(stopOutput)")
-            #expect(stopOutput.components(separatedBy: "Stopped ").count - 1 == 4, "\(stopOutput)")
+            #expect(stopOutput.components(separatedBy: "Stopped ").count - 1 == 7, "\(stopOutput)")
             #expect(!FileManager.default.fileExists(atPath: "\(harness.directory)/master1/logs/master-\(ports[0]).pid"))
 
             // Started again without -f: the journal and the worker's blocks are still there.
@@ -93,8 +111,9 @@ import Testing
                                          environment: ["STRATA_CONF_DIR": client])
             #expect(try await read.waitForExit(timeout: .seconds(60)) == 0)
             #expect(read.log() == masters, "\(read.log())")
-            let (stoppedAgain, _) = try await Self.run("strata-stop.sh", ["all"], conf: conf)
+            let (stoppedAgain, stoppedAgainOutput) = try await Self.run("strata-stop.sh", ["all"], conf: conf)
             #expect(stoppedAgain == 0)
+            #expect(stoppedAgainOutput.contains("Stopping the job service too"), "\(stoppedAgainOutput)")
 
             let (bad, badOutput) = try await Self.run("strata-start.sh", ["everything"], conf: conf)
             #expect(bad == 1)

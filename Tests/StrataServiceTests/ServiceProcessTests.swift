@@ -46,8 +46,8 @@ import Testing
         return body
     }
 
-    /// Starts `layout`'s executable; a master first gets a formatted journal and a root under
-    /// storage in its own folder.
+    /// Starts `layout`'s executable; a master (or job master) first gets a formatted journal and a
+    /// root under storage in its own folder.
     static func start(_ layout: Layout, harness: ProcessHarness, name: String, properties: [String: String], arguments: [String] = []) async throws -> TestProcess {
         var properties = properties
         if layout.kind == .master {
@@ -57,6 +57,12 @@ import Testing
             properties["strata.master.embedded.journal.addresses"] = "127.0.0.1:\(properties["strata.master.embedded.journal.port"] ?? "19200")"
             try FileManager.default.createDirectory(atPath: home + "/underFSStorage", withIntermediateDirectories: true)
             let format = try harness.start("strata", name: name, properties: properties, arguments: ["format"])
+            try #require(try await format.waitForExit() == 0, "format: \(format.log())")
+        } else if layout.kind == .jobMaster {
+            properties["strata.home"] = harness.directory + "/" + name
+            properties["strata.job.master.hostname"] = "127.0.0.1"
+            properties["strata.job.master.embedded.journal.addresses"] = "127.0.0.1:\(properties["strata.job.master.embedded.journal.port"] ?? "20003")"
+            let format = try harness.start("strata", name: name + "-format", properties: properties, arguments: ["formatJournal", "--job-only"])
             try #require(try await format.waitForExit() == 0, "format: \(format.log())")
         }
         return try harness.start(layout.executable, name: name, properties: properties, arguments: arguments)
