@@ -247,6 +247,11 @@ let package = Package(
             path: "bench/master"
         ),
         .executableTarget(
+            name: "strata-bench-jobs",
+            dependencies: ["StrataCore", "StrataWire", "StrataClient", "StrataJob"],
+            path: "bench/jobs"
+        ),
+        .executableTarget(
             name: "strata-bench-rpc",
             dependencies: [
                 "StrataCore", "StrataWire",

@@ -277,4 +277,50 @@ import Testing
             await fileSystem.close()
         }
     }
+
+    /// On the UFS journal: the job journal in `<journal folder>/JobJournal`, ZooKeeper electing at
+    /// /strata/job_election and publishing /strata/job_leader. The leading job master killed
+    /// mid-copy: the other takes over once its ZooKeeper session lapses and the job completes.
+    @Test func ufsJournalJobMastersFailOverThroughZooKeeper() async throws {
+        try await ProcessHarness.with("job-ufs") { harness in
+            let zooKeeper = try await ZooKeeperEnsemble.start(harness)
+            let shared = harness.directory + "/shared-journal"
+            let (cluster, processes, _) = try await Self.jobOnlyCluster(harness, workers: 1, extra: [
+                "strata.master.journal.type": "UFS",
+                "strata.master.journal.folder": shared,
+                "strata.zookeeper.enabled": "true",
+                "strata.zookeeper.address": zooKeeper.connectString,
+                "strata.zookeeper.session.timeout": "3000ms",
+                "strata.zookeeper.connection.timeout": "10s",
+                "strata.master.journal.tailer.sleep.time": "50ms",
+            ])
+            #expect(FileManager.default.fileExists(atPath: shared + "/JobJournal/epoch"), "the job journal is not a UFS journal in <journal folder>/JobJournal")
+            let leader = try await cluster.leader()
+            let (leaderStatus, leaderOutput) = try await Self.cli(harness, cluster.clientProperties, ["job", "leader"])
+            #expect(leaderStatus == 0 && leaderOutput.hasPrefix(leader.rpc.description), "\(leaderOutput)")
+            #expect(leaderOutput.contains("ZooKeeper address: \(zooKeeper.connectString)"), "\(leaderOutput)")
+            let (quorumStatus, quorumOutput) = try await Self.cli(harness, cluster.clientProperties, ["fsadmin", "journal", "quorum", "info", "-domain", "JOB_MASTER"])
+            #expect(quorumStatus != 0 && quorumOutput.contains("the job master journal is UFS; quorum commands apply to the EMBEDDED journal"), "\(quorumOutput)")
+
+            let source = harness.directory + "/in", destination = harness.directory + "/out"
+            let expected = try Self.writeFiles(source, count: 80, size: 1 << 20)
+            var clientProperties: [PropertyKey: String] = [.userRpcRetryMaxDuration: "60s", .userRpcDeadline: "3s"]
+            for (name, value) in cluster.clientProperties { if let key = PropertyKey.named(name) { clientProperties[key] = value } }
+            let client = try JobClient(configuration: Configuration.defaults(overrides: clientProperties))
+            let (status, output) = try await Self.cli(harness, cluster.clientProperties,
+                                                      ["job", "copy", "--batch-size", "1", "--active-jobs", "1", "--async", source, destination])
+            #expect(status == 0, "\(output)")
+            let jobID = try Self.submittedJob(output)
+            _ = try await Self.waitFor(client, job: jobID) { $0.filesDone >= 5 }
+            let current = try await cluster.leader()
+            processes[current.name]!.kill()
+            let newLeader = try await cluster.leader(excluding: [current.name], timeout: .seconds(30))
+            let done = try await Self.waitFor(client, job: jobID) { $0.status.isFinished }
+            #expect(done.status == .completed, "\(done.error)")
+            #expect(try Self.digests(destination) == expected)
+            let (afterStatus, afterOutput) = try await Self.cli(harness, cluster.clientProperties, ["job", "leader"])
+            #expect(afterStatus == 0 && afterOutput.hasPrefix(newLeader.rpc.description), "\(afterOutput)")
+            await client.close()
+        }
+    }
 }

@@ -1,0 +1,293 @@
+import Foundation
+import StrataClient
+import StrataCore
+import StrataJob
+import StrataWire
+
+// Job-service benchmark: one master, three job masters (their own quorum, fsync on) and one
+// worker with a MEM tier on /dev/shm, on loopback.
+//   1. Load 1 GiB from under storage, in 1 MB files and in 64 MB files: `fs load` (the client
+//      loading file by file) beside `fs distributedLoad` (the job service), and `cat` of the same
+//      files to /dev/null (reading them from the page cache) as the machine's bound.
+//   2. 10,000 tiny files: one job of all of them (files/s), and 10,000 one-file jobs in one
+//      command (jobs/s).
+//   3. Job-master fail-over mid-job: kill -9 of the leading job master -> the next task journaled
+//      as completed, several rounds.
+//   4. Bytes of the leading job master's RSS per retained (finished) job.
+//
+//   strata-bench-jobs [--gib N] [--tiny N] [--failovers N] [--workdir DIR] [--keep]
+
+let arguments = CommandLine.arguments
+func option(_ name: String, _ fallback: String) -> String {
+    arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil } ?? fallback
+}
+let gibibytes = Int(option("--gib", "1")) ?? 1
+let tinyCount = Int(option("--tiny", "10000")) ?? 10_000
+let failovers = Int(option("--failovers", "5")) ?? 5
+let workDirectory = option("--workdir", NSTemporaryDirectory() + "strata-bench-jobs-\(getpid())")
+let binaries = URL(fileURLWithPath: arguments[0]).deletingLastPathComponent().path
+let ramdisk = "/dev/shm/strata-bench-jobs-\(getpid())"
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+final class Daemon: @unchecked Sendable {
+    let executable: String
+    let home: String
+    var process: Process?
+
+    init(executable: String, home: String) {
+        self.executable = executable
+        self.home = home
+    }
+
+    func start() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binaries + "/" + executable)
+        process.environment = ["STRATA_CONF_DIR": home + "/conf", "PATH": "/usr/bin:/bin"]
+        let log = home + "/\(executable).log"
+        if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try handle.seekToEnd()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        self.process = process
+    }
+
+    func stop() {
+        guard let process, process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    func kill9() {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func residentBytes() -> Int64 {
+        guard let pid = process?.processIdentifier,
+              let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kilobytes = Int64(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kilobytes * 1024
+    }
+}
+
+func run(_ executable: String, _ arguments: [String], conf: String) throws -> (Int32, Double) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : binaries + "/" + executable)
+    process.arguments = arguments
+    process.environment = ["STRATA_CONF_DIR": conf, "PATH": "/usr/bin:/bin"]
+    process.standardOutput = FileHandle.nullDevice
+    let started = Date()
+    try process.run()
+    process.waitUntilExit()
+    return (process.terminationStatus, Date().timeIntervalSince(started))
+}
+
+func format(_ value: Double, _ digits: Int) -> String {
+    let scale = pow(10, Double(digits))
+    return String((value * scale).rounded() / scale)
+}
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+// MARK: Cluster
+
+try? FileManager.default.removeItem(atPath: workDirectory)
+let ufs = workDirectory + "/ufs"
+try FileManager.default.createDirectory(atPath: ufs, withIntermediateDirectories: true)
+try FileManager.default.createDirectory(atPath: ramdisk, withIntermediateDirectories: true)
+let base = 23_000 + Int(getpid() % 300) * 20
+let masterRPC = HostAndPort(host: "127.0.0.1", port: base)
+let jobRPCs = (0..<3).map { HostAndPort(host: "127.0.0.1", port: base + 3 + $0) }
+let jobJournals = (0..<3).map { HostAndPort(host: "127.0.0.1", port: base + 6 + $0) }
+let clusterID = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+let shared = """
+    strata.master.hostname=127.0.0.1
+    strata.master.bind.host=127.0.0.1
+    strata.master.rpc.port=\(masterRPC.port)
+    strata.master.web.port=\(base + 1)
+    strata.master.embedded.journal.port=\(base + 2)
+    strata.master.embedded.journal.addresses=127.0.0.1:\(base + 2)
+    strata.master.rpc.addresses=\(masterRPC)
+    strata.master.mount.table.root.ufs=\(ufs)
+    strata.job.master.hostname=127.0.0.1
+    strata.job.master.bind.host=127.0.0.1
+    strata.job.master.embedded.journal.addresses=\(jobJournals.map(\.description).joined(separator: ","))
+    strata.job.master.rpc.addresses=\(jobRPCs.map(\.description).joined(separator: ","))
+    strata.job.master.worker.heartbeat.interval=200ms
+    strata.cluster.id=\(clusterID)
+    strata.log.level=WARNING
+    strata.worker.hostname=127.0.0.1
+    strata.worker.bind.host=127.0.0.1
+    strata.worker.rpc.port=\(base + 12)
+    strata.worker.web.port=\(base + 13)
+    strata.job.worker.rpc.port=\(base + 14)
+    strata.worker.tieredstore.level0.dirs.path=\(ramdisk)
+    strata.worker.tieredstore.level0.dirs.quota=\(gibibytes * 3 + 1)GB
+    strata.worker.block.heartbeat.interval=200ms
+    strata.user.file.writetype.default=CACHE_THROUGH
+    """
+func daemon(_ executable: String, _ name: String, _ extra: String) throws -> Daemon {
+    let home = workDirectory + "/" + name
+    try FileManager.default.createDirectory(atPath: home + "/conf", withIntermediateDirectories: true)
+    try (shared + "\nstrata.home=\(home)\n" + extra).write(toFile: home + "/conf/strata-site.properties", atomically: true, encoding: .utf8)
+    if executable != "strata-worker" {
+        guard try run("strata", ["format"], conf: home + "/conf").0 == 0 else { throw BenchError("strata format failed for \(name)") }
+    }
+    return Daemon(executable: executable, home: home)
+}
+
+let master = try daemon("strata-master", "master", "")
+let jobMasters = try (0..<3).map { index in
+    try daemon("strata-jobmaster", "jobmaster\(index + 1)", """
+        strata.job.master.rpc.port=\(jobRPCs[index].port)
+        strata.job.master.web.port=\(base + 9 + index)
+        strata.job.master.embedded.journal.port=\(jobJournals[index].port)
+        """)
+}
+let worker = try daemon("strata-worker", "worker", "")
+let conf = master.home + "/conf"
+let configuration = try Configuration.defaults(overrides: [
+    .userRpcRetryMaxDuration: "60s", .masterRpcAddresses: masterRPC.description,
+    .jobMasterRpcAddresses: jobRPCs.map(\.description).joined(separator: ","),
+])
+let fileSystem = FileSystemClient(masters: [masterRPC], configuration: configuration)
+let jobs = JobClient(locator: .addresses(jobRPCs), configuration: configuration)
+
+func cleanUp() {
+    for daemon in [worker] + jobMasters + [master] { daemon.stop() }
+    try? FileManager.default.removeItem(atPath: ramdisk)
+    if !arguments.contains("--keep") { try? FileManager.default.removeItem(atPath: workDirectory) }
+}
+
+func leadingJobMaster() async throws -> Daemon {
+    let leader = try await jobs.service.waitForLeader()
+    guard let index = jobRPCs.firstIndex(of: leader) else { throw BenchError("unknown job master \(leader)") }
+    return jobMasters[index]
+}
+
+/// Submits `requests` as one command and waits for it; returns the seconds it took.
+func timedCommand(_ requests: [JobRequest]) async throws -> Double {
+    let started = ContinuousClock.now
+    let submitted = try await jobs.submit(requests)
+    let final = try await jobs.waitForCommand(submitted.commandID, interval: .milliseconds(20)) { _ in }
+    guard final.status == .completed else { throw BenchError("command \(submitted.commandID) \(final.status): \(final.jobs.first { !$0.error.isEmpty }?.error ?? "")") }
+    return seconds(ContinuousClock.now - started)
+}
+
+func writeUnderStorage(_ folder: String, files: Int, size: Int) throws {
+    let directory = ufs + folder
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let random = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/dev/urandom"))
+    let chunk = random.readData(ofLength: min(size, 64 << 20))
+    try random.close()
+    for index in 0..<files {
+        var data = chunk
+        data.replaceSubrange(0..<8, with: withUnsafeBytes(of: UInt64(index)) { Data($0) })
+        if size > chunk.count {
+            FileManager.default.createFile(atPath: directory + "/f\(index)", contents: nil)
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/f\(index)"))
+            for _ in 0..<(size / chunk.count) { try handle.write(contentsOf: data) }
+            try handle.close()
+        } else {
+            try data.write(to: URL(fileURLWithPath: directory + "/f\(index)"))
+        }
+    }
+}
+
+do {
+    try master.start()
+    for jobMaster in jobMasters { try jobMaster.start() }
+    try worker.start()
+    _ = try await fileSystem.waitForLeader()
+    _ = try await jobs.service.waitForLeader()
+    for _ in 0..<100 {
+        if (try? await fileSystem.workers().count) == 1 { break }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    try await Task.sleep(for: .seconds(1)) // the job worker registers with the job master
+    print("strata-bench-jobs: 1 master, 3 job masters (embedded journal, fsync on), 1 worker (MEM tier on /dev/shm, 10 job-worker slots), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+
+    // 1. Loads.
+    let total = gibibytes << 30
+    print("")
+    print("load \(gibibytes) GiB from under storage       files   fs load   distributedLoad   cat (page cache)")
+    for (label, size) in [("1 MB files", 1 << 20), ("64 MB files", 64 << 20)] {
+        let folder = "/load-\(size >> 20)m"
+        let count = total / size
+        try writeUnderStorage(folder, files: count, size: size)
+        let (catStatus, catSeconds) = try run("/bin/sh", ["-c", "cat \(ufs)\(folder)/* > /dev/null"], conf: conf)
+        guard catStatus == 0 else { throw BenchError("cat failed") }
+        let (loadStatus, loadSeconds) = try run("strata", ["fs", "load", folder], conf: conf)
+        guard loadStatus == 0 else { throw BenchError("fs load \(folder) failed") }
+        guard try run("strata", ["fs", "free", folder], conf: conf).0 == 0 else { throw BenchError("fs free \(folder) failed") }
+        try await Task.sleep(for: .seconds(1))
+        let jobSeconds = try await timedCommand([JobRequest(plan: .load(path: folder, replication: 1), batchSize: max(1, min(20, count / 20)), activeTasksMax: 3000)])
+        let mib = Double(total >> 20)
+        func rate(_ seconds: Double) -> String { "\(format(seconds, 2))s \(format(mib / seconds, 0)) MiB/s" }
+        print("  " + label.padding(toLength: 34, withPad: " ", startingAt: 0) + "\(count)".padding(toLength: 8, withPad: " ", startingAt: 0)
+              + rate(loadSeconds).padding(toLength: 22, withPad: " ", startingAt: 0) + rate(jobSeconds).padding(toLength: 22, withPad: " ", startingAt: 0) + rate(catSeconds))
+        guard try run("strata", ["fs", "free", folder], conf: conf).0 == 0 else { throw BenchError("fs free \(folder) failed") }
+    }
+
+    // 2. Tiny files: one job of all, then one job each.
+    try writeUnderStorage("/tiny", files: tinyCount, size: 1024)
+    let oneJob = try await timedCommand([JobRequest(plan: .load(path: "/tiny", replication: 1), batchSize: 20, activeTasksMax: 3000)])
+    _ = try run("strata", ["fs", "free", "/tiny"], conf: conf)
+    let leader = try await leadingJobMaster()
+    let rssBefore = leader.residentBytes()
+    let requests = (0..<tinyCount).map { JobRequest(plan: .load(path: "/tiny/f\($0)", replication: 1), batchSize: 1, activeTasksMax: 1) }
+    let manyJobs = try await timedCommand(requests)
+    let rssAfter = leader.residentBytes()
+    print("")
+    print("\(tinyCount) tiny (1 KB) files: one job of all of them in \(format(oneJob, 2))s (\(format(Double(tinyCount) / oneJob, 0)) files/s); "
+          + "\(tinyCount) one-file jobs in one command in \(format(manyJobs, 2))s (\(format(Double(tinyCount) / manyJobs, 0)) jobs/s)")
+    print("leading job master RSS \(rssBefore >> 20) MiB -> \(rssAfter >> 20) MiB with \(tinyCount) more finished jobs retained: "
+          + "\(format(Double(rssAfter - rssBefore) / Double(tinyCount), 0)) bytes per retained job")
+
+    // 3. Fail-over mid-job.
+    if failovers > 0 {
+        print("")
+        var times: [Double] = []
+        try writeUnderStorage("/failover", files: 2000, size: 4096)
+        for round in 0..<failovers {
+            _ = try run("strata", ["fs", "free", "/failover"], conf: conf)
+            let submitted = try await jobs.submit([JobRequest(plan: .load(path: "/failover", replication: 1), batchSize: 1, activeTasksMax: 2)])
+            let job = submitted.jobIDs[0]
+            while (try await jobs.status(job)).tasksCompleted < 50 { try await Task.sleep(for: .milliseconds(10)) }
+            let victim = try await leadingJobMaster()
+            let before = try await jobs.status(job).tasksCompleted
+            let killed = ContinuousClock.now
+            victim.kill9()
+            jobs.service.forgetLeader()
+            while true {
+                if let status = try? await jobs.status(job), status.tasksCompleted > before || status.status.isFinished { break }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            let took = seconds(ContinuousClock.now - killed) * 1000
+            times.append(took)
+            print("fail-over \(round + 1): leading job master killed -> next task journaled as completed after \(format(took, 0)) ms")
+            _ = try await jobs.cancel(job)
+            try victim.start()
+            try await Task.sleep(for: .seconds(2))
+        }
+        let sorted = times.sorted()
+        print("job-master fail-over mid-job (kill -9 -> next task completion), \(failovers) rounds: median \(format(sorted[sorted.count / 2], 0)) ms, max \(format(sorted.last!, 0)) ms")
+    }
+} catch {
+    print("strata-bench-jobs: \(error)")
+    cleanUp()
+    exit(1)
+}
+await jobs.close()
+await fileSystem.close()
+cleanUp()
