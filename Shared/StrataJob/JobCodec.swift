@@ -15,26 +15,34 @@ public enum JobCodec {
     public static func encode(_ record: JobRecord) -> [UInt8] {
         var writer = ByteWriter()
         writer.write(recordFormat)
-        let kind: UInt8
-        switch record.command {
-        case .submit: kind = 1
-        case .addTasks: kind = 2
-        case .planned: kind = 3
-        case .planFailed: kind = 4
-        case .assign: kind = 5
-        case .taskFinished: kind = 6
-        case .taskFailed: kind = 7
-        case .cancel: kind = 8
-        case .purge: kind = 9
-        }
-        writer.write(kind)
+        writer.write(kind(of: record.command))
         writer.write(record.operationID != nil)
         if let id = record.operationID {
             writer.write(id.client)
             writer.write(id.sequence)
         }
         writer.write(record.timeMilliseconds)
-        switch record.command {
+        writeBody(record.command, &writer)
+        return writer.bytes
+    }
+
+    static func kind(of command: JobCommand) -> UInt8 {
+        switch command {
+        case .submit: 1
+        case .addTasks: 2
+        case .planned: 3
+        case .planFailed: 4
+        case .assign: 5
+        case .taskFinished: 6
+        case .taskFailed: 7
+        case .cancel: 8
+        case .purge: 9
+        case .batch: 10
+        }
+    }
+
+    static func writeBody(_ command: JobCommand, _ writer: inout ByteWriter) {
+        switch command {
         case .submit(let requests, let capacity, let retention, let attemptsMax):
             writer.write(UInt32(requests.count))
             for request in requests { write(request, &writer) }
@@ -67,8 +75,13 @@ public enum JobCodec {
         case .purge(let ids):
             writer.write(UInt32(ids.count))
             for id in ids { writer.write(id) }
+        case .batch(let commands):
+            writer.write(UInt32(commands.count))
+            for command in commands {
+                writer.write(kind(of: command))
+                writeBody(command, &writer)
+            }
         }
-        return writer.bytes
     }
 
     public static func decodeRecord(_ bytes: [UInt8]) throws(JobError) -> JobRecord {
@@ -82,7 +95,12 @@ public enum JobCodec {
             operation = OperationID(client: client, sequence: sequence)
         }
         guard let time = reader.read(Int64.self) else { throw malformed("truncated job record time") }
-        let command: JobCommand
+        let command = try readBody(kind: kind, &reader, nested: false)
+        guard reader.remaining == 0 else { throw malformed("\(reader.remaining) unexpected bytes after a job record") }
+        return JobRecord(operationID: operation, timeMilliseconds: time, command: command)
+    }
+
+    static func readBody(kind: UInt8, _ reader: inout ByteReader, nested: Bool) throws(JobError) -> JobCommand {
         switch kind {
         case 1:
             let count = try readCount(&reader, elementBytesMin: 8)
@@ -91,7 +109,7 @@ public enum JobCodec {
             guard let capacity = reader.read(UInt64.self), let retention = reader.read(Int64.self), let attempts = reader.read(UInt32.self) else {
                 throw malformed("truncated submit record")
             }
-            command = .submit(requests, capacity: Int(clamping: capacity), retentionMilliseconds: retention, attemptsMax: Int(attempts))
+            return .submit(requests, capacity: Int(clamping: capacity), retentionMilliseconds: retention, attemptsMax: Int(attempts))
         case 2:
             guard let job = reader.read(UInt64.self), let replacing = reader.readBool() else { throw malformed("truncated addTasks record") }
             let count = try readCount(&reader, elementBytesMin: 8)
@@ -100,34 +118,39 @@ public enum JobCodec {
                 guard let group = reader.read(UInt32.self) else { throw malformed("truncated task plan") }
                 plans.append(TaskPlan(group: Int(group), items: try readItems(&reader)))
             }
-            command = .addTasks(job: job, plans, replacing: replacing)
+            return .addTasks(job: job, plans, replacing: replacing)
         case 3:
-            command = .planned(job: try read(UInt64.self, &reader))
+            return .planned(job: try read(UInt64.self, &reader))
         case 4:
             let job = try read(UInt64.self, &reader)
-            command = .planFailed(job: job, error: try readString(&reader))
+            return .planFailed(job: job, error: try readString(&reader))
         case 5:
             let key = try readKey(&reader)
             let worker = try read(UInt64.self, &reader)
-            command = .assign(key, worker: worker, address: try readString(&reader))
+            return .assign(key, worker: worker, address: try readString(&reader))
         case 6:
             let key = try readKey(&reader)
-            command = .taskFinished(key, try readResult(&reader))
+            return .taskFinished(key, try readResult(&reader))
         case 7:
             let key = try readKey(&reader)
-            command = .taskFailed(key, error: try readString(&reader))
+            return .taskFailed(key, error: try readString(&reader))
         case 8:
-            command = .cancel(job: try read(UInt64.self, &reader))
+            return .cancel(job: try read(UInt64.self, &reader))
         case 9:
             let count = try readCount(&reader, elementBytesMin: 8)
             var ids: [UInt64] = []
             for _ in 0..<count { ids.append(try read(UInt64.self, &reader)) }
-            command = .purge(ids)
+            return .purge(ids)
+        case 10 where !nested:
+            let count = try readCount(&reader, elementBytesMin: 9)
+            var commands: [JobCommand] = []
+            for _ in 0..<count { commands.append(try readBody(kind: try read(UInt8.self, &reader), &reader, nested: true)) }
+            return .batch(commands)
+        case 10:
+            throw malformed("a batch inside a batch")
         default:
             throw malformed("unknown job record kind \(kind)")
         }
-        guard reader.remaining == 0 else { throw malformed("\(reader.remaining) unexpected bytes after a job record") }
-        return JobRecord(operationID: operation, timeMilliseconds: time, command: command)
     }
 
     // MARK: Snapshots
@@ -367,6 +390,10 @@ public enum JobCodec {
             writer.write(UInt8(4))
             writer.write(error.code.rawValue)
             writer.write(error.message)
+        case .results(let outcomes):
+            writer.write(UInt8(5))
+            writer.write(UInt32(outcomes.count))
+            for outcome in outcomes { write(outcome, &writer) }
         }
     }
 
@@ -384,6 +411,15 @@ public enum JobCodec {
             let raw = try read(UInt8.self, &reader)
             guard let code = JobError.Code(rawValue: raw) else { throw malformed("unknown job error code \(raw)") }
             return .failure(JobError(code, try readString(&reader)))
+        case 5:
+            let count = try readCount(&reader, elementBytesMin: 1)
+            var outcomes: [JobOutcome] = []
+            for _ in 0..<count {
+                let outcome = try readOutcome(&reader)
+                if case .results = outcome { throw malformed("nested batch outcomes") }
+                outcomes.append(outcome)
+            }
+            return .results(outcomes)
         case let other:
             throw malformed("unknown job outcome kind \(other)")
         }

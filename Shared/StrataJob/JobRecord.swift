@@ -24,6 +24,9 @@ public enum JobCommand: Sendable, Equatable {
     case cancel(job: UInt64)
     /// Drops finished jobs (retention passed).
     case purge([UInt64])
+    /// Several commands in one journal entry (one fsync), applied in order: a heartbeat's
+    /// outcomes or assignments, a small job's tasks and its end of planning. Not nested.
+    case batch([JobCommand])
 }
 
 /// One journal entry of the job table: the command, the leader's clock when it was proposed
@@ -66,4 +69,6 @@ public enum JobOutcome: Sendable, Equatable {
     /// A task report that no longer applies (an older attempt, a finished job): nothing changed.
     case ignored
     case failure(JobError)
+    /// A batch's outcomes, one per command.
+    case results([JobOutcome])
 }

@@ -216,6 +216,17 @@ public struct JobTable: Sendable {
         case .purge(let ids):
             for id in ids where jobs[id]?.status.isFinished == true { remove(id) }
             return .done
+        case .batch(let commands):
+            var results: [JobOutcome] = []
+            results.reserveCapacity(commands.count)
+            for command in commands {
+                if case .batch = command {
+                    results.append(.failure(JobError(.invalidArgument, "batches do not nest")))
+                    continue
+                }
+                do { results.append(try execute(command, time: time)) } catch { results.append(.failure(error)) }
+            }
+            return .results(results)
         }
     }
 

@@ -158,17 +158,22 @@ public final class JobMaster: Sendable {
         if isNew { logger.info("job worker \(address) registered (pool of \(heartbeat.poolSize), \(heartbeat.blockStore ? "with" : "without") a block store)") }
         var response = JobWorkerHeartbeatResponse()
 
-        // Finished attempts: journal those that still count; acknowledge all once journaled.
+        // Finished attempts: journal those that still count (in one entry); acknowledge all once
+        // journaled.
+        let current = await stateMachine.table
+        var outcomes: [JobCommand] = []
         for outcome in heartbeat.finished.prefix(JobWorkerHeartbeat.finishedMax) {
-            if await stateMachine.table.isCurrent(outcome.key) {
-                let command: JobCommand = outcome.failed
+            if current.isCurrent(outcome.key) {
+                outcomes.append(outcome.failed
                     ? .taskFailed(outcome.key, error: outcome.error)
                     : .taskFinished(outcome.key, TaskResult(filesDone: Int(outcome.filesDone), bytesDone: outcome.bytesDone,
-                                                            failed: outcome.failedFiles, failedCount: Int(outcome.filesFailed)))
-                try await propose(command)
-                await noteFinished(outcome.key)
+                                                            failed: outcome.failedFiles, failedCount: Int(outcome.filesFailed))))
             }
             response.acknowledged.append(outcome.key)
+        }
+        if !outcomes.isEmpty {
+            try await propose(outcomes.count == 1 ? outcomes[0] : .batch(outcomes))
+            await noteFinished(outcomes)
         }
 
         var table = await stateMachine.table
@@ -181,7 +186,7 @@ public final class JobMaster: Sendable {
             if let assignment = Self.assignment(key, in: table) { response.assignments.append(assignment) }
             resent += 1
         }
-        // New work, within the worker's free slots, as the job table decides.
+        // New work, within the worker's free slots, as the job table decides, in one entry.
         let busy = running.keys.filter { table.isCurrent($0) }.count + resent
         let freeSlots = max(0, Int(heartbeat.poolSize) - busy)
         if freeSlots > 0 {
@@ -189,13 +194,17 @@ public final class JobMaster: Sendable {
                 registry.entries.map { JobTable.Worker(id: $0.id, address: $0.address, freeSlots: max(0, $0.poolSize - $0.running.count), hasBlockStore: $0.hasBlockStore) }
             }
             let worker = JobTable.Worker(id: id, address: address.description, freeSlots: freeSlots, hasBlockStore: heartbeat.blockStore)
-            for command in table.assignments(for: worker, live: live) {
-                guard case .assign(let key, _, _) = command else { continue }
-                // Another heartbeat may have handed the same task out meanwhile: only what this
-                // record started is sent.
-                guard try await propose(command) == .done else { continue }
+            let assignments = table.assignments(for: worker, live: live)
+            if !assignments.isEmpty {
+                let outcome = try await propose(.batch(assignments))
+                guard case .results(let results) = outcome else { throw RPCError(.internal, "a batch answered \(outcome)") }
                 table = await stateMachine.table
-                if let assignment = Self.assignment(key, in: table) { response.assignments.append(assignment) }
+                // Another heartbeat may have handed a task out meanwhile: only what this entry
+                // started is sent.
+                for (command, result) in zip(assignments, results) where result == .done {
+                    guard case .assign(let key, _, _) = command, let assignment = Self.assignment(key, in: table) else { continue }
+                    response.assignments.append(assignment)
+                }
             }
         }
         return response
@@ -213,10 +222,20 @@ public final class JobMaster: Sendable {
         return assignment
     }
 
-    /// Counts a job's end in the metrics and the log once its last task is journaled.
-    private func noteFinished(_ key: TaskKey) async {
-        guard let job = await stateMachine.table.job(key.job), job.status.isFinished, job.endTimeMilliseconds == job.lastUpdateMilliseconds else { return }
-        noteEnd(job)
+    /// Counts the ends of the jobs whose last tasks these outcomes were, in the metrics and the log.
+    private func noteFinished(_ outcomes: [JobCommand]) async {
+        let table = await stateMachine.table
+        var jobs = Set<UInt64>()
+        for outcome in outcomes {
+            switch outcome {
+            case .taskFinished(let key, _), .taskFailed(let key, _): jobs.insert(key.job)
+            default: break
+            }
+        }
+        for id in jobs.sorted() {
+            guard let job = table.job(id), job.status.isFinished, job.endTimeMilliseconds == job.lastUpdateMilliseconds else { continue }
+            noteEnd(job)
+        }
     }
 
     func noteEnd(_ job: Job) {

@@ -28,13 +28,23 @@ public struct JobMasterWork: Service {
 
     // MARK: Planning
 
+    /// Jobs planned at once: their listings overlap, and their records share fsyncs.
+    static let planningConcurrency = 8
+
     private func planningLoop() async {
         while !Task.isCancelled {
             await master.doorbell.wait(upTo: Self.roundInterval)
             guard master.journaled.isLeader, let since = master.leaderSince.withLockedValue({ $0 }) else { continue }
-            for id in await master.stateMachine.table.jobsToPlan {
-                guard !Task.isCancelled, master.journaled.isLeader else { break }
-                await plan(id, leadingFor: ContinuousClock.now - since)
+            let pending = await master.stateMachine.table.jobsToPlan
+            await withTaskGroup(of: Void.self) { group in
+                var next = pending.makeIterator()
+                func addNext() -> Bool {
+                    guard !Task.isCancelled, master.journaled.isLeader, let id = next.next() else { return false }
+                    group.addTask { await self.plan(id, leadingFor: ContinuousClock.now - since) }
+                    return true
+                }
+                for _ in 0..<Self.planningConcurrency where !addNext() { break }
+                while await group.next() != nil { _ = addNext() }
             }
         }
     }
@@ -81,8 +91,12 @@ public struct JobMasterWork: Service {
                 chunk.append(plan)
                 chunkBytes += bytes
             }
-            try await master.propose(.addTasks(job: id, chunk, replacing: first))
-            try await master.propose(.planned(job: id))
+            // The last chunk and the end of planning in one entry (a small job: one entry in all).
+            let outcome = try await master.propose(.batch([.addTasks(job: id, chunk, replacing: first), .planned(job: id)]))
+            guard case .results(let results) = outcome, results.allSatisfy({ $0 == .done }) else {
+                master.logger.info("job \(id) was not planned: \(outcome)")
+                return
+            }
             let files = plans.reduce(0) { $0 + $1.items.count }
             master.logger.info("job \(id) (\(job.name)) planned in \(ContinuousClock.now - started): \(files) files in \(plans.count) tasks")
             if plans.isEmpty { Counter(label: "strata_job_completed_total").increment() }

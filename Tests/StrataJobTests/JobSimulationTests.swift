@@ -67,7 +67,13 @@ import Testing
         func heartbeat(_ worker: JobTable.Worker) {
             var view = worker
             view.freeSlots = max(0, worker.freeSlots - table.runningAttempts(on: worker.id).count)
-            for command in table.assignments(for: view, live: workers.filter { live.contains($0.id) }) { apply(command) }
+            let assignments = table.assignments(for: view, live: workers.filter { live.contains($0.id) })
+            // As the job master does: one entry for a heartbeat's assignments (or one each).
+            if Bool.random(using: &random) && assignments.count > 1 {
+                apply(.batch(assignments))
+            } else {
+                for command in assignments { apply(command) }
+            }
         }
 
         func finishSome() {

@@ -242,6 +242,7 @@ import Testing
             .assign(TaskKey(job: 1, task: 2, attempt: 3), worker: 9, address: "h:1"),
             .taskFinished(TaskKey(job: 1, task: 0, attempt: 1), TaskResult(filesDone: 1, bytesDone: 2, failed: [FailedItem(path: "p", error: "e")], failedCount: 1)),
             .taskFailed(TaskKey(job: 1, task: 0, attempt: 1), error: "x"), .cancel(job: 3), .purge([1, 2, 3]),
+            .batch([.planned(job: 4), .assign(TaskKey(job: 4, task: 0, attempt: 1), worker: 2, address: "w"), .purge([])]),
         ]
         for command in commands {
             let record = JobRecord(operationID: OperationID(client: 1, sequence: 2), timeMilliseconds: 77, command: command)
@@ -252,6 +253,27 @@ import Testing
         #expect(JobCodec.encodeSnapshot(restored) == bytes)
         #expect(restored.job(id) == table.job(id))
         #expect(restored.activeJobs.map(\.id) == [id])
+    }
+
+    @Test func aBatchAppliesInOrderWithAnOutcomeEach() {
+        var table = JobTable()
+        guard case .submitted(_, let jobs) = apply(&table, .submit([load(batch: 2)], capacity: 10, retentionMilliseconds: 1, attemptsMax: 1)) else { return }
+        let id = jobs[0]
+        let outcome = apply(&table, .batch([
+            .addTasks(job: id, JobTable.split(items(4), batchSize: 2, replication: 1), replacing: true),
+            .planned(job: id),
+            .assign(TaskKey(job: id, task: 0, attempt: 1), worker: 1, address: "w1"),
+            .assign(TaskKey(job: id, task: 0, attempt: 1), worker: 2, address: "w2"),
+            .cancel(job: 999),
+            .batch([]),
+        ]))
+        guard case .results(let results) = outcome else { Issue.record("a batch answered \(outcome)"); return }
+        #expect(results.count == 6)
+        #expect(Array(results.prefix(3)) == [.done, .done, .done])
+        #expect(results[3] == .ignored, "the second assignment of the same attempt does nothing")
+        #expect(results[4] == .failure(JobError(.notFound, "job 999 does not exist (or was purged)")))
+        #expect(results[5] == .failure(JobError(.invalidArgument, "batches do not nest")))
+        #expect(table.job(id)!.tasks[0].workerAddress == "w1")
     }
 
     @Test func damagedInputIsAnErrorNotATrap() {
