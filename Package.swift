@@ -228,10 +228,12 @@ let package = Package(
             ],
             path: "Tests/JournalTestService"
         ),
+        // What the benchmarks share: options, errors, the processes they run.
+        .target(name: "StrataBenchSupport", path: "bench/support"),
         .executableTarget(
             name: "strata-bench-journal",
             dependencies: [
-                "StrataCore", "StrataWire",
+                "StrataCore", "StrataWire", "StrataBenchSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -241,14 +243,14 @@ let package = Package(
         .executableTarget(
             name: "strata-bench-master",
             dependencies: [
-                "StrataCore", "StrataWire", "StrataClient",
+                "StrataCore", "StrataWire", "StrataClient", "StrataBenchSupport",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             path: "bench/master"
         ),
         .executableTarget(
             name: "strata-bench-jobs",
-            dependencies: ["StrataCore", "StrataWire", "StrataClient", "StrataJob"],
+            dependencies: ["StrataCore", "StrataWire", "StrataClient", "StrataJob", "StrataBenchSupport"],
             path: "bench/jobs"
         ),
         .executableTarget(

@@ -222,19 +222,26 @@ struct SubmitOptions: ParsableArguments {
     @Flag(name: .long, help: "Return once submitted instead of waiting for the end.") var async = false
 }
 
+/// How a job's files are split into tasks, and how many run at once.
+struct TaskOptions: ParsableArguments {
+    @Option(name: .customLong("batch-size"), help: "Files per task.") var batchSize = 20
+    @Option(name: .customLong("active-jobs"), help: "Tasks of each job running at once.") var activeJobs = 3000
+
+    func request(_ plan: JobPlan) -> JobRequest { JobRequest(plan: plan, batchSize: batchSize, activeTasksMax: activeJobs) }
+}
+
 struct JobCopyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "copy", abstract: "Copy an under-storage tree to another under-storage location (no file-system master needed).",
         discussion: "SRC and DST are local or shared folders (/data/in, file:///data/in). Files appear at DST only complete. Without --overwrite an existing DST is refused.")
     @Flag(name: .long, help: "Replace files that exist at the destination.") var overwrite = false
-    @Option(name: .customLong("batch-size"), help: "Files per task.") var batchSize = 20
-    @Option(name: .customLong("active-jobs"), help: "Tasks of the job running at once.") var activeJobs = 3000
+    @OptionGroup var tasks: TaskOptions
     @OptionGroup var submit: SubmitOptions
     @Argument(help: "Source location.") var source: String
     @Argument(help: "Destination location.") var destination: String
 
     func run() async throws {
-        let request = JobRequest(plan: .ufsCopy(source: source, destination: destination, overwrite: overwrite), batchSize: batchSize, activeTasksMax: activeJobs)
+        let request = tasks.request(.ufsCopy(source: source, destination: destination, overwrite: overwrite))
         try await JobContext.run([request], async: submit.async, describe: "UfsCopy \(source) to \(destination)")
     }
 }
@@ -245,14 +252,13 @@ struct DistributedLoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "distributedLoad", abstract: "Cache files under paths on job workers' block stores, through the job service.")
     @Option(name: .long, help: "Workers each block is cached on.") var replication = 1
-    @Option(name: .customLong("active-jobs"), help: "Tasks running at once per path.") var activeJobs = 3000
-    @Option(name: .customLong("batch-size"), help: "Files per task.") var batchSize = 20
+    @OptionGroup var tasks: TaskOptions
     @OptionGroup var submit: SubmitOptions
     @Argument(help: "Paths (/a/b or strata://…/a/b).") var paths: [String]
 
     func run() async throws {
         guard !paths.isEmpty else { throw CommandFailure("distributedLoad needs at least one path") }
-        let requests = try paths.map { JobRequest(plan: .load(path: try JobContext.strataPath($0), replication: replication), batchSize: batchSize, activeTasksMax: activeJobs) }
+        let requests = try paths.map { tasks.request(.load(path: try JobContext.strataPath($0), replication: replication)) }
         try await JobContext.run(requests, async: submit.async, describe: "Load of \(paths.joined(separator: ", "))")
     }
 }
@@ -262,15 +268,14 @@ struct DistributedCpCommand: AsyncParsableCommand {
         commandName: "distributedCp", abstract: "Copy a file or directory within Strata (across mounts too), through the job service.",
         discussion: "DST becomes the copy of SRC; without --overwrite an existing DST is refused. Files appear at DST only complete.")
     @Flag(name: .long, help: "Replace files that exist in the destination.") var overwrite = false
-    @Option(name: .customLong("active-jobs"), help: "Tasks running at once.") var activeJobs = 3000
-    @Option(name: .customLong("batch-size"), help: "Files per task.") var batchSize = 20
+    @OptionGroup var tasks: TaskOptions
     @OptionGroup var submit: SubmitOptions
     @Argument(help: "Source path.") var source: String
     @Argument(help: "Destination path.") var destination: String
 
     func run() async throws {
         let source = try JobContext.strataPath(source), destination = try JobContext.strataPath(destination)
-        let request = JobRequest(plan: .copy(source: source, destination: destination, overwrite: overwrite), batchSize: batchSize, activeTasksMax: activeJobs)
+        let request = tasks.request(.copy(source: source, destination: destination, overwrite: overwrite))
         try await JobContext.run([request], async: submit.async, describe: "Copy \(source) to \(destination)")
     }
 }
@@ -280,14 +285,13 @@ struct DistributedMvCommand: AsyncParsableCommand {
         commandName: "distributedMv", abstract: "Move a file or directory within Strata (across mounts too), through the job service.",
         discussion: "Within a mount each file is renamed; across mounts it is copied, then removed. Directories left empty are removed at the end.")
     @Flag(name: .long, help: "Replace files that exist in the destination.") var overwrite = false
-    @Option(name: .customLong("active-jobs"), help: "Tasks running at once.") var activeJobs = 3000
-    @Option(name: .customLong("batch-size"), help: "Files per task.") var batchSize = 20
+    @OptionGroup var tasks: TaskOptions
     @Argument(help: "Source path.") var source: String
     @Argument(help: "Destination path.") var destination: String
 
     func run() async throws {
         let sourcePath = try JobContext.strataPath(source), destinationPath = try JobContext.strataPath(destination)
-        let request = JobRequest(plan: .move(source: sourcePath, destination: destinationPath, overwrite: overwrite), batchSize: batchSize, activeTasksMax: activeJobs)
+        let request = tasks.request(.move(source: sourcePath, destination: destinationPath, overwrite: overwrite))
         try await JobContext.run([request], async: false, describe: "Move \(sourcePath) to \(destinationPath)")
         // Every file moved: what is left of the source is empty directories.
         try await FSContext.with([source]) { client, paths in

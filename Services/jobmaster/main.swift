@@ -26,10 +26,8 @@ await ServiceProcess.main(ServiceProcessDescription(
         let configuration = context.configuration
         try ServiceJournals.validate(configuration)
         let stateMachine = JobStateMachine(logger: context.logger)
-        let opened = try await ServiceJournals.open(domain: .jobMaster, configuration: configuration, stateMachine: stateMachine, logger: context.logger)
-        let journaled = JournaledService(journal: opened.journal, stateMachine: stateMachine, directory: opened.directory,
-                                         thisRPCAddress: JournalDomain.jobMaster.rpcAddress(configuration), clusterID: opened.identity.clusterID,
-                                         methods: JobMaster.journaledMethods, logger: context.logger)
+        let opened = try await ServiceJournals.openService(domain: .jobMaster, configuration: configuration, stateMachine: stateMachine,
+                                                           methods: JobMaster.journaledMethods, logger: context.logger)
         // Planning asks the file-system masters for listings (every plan but UfsCopy); with none
         // reachable a plan fails within half a minute rather than the client's full retry budget.
         let fileSystemConfiguration = try configuration.setting(.userRpcRetryMaxDuration,
@@ -40,23 +38,13 @@ await ServiceProcess.main(ServiceProcessDescription(
         } catch {
             throw ServiceStartError("\(error)")
         }
-        let master = JobMaster(journaled: journaled, planner: JobPlanner(fileSystem: fileSystem),
+        let master = JobMaster(journaled: opened.journaled, planner: JobPlanner(fileSystem: fileSystem),
                                settings: JobMasterSettings(configuration: configuration), logger: context.logger)
-        var services: [any Service] = [JobMasterWork(master: master)]
-        if configuration.boolean(.masterJournalExitOnDemotion) {
-            let logger = context.logger
-            services.append(DemotionWatcher(journal: opened.journal) {
-                logger.notice("lost leadership; exiting (strata.master.journal.exit.on.demotion=true)")
-                exit(0)
-            })
-        }
         let web = JobMasterWebUI(master: master, configuration: configuration, metrics: context.metrics)
-        var handlers: [String: @Sendable (inout RPCHandlers) -> Void] = ["rpc": { master.register(into: &$0) }]
-        if let journalHandlers = opened.journalHandlers { handlers["embedded-journal"] = journalHandlers }
         return ServiceParts(
-            handlers: handlers,
-            foundation: [JournalService(journal: opened.journal)],
-            services: services,
+            handlers: opened.handlers(["rpc": { master.register(into: &$0) }]),
+            foundation: opened.foundation,
+            services: [JobMasterWork(master: master)] + opened.watchers,
             role: { master.role() },
             web: { await web.handle($0) })
     }

@@ -32,27 +32,15 @@ await ServiceProcess.main(ServiceProcessDescription(
             throw ServiceStartError("root under storage (strata.master.mount.table.root.ufs): \(error)")
         }
         let stateMachine = NamespaceStateMachine(rootUFS: rootUFS, logger: context.logger)
-        let opened = try await ServiceJournals.open(domain: .master, configuration: configuration, stateMachine: stateMachine, logger: context.logger)
-        let journaled = JournaledService(journal: opened.journal, stateMachine: stateMachine, directory: opened.directory,
-                                         thisRPCAddress: JournalDomain.master.rpcAddress(configuration), clusterID: opened.identity.clusterID,
-                                         methods: FileSystemMaster.journaledMethods, logger: context.logger)
-        let master = FileSystemMaster(journaled: journaled, rootUFS: rootUFS, logger: context.logger)
+        let opened = try await ServiceJournals.openService(domain: .master, configuration: configuration, stateMachine: stateMachine,
+                                                           methods: FileSystemMaster.journaledMethods, logger: context.logger)
+        let master = FileSystemMaster(journaled: opened.journaled, rootUFS: rootUFS, logger: context.logger)
         let blockMaster = BlockMaster(namespace: master, workerTimeout: configuration.duration(.masterWorkerTimeout), logger: context.logger)
-        var services: [any Service] = [BlockMasterService(blockMaster: blockMaster)]
-        if configuration.boolean(.masterJournalExitOnDemotion) {
-            let logger = context.logger
-            services.append(DemotionWatcher(journal: opened.journal) {
-                logger.notice("lost leadership; exiting (strata.master.journal.exit.on.demotion=true)")
-                exit(0)
-            })
-        }
         let web = MasterWebUI(fileSystem: master, blockMaster: blockMaster, configuration: configuration, metrics: context.metrics)
-        var handlers: [String: @Sendable (inout RPCHandlers) -> Void] = ["rpc": { master.register(into: &$0); blockMaster.register(into: &$0) }]
-        if let journalHandlers = opened.journalHandlers { handlers["embedded-journal"] = journalHandlers }
         return ServiceParts(
-            handlers: handlers,
-            foundation: [JournalService(journal: opened.journal)],
-            services: services,
+            handlers: opened.handlers(["rpc": { master.register(into: &$0); blockMaster.register(into: &$0) }]),
+            foundation: opened.foundation,
+            services: [BlockMasterService(blockMaster: blockMaster)] + opened.watchers,
             role: { await master.role() },
             web: { await web.handle($0) })
     }

@@ -132,6 +132,14 @@ public struct JobItem: Sendable, Equatable {
     }
 }
 
+extension JobItem {
+    /// This item's path under `root` (a Strata path or an under-storage location alike).
+    public func path(under root: String) -> String {
+        guard !relativePath.isEmpty else { return root }
+        return root.hasSuffix("/") ? root + relativePath : root + "/" + relativePath
+    }
+}
+
 /// A file that failed, and why.
 public struct FailedItem: Sendable, Equatable {
     public var path: String

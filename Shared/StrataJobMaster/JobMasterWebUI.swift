@@ -31,14 +31,7 @@ public struct JobMasterWebUI: Sendable {
         var appliedIndex: UInt64
         var jobs: [String: Int]
         var liveJobWorkers: Int
-        var members: [Member]
-    }
-
-    struct Member: Encodable {
-        var rpcAddress: String
-        var journalAddress: String
-        var role: String
-        var state: String
+        var members: [MemberView]
     }
 
     struct JobSummary: Encodable {
@@ -80,18 +73,13 @@ public struct JobMasterWebUI: Sendable {
 
     func overview() async -> Overview {
         let info = await master.journaled.info()
-        let quorum = await master.journaled.quorumMembers()
         let counts = await master.stateMachine.table.counts()
         return Overview(
             role: info.thisRole, thisJobMaster: info.thisRPCAddress, leader: info.leaderRPCAddress,
             leaderWebUrl: await master.journaled.leaderWebURL() ?? "", journalType: info.journalType, term: info.term, appliedIndex: info.appliedIndex,
             jobs: Dictionary(uniqueKeysWithValues: JobStatus.allCases.map { ($0.description, counts[$0] ?? 0) }),
             liveJobWorkers: master.registry.withLockedValue { $0.live.count },
-            members: info.masters.map { member in
-                let state = quorum.first { $0.address == member.journalAddress }.flatMap { $0.state == "UNKNOWN" ? nil : $0.state }
-                return Member(rpcAddress: member.rpcAddress, journalAddress: member.journalAddress,
-                              role: member.role.isEmpty ? "STANDBY" : member.role, state: state ?? (member.role.isEmpty ? "UNKNOWN" : "AVAILABLE"))
-            })
+            members: await master.journaled.memberViews(info))
     }
 
     func summary(_ info: JobInfo) -> JobSummary {
@@ -146,16 +134,7 @@ public struct JobMasterWebUI: Sendable {
     }
 
     private func page(_ title: String, _ current: String, _ body: String, status: Int = 200) async -> WebResponse {
-        let role = master.journaled.role.rawValue
-        var banner = "Job master <b>\(HTML.escape(master.journaled.thisRPCAddress.description))</b> · <span class=\"\(role)\">\(role)</span>"
-        if role != "LEADER" {
-            let leader = await master.journaled.journal.leaderRPCAddress()?.description ?? ""
-            if let url = await master.journaled.leaderWebURL() {
-                banner += " · leader: <a href=\"\(HTML.escape(url))\">\(HTML.escape(leader))</a>"
-            } else {
-                banner += " · leader: " + (leader.isEmpty ? "none known" : HTML.escape(leader))
-            }
-        }
+        let banner = await master.journaled.webBanner(kind: "Job master")
         return .html(HTML.page(title: title, product: "Strata job master", banner: banner, navigation: Self.navigation, current: current, body: body), status: status)
     }
 
@@ -166,15 +145,12 @@ public struct JobMasterWebUI: Sendable {
     private func overviewBody(_ overview: Overview) -> String {
         let facts: [(String, String)] = [
             ("This job master", HTML.escape(overview.thisJobMaster) + " <span class=\"\(overview.role)\">\(HTML.escape(overview.role))</span>"),
-            ("Leader", overview.leaderWebUrl.isEmpty ? HTML.escape(overview.leader) : "<a href=\"\(HTML.escape(overview.leaderWebUrl))\">\(HTML.escape(overview.leader))</a>"),
+            HTML.leaderFact(overview.leader, webURL: overview.leaderWebUrl),
             ("Journal", "\(HTML.escape(overview.journalType)), \(overview.journalType == "UFS" ? "epoch" : "term") \(overview.term), applied \(overview.appliedIndex)"),
             ("Jobs", JobStatus.allCases.map { "\($0.description.lowercased()) \(overview.jobs[$0.description] ?? 0)" }.joined(separator: ", ")),
             ("Job workers", overview.role == "LEADER" ? "\(overview.liveJobWorkers) live" : "reported to the leader"),
         ]
-        return HTML.facts(facts) + "<h2>JOB_MASTER quorum</h2>" + HTML.table(["RPC address", "Journal address", "Role", "State"], overview.members.map {
-            [HTML.escape($0.rpcAddress), HTML.escape($0.journalAddress), "<span class=\"\($0.role)\">\(HTML.escape($0.role))</span>",
-             "<span class=\"\($0.state)\">\(HTML.escape($0.state))</span>"]
-        })
+        return HTML.facts(facts) + "<h2>JOB_MASTER quorum</h2>" + HTML.members(overview.members)
     }
 
     private func jobsBody(_ jobs: [JobSummary]) -> String {

@@ -56,12 +56,14 @@ public struct JobMasterWork: Service {
         let plans: [TaskPlan]
         do throws(RPCError) {
             if request.plan.needsBlockStore {
-                // Job workers report to a new leader within a few heartbeats: wait for them before
-                // deciding there are too few.
-                guard leadingFor >= master.settings.heartbeatInterval * 3 else { return }
+                // Job workers report to a new leader within a few heartbeats, and a starting worker
+                // once it is up: a job short of them waits (still CREATED) for one worker timeout
+                // from its submission, and a few heartbeats of this leader, before it fails.
                 let capable = master.registry.withLockedValue { $0.entries.filter(\.hasBlockStore).count }
-                guard capable >= request.plan.replication else {
-                    throw RPCError(.failedPrecondition, "\(request.plan.kind.name) with replication \(request.plan.replication) needs as many job workers with a block store; \(capable) \(capable == 1 ? "is" : "are") live")
+                if capable < request.plan.replication {
+                    let waited = Duration.milliseconds(Int64(Date().timeIntervalSince1970 * 1000) - job.createTimeMilliseconds)
+                    guard waited >= master.settings.workerTimeout, leadingFor >= master.settings.heartbeatInterval * 3 else { return }
+                    throw RPCError(.failedPrecondition, "\(request.plan.kind.name) with replication \(request.plan.replication) needs as many job workers with a block store; \(capable) \(capable == 1 ? "was" : "were") live for \(DurationText.format(master.settings.workerTimeout)) (strata.job.master.worker.timeout)")
                 }
             }
             let items = try await master.planner.items(for: request.plan)

@@ -104,11 +104,3 @@ public struct JobPlanner: Sendable {
         }
     }
 }
-
-/// Joining a plan's root with an item's relative path, for Strata paths and under-storage locations alike.
-public enum JobPaths {
-    public static func join(_ root: String, _ relative: String) -> String {
-        guard !relative.isEmpty else { return root }
-        return root.hasSuffix("/") ? root + relative : root + "/" + relative
-    }
-}

@@ -51,7 +51,7 @@ public struct TaskRunner: Sendable {
         var failed: [FailedItem] = []
         for item in assignment.items {
             if isCanceled() { break }
-            let source = JobPaths.join(assignment.source, item.relativePath)
+            let source = item.path(under: assignment.source)
             do {
                 bytesDone += try await runItem(assignment, item, source: source)
                 filesDone += 1
@@ -83,7 +83,7 @@ public struct TaskRunner: Sendable {
     }
 
     private func runItem(_ assignment: TaskAssignment, _ item: JobItem, source: String) async throws -> Int64 {
-        let destination = JobPaths.join(assignment.destination, item.relativePath)
+        let destination = item.path(under: assignment.destination)
         do {
             switch assignment.kind {
             case .load: return try await load(source, replication: Int(assignment.replication))
@@ -309,13 +309,5 @@ public struct TaskRunner: Sendable {
         }
         await reader.close()
         return reader.sizeBytes
-    }
-}
-
-/// Joining a plan's root with an item's relative path (as the job master's planner does).
-enum JobPaths {
-    static func join(_ root: String, _ relative: String) -> String {
-        guard !relative.isEmpty else { return root }
-        return root.hasSuffix("/") ? root + relative : root + "/" + relative
     }
 }

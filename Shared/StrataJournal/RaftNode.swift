@@ -459,13 +459,13 @@ public actor RaftNode {
             do {
                 let data = try await self.checkpointPool.runIfActive { serialize() }
                 let snapshot = SnapshotStore.Snapshot(meta: meta, data: data)
-                try await self.threadPool.runIfActive { [disk] in try disk.snapshots.save(snapshot) }
+                _ = try await self.threadPool.runIfActive { [disk] in try disk.snapshots.save(snapshot) }
                 await self.compactAfterCheckpoint(snapshot, took: ContinuousClock.now - started)
             } catch {
-                await self.checkpointFinished()
+                self.checkpointFinished()
                 throw error
             }
-            await self.checkpointFinished()
+            self.checkpointFinished()
         }
     }
 

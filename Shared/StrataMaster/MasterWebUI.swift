@@ -40,22 +40,13 @@ public struct MasterWebUI: Sendable {
         var liveWorkers: Int
         var lostWorkers: Int
         var capacity: [Tier]
-        var masters: [Master]
+        var masters: [MemberView]
     }
 
     struct Tier: Encodable {
         var alias: String
         var capacityBytes: Int64
         var usedBytes: Int64
-    }
-
-    struct Master: Encodable {
-        var rpcAddress: String
-        var journalAddress: String
-        var role: String
-        var voter: Bool
-        var state: String
-        var matchIndex: UInt64
     }
 
     struct Entry: Encodable {
@@ -98,27 +89,14 @@ public struct MasterWebUI: Sendable {
                 tiers[tier.alias] = total
             }
         }
-        let quorum = await fileSystem.journaled.quorumMembers()
-        let masters = info.masters.map { member in
-            let inQuorum = quorum.first { $0.address == member.journalAddress }
-            let state = inQuorum.flatMap { $0.state == "UNKNOWN" ? nil : $0.state } ?? (member.role.isEmpty ? "UNKNOWN" : "AVAILABLE")
-            return Master(rpcAddress: member.rpcAddress, journalAddress: member.journalAddress,
-                          role: member.role.isEmpty ? "STANDBY" : member.role, voter: member.voter, state: state,
-                          matchIndex: inQuorum?.matchIndex ?? 0)
-        }
+        let masters = await fileSystem.journaled.memberViews(info)
         return Overview(
             clusterId: info.clusterID.map { String(format: "%02x", $0) }.joined(), role: info.thisRole,
-            thisMaster: info.thisRPCAddress, leader: info.leaderRPCAddress, leaderWebUrl: await leaderWebURL(info.leaderRPCAddress) ?? "",
+            thisMaster: info.thisRPCAddress, leader: info.leaderRPCAddress, leaderWebUrl: await fileSystem.journaled.leaderWebURL() ?? "",
             journalType: info.journalType, zookeeper: info.zooKeeperAddress, term: info.term, commitIndex: info.commitIndex, appliedIndex: info.appliedIndex,
             uptimeMs: Int64(Date().timeIntervalSince1970 * 1000) - Int64(info.startTimeMilliseconds), inodes: info.inodeCount,
             liveWorkers: workers.filter { $0.state == "LIVE" }.count, lostWorkers: workers.filter { $0.state != "LIVE" }.count,
             capacity: tiers.values.sorted { $0.alias < $1.alias }, masters: masters)
-    }
-
-    /// The leader's web UI address (asked of the leader once, then kept by the directory).
-    func leaderWebURL(_ leaderRPC: String) async -> String? {
-        guard let address = HostAndPort(parsing: leaderRPC), let web = await fileSystem.journaled.directory.webAddress(ofRPC: address) else { return nil }
-        return "http://\(web.host):\(web.port)/"
     }
 
     func listing(_ text: String) async throws(RPCError) -> Listing {
@@ -173,16 +151,7 @@ public struct MasterWebUI: Sendable {
     }
 
     private func page(_ title: String, _ current: String, _ body: String, status: Int = 200) async -> WebResponse {
-        let role = fileSystem.journaled.isLeader ? "LEADER" : "STANDBY"
-        var banner = "Master <b>\(HTML.escape(fileSystem.thisRPCAddress.description))</b> · <span class=\"\(role)\">\(role)</span>"
-        if role != "LEADER" {
-            let leader = await fileSystem.masterInfo().leaderRPCAddress
-            if let url = await leaderWebURL(leader) {
-                banner += " · leader: <a href=\"\(HTML.escape(url))\">\(HTML.escape(leader))</a>"
-            } else {
-                banner += " · leader: " + (leader.isEmpty ? "none known" : HTML.escape(leader))
-            }
-        }
+        let banner = await fileSystem.journaled.webBanner(kind: "Master")
         return .html(HTML.page(title: title, product: "Strata master", banner: banner, navigation: Self.navigation, current: current, body: body), status: status)
     }
 
@@ -190,7 +159,7 @@ public struct MasterWebUI: Sendable {
         var facts: [(String, String)] = [
             ("Cluster id", HTML.escape(overview.clusterId)),
             ("This master", HTML.escape(overview.thisMaster) + " <span class=\"\(overview.role)\">\(HTML.escape(overview.role))</span>"),
-            ("Leader", overview.leaderWebUrl.isEmpty ? HTML.escape(overview.leader) : "<a href=\"\(HTML.escape(overview.leaderWebUrl))\">\(HTML.escape(overview.leader))</a>"),
+            HTML.leaderFact(overview.leader, webURL: overview.leaderWebUrl),
             ("Journal", "\(HTML.escape(overview.journalType)), \(overview.journalType == "UFS" ? "epoch" : "term") \(overview.term), commit \(overview.commitIndex), applied \(overview.appliedIndex)"),
             ("ZooKeeper", overview.zookeeper.isEmpty ? "not used" : HTML.escape(overview.zookeeper)),
             ("Uptime", HTML.escape(DurationText.format(.milliseconds(overview.uptimeMs)))),
@@ -200,18 +169,11 @@ public struct MasterWebUI: Sendable {
         for tier in overview.capacity {
             facts.append(("Capacity \(tier.alias)", "\(ByteSize.format(tier.usedBytes)) used of \(ByteSize.format(tier.capacityBytes)) (\(ByteSize.percent(tier.usedBytes, of: tier.capacityBytes)))"))
         }
-        return HTML.facts(facts) + "<h2>Masters</h2>" + mastersTable(overview.masters)
-    }
-
-    private func mastersTable(_ masters: [Master]) -> String {
-        HTML.table(["RPC address", "Journal address", "Role", "Voter", "State", "Match index"], masters.map { master in
-            [HTML.escape(master.rpcAddress), HTML.escape(master.journalAddress), "<span class=\"\(master.role)\">\(HTML.escape(master.role))</span>",
-             master.voter ? "yes" : "learner", "<span class=\"\(master.state)\">\(HTML.escape(master.state))</span>", "\(master.matchIndex)"]
-        })
+        return HTML.facts(facts) + "<h2>Masters</h2>" + HTML.members(overview.masters)
     }
 
     private func mastersBody(_ overview: Overview) -> String {
-        "<p>The MASTER quorum as this master sees it (availability and match indexes are known to the leader).</p>" + mastersTable(overview.masters)
+        "<p>The MASTER quorum as this master sees it (availability and match indexes are known to the leader).</p>" + HTML.members(overview.masters)
     }
 
     private func workersBody(_ workers: [Worker]) -> String {

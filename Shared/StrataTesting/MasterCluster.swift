@@ -5,13 +5,7 @@ import StrataWire
 /// A group of real `strata-master` processes on loopback, formatted with one cluster id and
 /// sharing one under-storage folder, for HA tests.
 public struct MasterCluster: Sendable {
-    public struct Member: Sendable {
-        public let name: String
-        public let rpc: HostAndPort
-        public let journal: HostAndPort
-        public let web: Int
-        public let properties: [String: String]
-    }
+    public typealias Member = ServiceGroupMember
 
     public let members: [Member]
     public let underStorage: String
@@ -21,31 +15,16 @@ public struct MasterCluster: Sendable {
 
     /// Prepares (formats) `count` masters; start them with `start(_:in:)`.
     public static func prepare(_ harness: ProcessHarness, count: Int, extra: [String: String] = [:]) async throws -> MasterCluster {
-        let ports = try await ProcessHarness.freePorts(count * 3)
         let underStorage = harness.directory + "/ufs"
         try FileManager.default.createDirectory(atPath: underStorage, withIntermediateDirectories: true)
         let clusterID = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-        let journals = (0..<count).map { HostAndPort(host: "127.0.0.1", port: ports[count + $0]) }
-        let rpcs = (0..<count).map { HostAndPort(host: "127.0.0.1", port: ports[$0]) }
-        let shared: [String: String] = [
-            "strata.master.embedded.journal.addresses": journals.map(\.description).joined(separator: ","),
-            "strata.master.rpc.addresses": rpcs.map(\.description).joined(separator: ","),
-            "strata.master.mount.table.root.ufs": underStorage,
-            "strata.cluster.id": clusterID,
-        ].merging(extra) { _, new in new }
-        var members: [Member] = []
-        for position in 0..<count {
-            let name = "master\(position + 1)"
-            var properties = shared
-            properties["strata.home"] = harness.directory + "/" + name
-            properties["strata.master.hostname"] = "127.0.0.1"
-            properties["strata.master.bind.host"] = "127.0.0.1"
-            properties["strata.master.rpc.port"] = String(rpcs[position].port)
-            properties["strata.master.embedded.journal.port"] = String(journals[position].port)
-            properties["strata.master.web.port"] = String(ports[2 * count + position])
-            members.append(Member(name: name, rpc: rpcs[position], journal: journals[position], web: ports[2 * count + position], properties: properties))
-            let format = try harness.start("strata", name: name, properties: properties, arguments: ["format"])
-            guard try await format.waitForExit() == 0 else { throw HarnessError("strata format for \(name) failed:\n\(format.log())") }
+        let (members, shared) = try await ServiceGroup.formatMembers(harness, count: count, namePrefix: "master", prefix: "strata.master") { rpcs, journals in
+            [
+                "strata.master.embedded.journal.addresses": journals.map(\.description).joined(separator: ","),
+                "strata.master.rpc.addresses": rpcs.map(\.description).joined(separator: ","),
+                "strata.master.mount.table.root.ufs": underStorage,
+                "strata.cluster.id": clusterID,
+            ].merging(extra) { _, new in new }
         }
         return MasterCluster(members: members, underStorage: underStorage, clusterID: clusterID, clientProperties: shared)
     }
@@ -82,38 +61,19 @@ public struct MasterCluster: Sendable {
         var client = clientProperties
         client["strata.master.rpc.addresses"] = properties["strata.master.rpc.addresses"]
         client["strata.master.embedded.journal.addresses"] = properties["strata.master.embedded.journal.addresses"]
-        properties["strata.home"] = harness.directory + "/" + name
-        properties["strata.master.hostname"] = "127.0.0.1"
-        properties["strata.master.bind.host"] = "127.0.0.1"
-        properties["strata.master.rpc.port"] = String(rpc.port)
-        properties["strata.master.embedded.journal.port"] = String(journal.port)
-        properties["strata.master.web.port"] = String(ports[2])
-        let member = Member(name: name, rpc: rpc, journal: journal, web: ports[2], properties: properties)
-        let format = try harness.start("strata", name: name + "-format", properties: properties, arguments: ["format"])
-        guard try await format.waitForExit() == 0 else { throw HarnessError("strata format for \(name) failed:\n\(format.log())") }
+        let member = try await ServiceGroup.formatMember(harness, name: name, prefix: "strata.master", rpc: rpc, journal: journal, web: ports[2],
+                                                         shared: properties)
         return (MasterCluster(members: members + [member], underStorage: underStorage, clusterID: clusterID, clientProperties: client), member)
     }
 
     /// Starts (or restarts) `member`'s process and waits until it serves.
     @discardableResult
     public func start(_ member: Member, in harness: ProcessHarness, suffix: String = "") async throws -> TestProcess {
-        let process = try harness.start("strata-master", name: member.name + suffix, properties: member.properties)
-        try await process.waitUntilServing(at: member.rpc)
-        return process
+        try await ServiceGroup.start("strata-master", member, in: harness, suffix: suffix)
     }
 
     /// The member whose process says it leads (ServiceInfo role), waiting up to `timeout`.
     public func leader(excluding excluded: Set<String> = [], timeout: Duration = .seconds(20)) async throws -> Member {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            for member in members where !excluded.contains(member.name) {
-                let client = RPCClient(address: member.rpc, frameSizeMaxBytes: 1 << 20, connectTimeout: .milliseconds(300))
-                let info = try? await client.call(ServiceMethods.getServiceInfo, GetServiceInfoRequest(), deadline: .milliseconds(500))
-                await client.close()
-                if info?.role == "LEADER" { return member }
-            }
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        throw HarnessError("no master leads within \(timeout)")
+        try await ServiceGroup.leader(of: members, what: "master", excluding: excluded, timeout: timeout)
     }
 }

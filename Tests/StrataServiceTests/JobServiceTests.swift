@@ -273,6 +273,13 @@ import Testing
                 #expect(blocks.blocks.allSatisfy { !$0.locations.isEmpty }, "\(file.path) is not cached")
             }
             print("distributedLoad: leader \(leader.rpc) killed at \(midway.filesDone)/200 files, \(newLeader.rpc) finished it")
+
+            // More replicas than job workers with a block store: the job waits one worker timeout
+            // (3s here) for more to report, then fails with a line that says why.
+            let started = ContinuousClock.now
+            let (shortStatus, short) = try await Self.cli(harness, cluster.clientProperties, ["fs", "distributedLoad", "--replication", "3", "/data"])
+            #expect(shortStatus != 0 && short.contains("replication 3 needs as many job workers with a block store; 2 were live"), "\(short)")
+            #expect(ContinuousClock.now - started >= .seconds(3), "the job did not wait for job workers to report")
             await client.close()
             await fileSystem.close()
         }

@@ -19,7 +19,7 @@ import Testing
         environment["STRATA_BIN_DIR"] = ProcessHarness.binaryDirectory
         process.environment = environment
         let outputPath = conf + "/../\(script)-\(UInt32.random(in: 0...UInt32.max)).out"
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         process.standardOutput = output
         process.standardError = output

@@ -1,5 +1,6 @@
 import Foundation
 import StrataClient
+import StrataBenchSupport
 import StrataCore
 import StrataJob
 import StrataWire
@@ -18,66 +19,14 @@ import StrataWire
 //
 //   strata-bench-jobs [--gib N] [--tiny N] [--failovers N] [--workdir DIR] [--keep]
 
-let arguments = CommandLine.arguments
-func option(_ name: String, _ fallback: String) -> String {
-    arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil } ?? fallback
-}
+let options = BenchOptions()
+func option(_ name: String, _ fallback: String) -> String { options.value(name, fallback) }
 let gibibytes = Int(option("--gib", "1")) ?? 1
 let tinyCount = Int(option("--tiny", "10000")) ?? 10_000
 let failovers = Int(option("--failovers", "5")) ?? 5
 let workDirectory = option("--workdir", NSTemporaryDirectory() + "strata-bench-jobs-\(getpid())")
-let binaries = URL(fileURLWithPath: arguments[0]).deletingLastPathComponent().path
+let binaries = options.binaryDirectory
 let ramdisk = "/dev/shm/strata-bench-jobs-\(getpid())"
-
-struct BenchError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
-final class Daemon: @unchecked Sendable {
-    let executable: String
-    let home: String
-    var process: Process?
-
-    init(executable: String, home: String) {
-        self.executable = executable
-        self.home = home
-    }
-
-    func start() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binaries + "/" + executable)
-        process.environment = ["STRATA_CONF_DIR": home + "/conf", "PATH": "/usr/bin:/bin"]
-        let log = home + "/\(executable).log"
-        if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        try handle.seekToEnd()
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        self.process = process
-    }
-
-    func stop() {
-        guard let process, process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
-    }
-
-    func kill9() {
-        guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    func residentBytes() -> Int64 {
-        guard let pid = process?.processIdentifier,
-              let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kilobytes = Int64(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
-        return kilobytes * 1024
-    }
-}
 
 func run(_ executable: String, _ arguments: [String], conf: String) throws -> (Int32, Double) {
     let process = Process()
@@ -137,14 +86,15 @@ let shared = """
     strata.worker.block.heartbeat.interval=200ms
     strata.user.file.writetype.default=CACHE_THROUGH
     """
-func daemon(_ executable: String, _ name: String, _ extra: String) throws -> Daemon {
+func daemon(_ executable: String, _ name: String, _ extra: String) throws -> BenchProcess {
     let home = workDirectory + "/" + name
     try FileManager.default.createDirectory(atPath: home + "/conf", withIntermediateDirectories: true)
     try (shared + "\nstrata.home=\(home)\n" + extra).write(toFile: home + "/conf/strata-site.properties", atomically: true, encoding: .utf8)
     if executable != "strata-worker" {
         guard try run("strata", ["format"], conf: home + "/conf").0 == 0 else { throw BenchError("strata format failed for \(name)") }
     }
-    return Daemon(executable: executable, home: home)
+    return BenchProcess(name: name, executable: binaries + "/" + executable, environment: ["STRATA_CONF_DIR": home + "/conf", "PATH": "/usr/bin:/bin"],
+                        logPath: home + "/\(executable).log")
 }
 
 let master = try daemon("strata-master", "master", "")
@@ -156,7 +106,7 @@ let jobMasters = try (0..<3).map { index in
         """)
 }
 let worker = try daemon("strata-worker", "worker", "")
-let conf = master.home + "/conf"
+let conf = workDirectory + "/master/conf"
 let configuration = try Configuration.defaults(overrides: [
     .userRpcRetryMaxDuration: "60s", .masterRpcAddresses: masterRPC.description,
     .jobMasterRpcAddresses: jobRPCs.map(\.description).joined(separator: ","),
@@ -167,10 +117,10 @@ let jobs = JobClient(locator: .addresses(jobRPCs), configuration: configuration)
 func cleanUp() {
     for daemon in [worker] + jobMasters + [master] { daemon.stop() }
     try? FileManager.default.removeItem(atPath: ramdisk)
-    if !arguments.contains("--keep") { try? FileManager.default.removeItem(atPath: workDirectory) }
+    if !options.arguments.contains("--keep") { try? FileManager.default.removeItem(atPath: workDirectory) }
 }
 
-func leadingJobMaster() async throws -> Daemon {
+func leadingJobMaster() async throws -> BenchProcess {
     let leader = try await jobs.service.waitForLeader()
     guard let index = jobRPCs.firstIndex(of: leader) else { throw BenchError("unknown job master \(leader)") }
     return jobMasters[index]
@@ -193,9 +143,9 @@ func writeUnderStorage(_ folder: String, files: Int, size: Int) throws {
     try random.close()
     for index in 0..<files {
         var data = chunk
-        data.replaceSubrange(0..<8, with: withUnsafeBytes(of: UInt64(index)) { Data($0) })
+        data.replaceSubrange(0..<8, with: (0..<8).map { UInt8(truncatingIfNeeded: UInt64(index) >> (8 * $0)) })
         if size > chunk.count {
-            FileManager.default.createFile(atPath: directory + "/f\(index)", contents: nil)
+            _ = FileManager.default.createFile(atPath: directory + "/f\(index)", contents: nil)
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/f\(index)"))
             for _ in 0..<(size / chunk.count) { try handle.write(contentsOf: data) }
             try handle.close()

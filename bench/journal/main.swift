@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import StrataBenchSupport
 import StrataCore
 import StrataWire
 
@@ -13,57 +14,21 @@ import StrataWire
 //
 //   strata-bench-journal [--seconds N] [--trials N] [--workdir DIR] [--skip-etcd]
 
-let arguments = CommandLine.arguments
-func option(_ name: String) -> String? {
-    arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
-}
+let options = BenchOptions()
+func option(_ name: String) -> String? { options.value(name) }
 let seconds = Double(option("--seconds") ?? "5") ?? 5
 let trials = Int(option("--trials") ?? "20") ?? 20
 let workDirectory = option("--workdir") ?? NSTemporaryDirectory() + "strata-bench-journal-\(getpid())"
-let binaryDirectory = URL(fileURLWithPath: arguments[0]).deletingLastPathComponent().path
+let binaryDirectory = options.binaryDirectory
 let payload = [UInt8](repeating: 0x61, count: 1024)
-
-struct BenchError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
 
 // MARK: Processes
 
-final class Child: @unchecked Sendable {
-    let name: String
-    let executable: String
-    let arguments: [String]
-    let logPath: String
-    private(set) var process: Process
-
-    init(name: String, executable: String, arguments: [String], logPath: String) throws {
-        self.name = name
-        self.executable = executable
-        self.arguments = arguments
-        self.logPath = logPath
-        process = Process()
-        try start()
-    }
-
-    func start() throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        try log.seekToEnd()
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-    }
-
-    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
-
-    func killHard() {
-        signal(SIGKILL)
-        process.waitUntilExit()
-    }
+/// A member's process, started.
+func startedChild(name: String, executable: String, arguments: [String], logPath: String) throws -> BenchProcess {
+    let child = BenchProcess(name: name, executable: executable, arguments: arguments, logPath: logPath)
+    try child.start()
+    return child
 }
 
 func freePorts(_ count: Int) async throws -> [Int] {
@@ -82,7 +47,7 @@ func freePorts(_ count: Int) async throws -> [Int] {
 /// members' processes.
 protocol Cluster: Sendable {
     var name: String { get }
-    var members: [Child] { get }
+    var members: [BenchProcess] { get }
     func leaderIndex() async -> Int?
     /// Commits one 1 KiB entry through member `index`; throws if it did not.
     func commit(through index: Int, key: String, deadline: Duration) async throws
@@ -95,15 +60,15 @@ final class StrataCluster: Cluster, @unchecked Sendable {
     static let propose = RPCMethod<EchoRequest, EchoResponse>(id: 0x00FE_0001, name: "TestService.Propose")
     static let status = RPCMethod<EchoRequest, EchoResponse>(id: 0x00FE_0002, name: "TestService.Status")
     let name = "strata"
-    let members: [Child]
+    let members: [BenchProcess]
     let clients: [RPCClient]
 
     init() async throws {
         let ports = try await freePorts(3)
         let addresses = ports.map { "127.0.0.1:\($0)" }
-        var members: [Child] = []
+        var members: [BenchProcess] = []
         for (position, address) in addresses.enumerated() {
-            members.append(try Child(name: "strata-\(position + 1)", executable: binaryDirectory + "/strata-journal-test-service",
+            members.append(try startedChild(name: "strata-\(position + 1)", executable: binaryDirectory + "/strata-journal-test-service",
                                      arguments: ["--member", address, "--members", addresses.joined(separator: ","),
                                                  "--dir", workDirectory + "/strata-\(position + 1)",
                                                  "--heartbeat-ms", "100", "--election-timeout-ms", "1000"],
@@ -147,16 +112,16 @@ final class StrataCluster: Cluster, @unchecked Sendable {
 
 final class EtcdCluster: Cluster, @unchecked Sendable {
     let name = "etcd"
-    let members: [Child]
+    let members: [BenchProcess]
     let clientPorts: [Int]
 
     init() async throws {
         let ports = try await freePorts(6)
         let clientPorts = Array(ports[0..<3]), peerPorts = Array(ports[3..<6])
         let initial = (0..<3).map { "e\($0 + 1)=http://127.0.0.1:\(peerPorts[$0])" }.joined(separator: ",")
-        var members: [Child] = []
+        var members: [BenchProcess] = []
         for position in 0..<3 {
-            members.append(try Child(name: "etcd-\(position + 1)", executable: "/usr/bin/etcd", arguments: [
+            members.append(try startedChild(name: "etcd-\(position + 1)", executable: "/usr/bin/etcd", arguments: [
                 "--name", "e\(position + 1)", "--data-dir", workDirectory + "/etcd-\(position + 1)",
                 "--listen-client-urls", "http://127.0.0.1:\(clientPorts[position])",
                 "--advertise-client-urls", "http://127.0.0.1:\(clientPorts[position])",
@@ -319,7 +284,7 @@ func failover(_ cluster: any Cluster, silent: Bool, trial: Int) async throws -> 
     let survivors = (0..<cluster.members.count).filter { $0 != leader }
     try await cluster.commit(through: leader, key: "warm-\(trial)", deadline: .seconds(5))
     let failedAt = ContinuousClock.now
-    if silent { cluster.members[leader].signal(SIGSTOP) } else { cluster.members[leader].killHard() }
+    if silent { cluster.members[leader].signal(SIGSTOP) } else { cluster.members[leader].kill9() }
     var attempt = 0
     var recovered: Double? = nil
     while recovered == nil && ContinuousClock.now - failedAt < .seconds(30) {
@@ -355,7 +320,7 @@ try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateD
 var clusters: [any Cluster] = []
 do {
     clusters.append(try await StrataCluster())
-    if !arguments.contains("--skip-etcd") {
+    if !options.arguments.contains("--skip-etcd") {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/etcd") else { throw BenchError("etcd not installed (apt-get install etcd-server)") }
         clusters.append(try await EtcdCluster())
     }
@@ -385,8 +350,8 @@ do {
     }
 } catch {
     print("strata-bench-journal: \(error)")
-    for cluster in clusters { for member in cluster.members { member.signal(SIGCONT); member.killHard() } }
+    for cluster in clusters { for member in cluster.members { member.signal(SIGCONT); member.kill9() } }
     exit(1)
 }
-for cluster in clusters { for member in cluster.members { member.killHard() } }
+for cluster in clusters { for member in cluster.members { member.kill9() } }
 try? FileManager.default.removeItem(atPath: workDirectory)

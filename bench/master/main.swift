@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import StrataBenchSupport
 import StrataClient
 import StrataCore
 import StrataWire
@@ -18,73 +19,30 @@ import StrataWire
 // package, started here) electing the leader with the given session timeout.
 // --failovers N measures N fail-overs: kill -9 of the leader → the next acknowledged create.
 
-let arguments = CommandLine.arguments
-func option(_ name: String, _ fallback: String) -> String {
-    arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil } ?? fallback
-}
+let options = BenchOptions()
+func option(_ name: String, _ fallback: String) -> String { options.value(name, fallback) }
 let threads = Int(option("--threads", "16")) ?? 16
 let duration = Double(option("--duration", "5")) ?? 5
 let warmup = Double(option("--warmup", "1")) ?? 1
 let fileCount = Int(option("--files", "1000000")) ?? 1_000_000
 let workDirectory = option("--workdir", NSTemporaryDirectory() + "strata-bench-master-\(getpid())")
-let binaries = URL(fileURLWithPath: arguments[0]).deletingLastPathComponent().path
+let binaries = options.binaryDirectory
 let journalType = option("--journal", "EMBEDDED").uppercased()
 let sessionTimeoutMilliseconds = Int(option("--session-timeout", "3000")) ?? 3000
 let failovers = Int(option("--failovers", "0")) ?? 0
 nonisolated(unsafe) var zooKeeperProcess: Process?
 
-struct BenchError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
 // MARK: Cluster
 
-final class Master: @unchecked Sendable {
-    let name: String
-    let home: String
+/// One master: its RPC address and its process.
+struct Master {
     let rpc: HostAndPort
-    var process: Process?
+    let process: BenchProcess
 
-    init(name: String, home: String, rpc: HostAndPort) {
-        self.name = name
-        self.home = home
+    init(home: String, rpc: HostAndPort) {
         self.rpc = rpc
-    }
-
-    func start() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binaries + "/strata-master")
-        process.environment = ["STRATA_CONF_DIR": home + "/conf", "PATH": "/usr/bin:/bin"]
-        let log = home + "/master.log"
-        if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        try handle.seekToEnd()
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        self.process = process
-    }
-
-    func stop() {
-        guard let process, process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
-    }
-
-    func kill9() {
-        guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    /// Resident set size in bytes, from /proc.
-    func residentBytes() -> Int64 {
-        guard let pid = process?.processIdentifier,
-              let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kilobytes = Int64(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
-        return kilobytes * 1024
+        process = BenchProcess(name: (home as NSString).lastPathComponent, executable: binaries + "/strata-master",
+                               environment: ["STRATA_CONF_DIR": home + "/conf", "PATH": "/usr/bin:/bin"], logPath: home + "/master.log")
     }
 }
 
@@ -165,7 +123,7 @@ func makeCluster() async throws -> ([Master], FileSystemClient) {
             """ + journalProperties
         try properties.write(toFile: home + "/conf/strata-site.properties", atomically: true, encoding: .utf8)
         if journalType == "UFS" && position > 0 {
-            masters.append(Master(name: "master\(position + 1)", home: home, rpc: rpcs[position]))
+            masters.append(Master(home: home, rpc: rpcs[position]))
             continue
         }
         let format = Process()
@@ -176,10 +134,10 @@ func makeCluster() async throws -> ([Master], FileSystemClient) {
         try format.run()
         format.waitUntilExit()
         guard format.terminationStatus == 0 else { throw BenchError("strata format failed for \(home)") }
-        let master = Master(name: "master\(position + 1)", home: home, rpc: rpcs[position])
+        let master = Master(home: home, rpc: rpcs[position])
         masters.append(master)
     }
-    for master in masters { try master.start() }
+    for master in masters { try master.process.start() }
     let configuration = try Configuration.defaults(overrides: [.userRpcRetryMaxDuration: "60s", .userRpcDeadline: "5s"])
     // On the UFS journal the client finds the leader through ZooKeeper, as clients there do.
     let locator: MasterLocator = journalType == "UFS"
@@ -285,12 +243,12 @@ do {
             guard let leader = masters.first(where: { $0.rpc == leaderAddress }) else { throw BenchError("leader \(leaderAddress) unknown") }
             _ = try await client.createFile("/failover-warm-\(round)")
             let killed = ContinuousClock.now
-            leader.kill9()
+            leader.process.kill9()
             _ = try await client.createFile("/failover-\(round)")
             let took = milliseconds(ContinuousClock.now - killed)
             times.append(took)
             print("fail-over \(round + 1): leader \(leader.rpc) killed -> next acknowledged create after \(format(took, 0)) ms")
-            try leader.start()
+            try leader.process.start()
             try await Task.sleep(for: .seconds(2))
         }
         let sorted = times.sorted()
@@ -303,7 +261,7 @@ do {
         let leaderAddress = try await client.waitForLeader()
         guard let leader = masters.first(where: { $0.rpc == leaderAddress }) else { throw BenchError("leader \(leaderAddress) unknown") }
         _ = try await client.createDirectory("/rss", recursive: true)
-        let before = leader.residentBytes()
+        let before = leader.process.residentBytes()
         let perThread = fileCount / threads
         let started = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -320,15 +278,15 @@ do {
         }
         let created = perThread * threads
         let elapsed = milliseconds(ContinuousClock.now - started) / 1000
-        let after = leader.residentBytes()
+        let after = leader.process.residentBytes()
         print("")
         print("\(created) empty files in \(format(elapsed, 1))s (\(format(Double(created) / elapsed, 0)) files/s); leader RSS \(before / 1_048_576) MiB -> \(after / 1_048_576) MiB: \(format(Double(after - before) / Double(created), 0)) bytes per file")
 
         // Restart to serving: checkpoint, stop every master, start them, time until a listing works.
         try await client.checkpoint()
-        for master in masters { master.stop() }
+        for master in masters { master.process.stop() }
         let restarted = ContinuousClock.now
-        for master in masters { try master.start() }
+        for master in masters { try master.process.start() }
         let fresh = FileSystemClient(masters: masters.map(\.rpc), configuration: try Configuration.defaults(overrides: [.userRpcRetryMaxDuration: "300s"]))
         let listed = try await fresh.list("/rss/d0")
         print("restart to serving (\(created + 100 + threads) inodes, from a checkpoint): \(format(milliseconds(ContinuousClock.now - restarted), 0)) ms (listed \(listed.count) files)")
@@ -336,14 +294,14 @@ do {
     }
 } catch {
     print("strata-bench-master: \(error)")
-    for master in masters { master.stop() }
+    for master in masters { master.process.stop() }
     zooKeeperProcess?.terminate()
     exit(1)
 }
 await client.close()
-for master in masters { master.stop() }
+for master in masters { master.process.stop() }
 zooKeeperProcess?.terminate()
-if arguments.contains("--keep") {
+if options.arguments.contains("--keep") {
     print("masters' journals and logs kept in \(workDirectory)")
 } else {
     try? FileManager.default.removeItem(atPath: workDirectory)

@@ -1,4 +1,6 @@
+import Foundation
 import Logging
+import ServiceLifecycle
 import StrataCore
 import StrataWire
 
@@ -62,5 +64,43 @@ public enum ServiceJournals {
             return OpenedServiceJournal(journal: UFSServiceJournal(journal: journal, election: election, domain: domain, logger: logger),
                                         directory: MemberDirectory(configured: [:]), identity: identity, journalHandlers: nil)
         }
+    }
+}
+
+/// A journaled service's member opened from its configuration: the seam around its state
+/// machine and the lifecycle services every journaled process runs beside its own.
+public struct OpenedJournaledService<StateMachine: OutcomeStateMachine>: Sendable {
+    public let journaled: JournaledService<StateMachine>
+    public let journal: OpenedServiceJournal
+    /// The journal as a service: list it as the process's foundation (started first, stopped last).
+    public var foundation: [any Service] { [JournalService(journal: journal.journal)] }
+    /// With `strata.master.journal.exit.on.demotion`, the watcher that exits once this member stops leading.
+    public let watchers: [any Service]
+
+    /// The journal port's handlers (embedded journal only) added to `handlers`, keyed by endpoint name.
+    public func handlers(_ handlers: [String: @Sendable (inout RPCHandlers) -> Void]) -> [String: @Sendable (inout RPCHandlers) -> Void] {
+        var all = handlers
+        if let journalHandlers = journal.journalHandlers { all["embedded-journal"] = journalHandlers }
+        return all
+    }
+}
+
+extension ServiceJournals {
+    /// Opens `domain`'s journal for this process (restoring `stateMachine`) and the seam over it.
+    public static func openService<StateMachine: OutcomeStateMachine>(
+        domain: JournalDomain, configuration: Configuration, stateMachine: StateMachine, methods: JournaledServiceMethods, logger: Logger
+    ) async throws -> OpenedJournaledService<StateMachine> {
+        let opened = try await open(domain: domain, configuration: configuration, stateMachine: stateMachine, logger: logger)
+        let journaled = JournaledService(journal: opened.journal, stateMachine: stateMachine, directory: opened.directory,
+                                         thisRPCAddress: domain.rpcAddress(configuration), clusterID: opened.identity.clusterID,
+                                         methods: methods, logger: logger)
+        var watchers: [any Service] = []
+        if configuration.boolean(.masterJournalExitOnDemotion) {
+            watchers.append(DemotionWatcher(journal: opened.journal) {
+                logger.notice("lost leadership; exiting (strata.master.journal.exit.on.demotion=true)")
+                exit(0)
+            })
+        }
+        return OpenedJournaledService(journaled: journaled, journal: opened, watchers: watchers)
     }
 }

@@ -1,0 +1,70 @@
+import Foundation
+import StrataCore
+import StrataWire
+
+/// One member of a group of journaled service processes (masters, job masters) on loopback.
+public struct ServiceGroupMember: Sendable {
+    public let name: String
+    public let rpc: HostAndPort
+    public let journal: HostAndPort
+    public let web: Int
+    public let properties: [String: String]
+}
+
+/// What MasterCluster and JobMasterCluster share: a member's own properties under the service's
+/// property prefix, `strata format` for it, starting it, and finding the leader.
+enum ServiceGroup {
+    /// `name`'s properties: `shared` plus its home, host and ports under `prefix`
+    /// (`strata.master`, `strata.job.master`), formatted with `strata format`.
+    static func formatMember(_ harness: ProcessHarness, name: String, prefix: String, rpc: HostAndPort, journal: HostAndPort, web: Int,
+                             shared: [String: String]) async throws -> ServiceGroupMember {
+        var properties = shared
+        properties["strata.home"] = harness.directory + "/" + name
+        properties["\(prefix).hostname"] = "127.0.0.1"
+        properties["\(prefix).bind.host"] = "127.0.0.1"
+        properties["\(prefix).rpc.port"] = String(rpc.port)
+        properties["\(prefix).embedded.journal.port"] = String(journal.port)
+        properties["\(prefix).web.port"] = String(web)
+        let format = try harness.start("strata", name: name + "-format", properties: properties, arguments: ["format"])
+        guard try await format.waitForExit() == 0 else { throw HarnessError("strata format for \(name) failed:\n\(format.log())") }
+        return ServiceGroupMember(name: name, rpc: rpc, journal: journal, web: web, properties: properties)
+    }
+
+    /// `count` members named `namePrefix1…`, on fresh ports.
+    static func formatMembers(_ harness: ProcessHarness, count: Int, namePrefix: String, prefix: String,
+                              shared: (_ rpcs: [HostAndPort], _ journals: [HostAndPort]) -> [String: String])
+        async throws -> (members: [ServiceGroupMember], shared: [String: String]) {
+        let ports = try await ProcessHarness.freePorts(count * 3)
+        let rpcs = (0..<count).map { HostAndPort(host: "127.0.0.1", port: ports[$0]) }
+        let journals = (0..<count).map { HostAndPort(host: "127.0.0.1", port: ports[count + $0]) }
+        let properties = shared(rpcs, journals)
+        var members: [ServiceGroupMember] = []
+        for position in 0..<count {
+            members.append(try await formatMember(harness, name: "\(namePrefix)\(position + 1)", prefix: prefix, rpc: rpcs[position],
+                                                  journal: journals[position], web: ports[2 * count + position], shared: properties))
+        }
+        return (members, properties)
+    }
+
+    /// Starts (or restarts) `member`'s process and waits until it serves.
+    static func start(_ executable: String, _ member: ServiceGroupMember, in harness: ProcessHarness, suffix: String) async throws -> TestProcess {
+        let process = try harness.start(executable, name: member.name + suffix, properties: member.properties)
+        try await process.waitUntilServing(at: member.rpc)
+        return process
+    }
+
+    /// The member whose process says it leads (ServiceInfo role), waiting up to `timeout`.
+    static func leader(of members: [ServiceGroupMember], what: String, excluding excluded: Set<String>, timeout: Duration) async throws -> ServiceGroupMember {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            for member in members where !excluded.contains(member.name) {
+                let client = RPCClient(address: member.rpc, frameSizeMaxBytes: 1 << 20, connectTimeout: .milliseconds(300))
+                let info = try? await client.call(ServiceMethods.getServiceInfo, GetServiceInfoRequest(), deadline: .milliseconds(500))
+                await client.close()
+                if info?.role == "LEADER" { return member }
+            }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw HarnessError("no \(what) leads within \(timeout)")
+    }
+}
