@@ -201,7 +201,7 @@ let package = Package(
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Services/worker"
         ),
-        .executableTarget(name: "strata-journal-node", dependencies: ["StrataRuntime"], path: "Services/journal-node"),
+        .executableTarget(name: "strata-journal-node", dependencies: ["StrataRuntime", "StrataJournal", "StrataCore"], path: "Services/journal-node"),
         .executableTarget(
             name: "strata-secondary-master",
             dependencies: ["StrataRuntime", "StrataMaster", "StrataJournal", "StrataUFS", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],

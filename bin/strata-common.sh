@@ -17,7 +17,7 @@ require_binaries() {
   done
 }
 
-# Prints the entries of conf/masters or conf/workers, one per line: host, then -D arguments.
+# Prints the entries of conf/masters, conf/workers or conf/journal-nodes, one per line: host, then -D arguments.
 hosts_entries() {
   local file=$STRATA_CONF_DIR/$1
   [ -f "$file" ] || die "$file not found (one host per line, optionally followed by strata.property=value words)"
@@ -63,6 +63,16 @@ local_entries() {
     if is_local "$host"; then echo "$host $args"; found=1; fi
   done < <(hosts_entries "$1" 2>/dev/null || true)
   [ "$found" = 1 ] || echo "localhost"
+}
+
+# True if a hosts file exists and lists at least one host (conf/journal-nodes is optional).
+has_entries() { [ -f "$STRATA_CONF_DIR/$1" ] && [ -n "$(hosts_entries "$1" 2>/dev/null)" ]; }
+
+# True if a hosts file lists this machine.
+has_local_entries() {
+  has_entries "$1" || return 1
+  while read -r host _; do is_local "$host" && return 0; done < <(hosts_entries "$1")
+  return 1
 }
 
 # True if the process exists and is not a zombie (a killed daemon whose parent does not reap it).

@@ -2,8 +2,8 @@
 # Starts Strata processes, as Alluxio's alluxio-start.sh does.
 #
 # Usage: strata-start.sh [-h] [-w] ACTION [MOPT] [-f]
-#   all [MOPT]      masters and job masters (conf/masters), then workers (conf/workers, each also
-#                   a job worker), each host over ssh or directly
+#   all [MOPT]      masters and job masters (conf/masters), journal nodes (conf/journal-nodes, if
+#                   any), then workers (conf/workers, each also a job worker), over ssh or directly
 #   local [MOPT]    every master, job master and worker listed for this machine (else one of each), here
 #   masters         the masters of every host in conf/masters
 #   workers [MOPT]  the workers of every host in conf/workers
@@ -13,11 +13,13 @@
 #   job_master      this machine's job masters (its lines in conf/masters, else one)
 #   job_workers     a job-worker-only process (no block store) on every host in conf/workers
 #   job_worker      this machine's job-worker-only processes (for job-service-only hosts)
+#   journal_nodes   the journal nodes of every host in conf/journal-nodes (all starts them too)
+#   journal_node    this machine's journal nodes (its lines in conf/journal-nodes, else one)
 #   secondary_master  a secondary master here (UFS journal: replays it and writes its checkpoints)
 # MOPT, for workers with a MEM tier: Mount (mount a ramfs there if none is; needs root),
 #   SudoMount (the same through sudo), NoMount (use the directory as it is, e.g. under /dev/shm).
 #   Default: NoMount.
-# -f  format first: the masters' and job masters' journals and the workers' storage (everything in them is erased)
+# -f  format first: the masters', job masters' and journal nodes' journals and the workers' storage (everything in them is erased)
 # -w  wait until the started processes exit
 #
 # Several masters on one host (a local HA cluster) each get a line in conf/masters with their
@@ -27,7 +29,7 @@
 set -euo pipefail
 source "$(dirname "$0")/strata-common.sh"
 
-usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 wait_flag=0; format=0; mopt=NoMount; action=""
 while [ $# -gt 0 ]; do
@@ -36,7 +38,7 @@ while [ $# -gt 0 ]; do
     -w) wait_flag=1 ;;
     -f) format=1 ;;
     Mount|SudoMount|NoMount) mopt=$1 ;;
-    all|local|masters|workers|master|worker|job_masters|job_master|job_workers|job_worker|secondary_master) [ -z "$action" ] || die "one action at a time ($action, $1)"; action=$1 ;;
+    all|local|masters|workers|master|worker|job_masters|job_master|job_workers|job_worker|journal_nodes|journal_node|secondary_master) [ -z "$action" ] || die "one action at a time ($action, $1)"; action=$1 ;;
     *) echo "$(basename "$0"): unknown argument '$1'" >&2; usage 1 ;;
   esac
   shift
@@ -136,6 +138,18 @@ start_workers_here() {
   done < <(local_entries workers)
 }
 
+# Journal nodes: voting members of the masters' (and job masters') quorums that run no master.
+start_journal_nodes_here() {
+  require_binaries strata-journal-node
+  local id=""; [ "$format" = 1 ] && id=$(cluster_id)
+  while read -r host args; do
+    # shellcheck disable=SC2086
+    set -- $args
+    if [ "$format" = 1 ]; then "$STRATA_BIN_DIR/strata" formatJournal --journal-node "$@" "-Dstrata.cluster.id=$id" >/dev/null; fi
+    launch strata-journal-node "journal-node-$(conf_value strata.journal.node.web.port "$@")" "$@"
+  done < <(local_entries journal-nodes)
+}
+
 start_secondary_master_here() {
   require_binaries strata-secondary-master
   launch strata-secondary-master "secondary-master-$(conf_value strata.secondary.master.rpc.port)"
@@ -148,10 +162,16 @@ case "$action" in
   worker) start_workers_here ;;
   job_master) start_job_masters_here ;;
   job_worker) start_job_workers_here ;;
+  journal_node) start_journal_nodes_here ;;
+  journal_nodes) for host in $(distinct_hosts journal-nodes); do on_host "$host" strata-start.sh journal_node $flags; done ;;
   masters|all)
     # Every master's (and job master's) journal formatted at once, with one cluster id (other hosts over ssh).
     if [ "$format" = 1 ]; then "$STRATA_BIN_DIR/strata" formatMasters; fi
     for host in $(distinct_hosts masters); do on_host "$host" strata-start.sh master; done
+    if [ "$action" = all ] && has_entries journal-nodes; then
+      echo "Starting the journal nodes of conf/journal-nodes"
+      for host in $(distinct_hosts journal-nodes); do on_host "$host" strata-start.sh journal_node; done
+    fi
     if [ "$action" = all ]; then
       echo "Starting the job service: a job master beside each master; every worker also runs the job-worker role"
       for host in $(distinct_hosts masters); do on_host "$host" strata-start.sh job_master; done
@@ -163,6 +183,10 @@ case "$action" in
   local)
     "$SCRIPT_DIR/strata-stop.sh" local >/dev/null 2>&1 || true
     start_masters_here
+    if has_local_entries journal-nodes; then
+      echo "Starting this machine's journal nodes (conf/journal-nodes)"
+      start_journal_nodes_here
+    fi
     echo "Starting the job service here: job masters beside the masters; the workers also run the job-worker role"
     start_job_masters_here
     start_workers_here ;;

@@ -119,7 +119,7 @@ enum QuorumPrinter {
         Swift.print(Format.pad("STATE", 12) + "| " + Format.pad("VOTER", 6) + "| " + Format.pad("MATCH INDEX", 12) + "| SERVER ADDRESS")
         for member in info.members {
             Swift.print(Format.pad(member.state, 12) + "| " + Format.pad(member.voter ? "yes" : "no", 6) + "| "
-                        + Format.pad(String(member.matchIndex), 12) + "| " + member.address)
+                        + Format.pad(String(member.matchIndex), 12) + "| " + member.address + (member.journalNode ? " (journal node)" : ""))
         }
     }
 }

@@ -47,12 +47,15 @@ struct FormatJournalCommand: ParsableCommand {
     var job = false
     @Flag(name: .customLong("job-only"), help: "Format only the job master's journal.")
     var jobOnly = false
+    @Flag(name: .customLong("journal-node"), help: "Format this journal node's journals: those of the quorums in strata.journal.node.domains.")
+    var journalNode = false
 
     func run() throws {
         let configuration = try CommandContext.loadConfiguration()
         let clusterID = try JournalFormatter.clusterID(configuration)
         let ufs = JournalFormatter.isUFS(configuration)
         let jobFolder = configuration.string(.jobMasterJournalFolder)
+        if journalNode { return try JournalFormatter.formatJournalNode(configuration, clusterID: clusterID) }
         if !jobOnly {
             try JournalFormatter.format(configuration.string(.masterJournalFolder), clusterID: clusterID, skipFormatted: false, ufs: ufs, keeping: jobFolder)
         }
@@ -75,6 +78,17 @@ enum JournalFormatter {
     }
 
     static func isUFS(_ configuration: Configuration) -> Bool { configuration.string(.masterJournalType) == "UFS" }
+
+    /// Formats a journal node's journals: those of the quorums in strata.journal.node.domains.
+    static func formatJournalNode(_ configuration: Configuration, clusterID: [UInt8]) throws {
+        guard !isUFS(configuration) else { throw CommandFailure("a journal node belongs to an embedded-journal quorum; strata.master.journal.type is UFS") }
+        let jobFolder = configuration.string(.jobMasterJournalFolder)
+        let domains = JournalDomain.journalNodeDomains(configuration)
+        if domains.contains(.master) {
+            try format(configuration.string(.masterJournalFolder), clusterID: clusterID, skipFormatted: false, ufs: false, keeping: jobFolder)
+        }
+        if domains.contains(.jobMaster) { try format(jobFolder, clusterID: clusterID, skipFormatted: false, ufs: false) }
+    }
 
     /// Erases `folder` and writes a new identity; for a UFS journal (a shared folder that every
     /// master uses) also its layout: epoch, logs, epochs and checkpoints. A journal nested in it
@@ -111,14 +125,15 @@ enum JournalFormatter {
     }
 }
 
-/// `strata formatMasters`: formats the master journal of every master in `conf/masters` — this
-/// host's directly, other hosts' over ssh (same install path on every host, as the start scripts
-/// assume) — all with one cluster id.
+/// `strata formatMasters`: formats the journals of every master in `conf/masters` and of every
+/// journal node in `conf/journal-nodes` (if there is one) — this host's directly, other hosts'
+/// over ssh (same install path on every host, as the start scripts assume) — all with one
+/// cluster id.
 struct FormatMastersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "formatMasters",
-        abstract: "Format the master and job-master journals of every master listed in conf/masters (others over ssh). Everything in them is erased.",
-        discussion: "Each line of conf/masters is a host, optionally followed by strata.property=value words for the master there (its ports and directories when several run on one host).")
+        abstract: "Format the journals of every master in conf/masters and every journal node in conf/journal-nodes (others over ssh). Everything in them is erased.",
+        discussion: "Each line of conf/masters (conf/journal-nodes) is a host, optionally followed by strata.property=value words for the process there (its ports and directories when several run on one host).")
 
     func run() throws {
         let configuration = try CommandContext.loadConfiguration()
@@ -126,40 +141,58 @@ struct FormatMastersCommand: ParsableCommand {
         let masters: HostsFile
         do { masters = try HostsFile.read(path) } catch { throw CommandFailure(error.description) }
         guard !masters.entries.isEmpty else { throw CommandFailure("\(path) lists no masters") }
+        let nodesPath = configuration.confDirectory + "/journal-nodes"
+        var nodes: [HostsFile.Entry] = []
+        if FileManager.default.fileExists(atPath: nodesPath) {
+            do { nodes = try HostsFile.read(nodesPath).entries } catch { throw CommandFailure(error.description) }
+        }
         let clusterID = try JournalFormatter.clusterID(configuration)
         let clusterText = clusterID.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
         var failures: [String] = []
         for entry in masters.entries {
-            let arguments = CommandContext.propertyArguments.filter { $0.name != PropertyKey.clusterID.name }
-                + entry.properties + [(PropertyKey.clusterID.name, clusterText)]
-            if entry.isLocal {
-                do {
-                    let local = try Configuration.load(environment: ProcessInfo.processInfo.environment, arguments: arguments)
-                    let jobFolder = local.string(.jobMasterJournalFolder)
-                    try JournalFormatter.format(local.string(.masterJournalFolder), clusterID: clusterID, skipFormatted: false,
-                                                ufs: JournalFormatter.isUFS(local), keeping: jobFolder)
-                    try JournalFormatter.format(jobFolder, clusterID: clusterID, skipFormatted: false, ufs: JournalFormatter.isUFS(local))
-                } catch {
-                    failures.append("\(entry.host) (\(path):\(entry.line)): \(error)")
-                }
-            } else {
-                let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
-                let remote = "STRATA_CONF_DIR=" + Self.shellQuoted(configuration.confDirectory) + " "
-                    + ([executable, "formatJournal", "--job"] + arguments.map { "-D\($0.name)=\($0.value)" }).map(Self.shellQuoted).joined(separator: " ")
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                process.arguments = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", entry.host, remote]
-                do {
-                    try process.run()
-                    process.waitUntilExit()
-                    if process.terminationStatus != 0 { failures.append("\(entry.host): ssh exited with \(process.terminationStatus)") }
-                } catch {
-                    failures.append("\(entry.host): cannot run ssh: \(error.localizedDescription)")
-                }
+            format(entry, file: path, flag: "--job", clusterText: clusterText, configuration: configuration, failures: &failures) { local in
+                let jobFolder = local.string(.jobMasterJournalFolder)
+                try JournalFormatter.format(local.string(.masterJournalFolder), clusterID: clusterID, skipFormatted: false,
+                                            ufs: JournalFormatter.isUFS(local), keeping: jobFolder)
+                try JournalFormatter.format(jobFolder, clusterID: clusterID, skipFormatted: false, ufs: JournalFormatter.isUFS(local))
+            }
+        }
+        for entry in nodes {
+            format(entry, file: nodesPath, flag: "--journal-node", clusterText: clusterText, configuration: configuration, failures: &failures) { local in
+                try JournalFormatter.formatJournalNode(local, clusterID: clusterID)
             }
         }
         guard failures.isEmpty else { throw CommandFailure("formatting failed on " + failures.joined(separator: "; ")) }
-        print("Formatted \(masters.entries.count) master journal(s) for cluster \(clusterText)")
+        print("Formatted \(masters.entries.count) master journal(s)\(nodes.isEmpty ? "" : " and \(nodes.count) journal node(s)") for cluster \(clusterText)")
+    }
+
+    /// Formats one entry: here with `local` (its configuration: the entry's properties and the
+    /// cluster id), on another host with `strata formatJournal FLAG` over ssh.
+    private func format(_ entry: HostsFile.Entry, file: String, flag: String, clusterText: String, configuration: Configuration,
+                        failures: inout [String], local: (Configuration) throws -> Void) {
+        let arguments = CommandContext.propertyArguments.filter { $0.name != PropertyKey.clusterID.name }
+            + entry.properties + [(PropertyKey.clusterID.name, clusterText)]
+        if entry.isLocal {
+            do {
+                try local(try Configuration.load(environment: ProcessInfo.processInfo.environment, arguments: arguments))
+            } catch {
+                failures.append("\(entry.host) (\(file):\(entry.line)): \(error)")
+            }
+            return
+        }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+        let remote = "STRATA_CONF_DIR=" + Self.shellQuoted(configuration.confDirectory) + " "
+            + ([executable, "formatJournal", flag] + arguments.map { "-D\($0.name)=\($0.value)" }).map(Self.shellQuoted).joined(separator: " ")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", entry.host, remote]
+        do {
+            try process.run()
+            process.waitUntilExit()
+            if process.terminationStatus != 0 { failures.append("\(entry.host): ssh exited with \(process.terminationStatus)") }
+        } catch {
+            failures.append("\(entry.host): cannot run ssh: \(error.localizedDescription)")
+        }
     }
 
     static func shellQuoted(_ word: String) -> String {

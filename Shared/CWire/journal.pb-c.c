@@ -1139,7 +1139,7 @@ const ProtobufCMessageDescriptor strata__raft_message_proto__descriptor =
   (ProtobufCMessageInit) strata__raft_message_proto__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__raft_message_batch__field_descriptors[2] =
+static const ProtobufCFieldDescriptor strata__raft_message_batch__field_descriptors[3] =
 {
   {
     "cluster_id",
@@ -1165,15 +1165,28 @@ static const ProtobufCFieldDescriptor strata__raft_message_batch__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "storage_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__RaftMessageBatch, storage_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__raft_message_batch__field_indices_by_name[] = {
   0,   /* field[0] = cluster_id */
   1,   /* field[1] = messages */
+  2,   /* field[2] = storage_id */
 };
 static const ProtobufCIntRange strata__raft_message_batch__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor strata__raft_message_batch__descriptor =
 {
@@ -1183,7 +1196,7 @@ const ProtobufCMessageDescriptor strata__raft_message_batch__descriptor =
   "Strata__RaftMessageBatch",
   "strata",
   sizeof(Strata__RaftMessageBatch),
-  2,
+  3,
   strata__raft_message_batch__field_descriptors,
   strata__raft_message_batch__field_indices_by_name,
   1,  strata__raft_message_batch__number_ranges,
@@ -1208,7 +1221,7 @@ const ProtobufCMessageDescriptor strata__raft_message_batch_response__descriptor
   (ProtobufCMessageInit) strata__raft_message_batch_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__snapshot_chunk__field_descriptors[10] =
+static const ProtobufCFieldDescriptor strata__snapshot_chunk__field_descriptors[12] =
 {
   {
     "cluster_id",
@@ -1330,15 +1343,41 @@ static const ProtobufCFieldDescriptor strata__snapshot_chunk__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "offer",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__SnapshotChunk, offer),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "storage_id",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__SnapshotChunk, storage_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__snapshot_chunk__field_indices_by_name[] = {
   0,   /* field[0] = cluster_id */
   7,   /* field[7] = compressed */
   1,   /* field[1] = from */
   9,   /* field[9] = message */
+  10,   /* field[10] = offer */
   5,   /* field[5] = offset */
   3,   /* field[3] = snapshot_index */
   4,   /* field[4] = snapshot_term */
+  11,   /* field[11] = storage_id */
   2,   /* field[2] = to */
   6,   /* field[6] = total_bytes */
   8,   /* field[8] = uncompressed_bytes */
@@ -1346,7 +1385,7 @@ static const unsigned strata__snapshot_chunk__field_indices_by_name[] = {
 static const ProtobufCIntRange strata__snapshot_chunk__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor strata__snapshot_chunk__descriptor =
 {
@@ -1356,7 +1395,7 @@ const ProtobufCMessageDescriptor strata__snapshot_chunk__descriptor =
   "Strata__SnapshotChunk",
   "strata",
   sizeof(Strata__SnapshotChunk),
-  10,
+  12,
   strata__snapshot_chunk__field_descriptors,
   strata__snapshot_chunk__field_indices_by_name,
   1,  strata__snapshot_chunk__number_ranges,
@@ -1401,7 +1440,7 @@ const ProtobufCMessageDescriptor strata__snapshot_chunk_response__descriptor =
   (ProtobufCMessageInit) strata__snapshot_chunk_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__join_quorum_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor strata__join_quorum_request__field_descriptors[4] =
 {
   {
     "cluster_id",
@@ -1439,16 +1478,29 @@ static const ProtobufCFieldDescriptor strata__join_quorum_request__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "storage_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__JoinQuorumRequest, storage_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__join_quorum_request__field_indices_by_name[] = {
   1,   /* field[1] = address */
   0,   /* field[0] = cluster_id */
   2,   /* field[2] = non_serving */
+  3,   /* field[3] = storage_id */
 };
 static const ProtobufCIntRange strata__join_quorum_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor strata__join_quorum_request__descriptor =
 {
@@ -1458,7 +1510,7 @@ const ProtobufCMessageDescriptor strata__join_quorum_request__descriptor =
   "Strata__JoinQuorumRequest",
   "strata",
   sizeof(Strata__JoinQuorumRequest),
-  3,
+  4,
   strata__join_quorum_request__field_descriptors,
   strata__join_quorum_request__field_indices_by_name,
   1,  strata__join_quorum_request__number_ranges,
@@ -1542,7 +1594,7 @@ const ProtobufCMessageDescriptor strata__join_quorum_response__descriptor =
   (ProtobufCMessageInit) strata__join_quorum_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__quorum_member_info__field_descriptors[4] =
+static const ProtobufCFieldDescriptor strata__quorum_member_info__field_descriptors[5] =
 {
   {
     "address",
@@ -1592,9 +1644,22 @@ static const ProtobufCFieldDescriptor strata__quorum_member_info__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "journal_node",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__QuorumMemberInfo, journal_node),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__quorum_member_info__field_indices_by_name[] = {
   0,   /* field[0] = address */
+  4,   /* field[4] = journal_node */
   3,   /* field[3] = match_index */
   2,   /* field[2] = state */
   1,   /* field[1] = voter */
@@ -1602,7 +1667,7 @@ static const unsigned strata__quorum_member_info__field_indices_by_name[] = {
 static const ProtobufCIntRange strata__quorum_member_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor strata__quorum_member_info__descriptor =
 {
@@ -1612,7 +1677,7 @@ const ProtobufCMessageDescriptor strata__quorum_member_info__descriptor =
   "Strata__QuorumMemberInfo",
   "strata",
   sizeof(Strata__QuorumMemberInfo),
-  4,
+  5,
   strata__quorum_member_info__field_descriptors,
   strata__quorum_member_info__field_indices_by_name,
   1,  strata__quorum_member_info__number_ranges,

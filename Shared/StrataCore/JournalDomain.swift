@@ -43,14 +43,16 @@ public enum JournalDomain: String, Sendable, CaseIterable {
         }
     }
 
-    /// Embedded-journal address → RPC address of every member. The RPC addresses list them in
-    /// the order of the journal addresses; by default each is its journal host with the RPC port.
+    /// Embedded-journal address → RPC address of every serving member. The RPC addresses list the
+    /// serving members in the order of the journal addresses, which list them first and then the
+    /// journal nodes (members without an RPC address); by default each journal host serves on the
+    /// RPC port and there are no journal nodes.
     public func rpcAddressOfJournal(_ configuration: Configuration) throws(ConfigurationError) -> [HostAndPort: HostAndPort] {
         let journals = journalAddresses(configuration)
         var result: [HostAndPort: HostAndPort] = [:]
         if let rpcs = configuration.addresses(rpcAddressesKey) {
-            guard rpcs.count == journals.count else {
-                throw ConfigurationError(.invalidValue, "\(rpcAddressesKey.name) lists \(rpcs.count) addresses but \(journalAddressesKey.name) lists \(journals.count)")
+            guard rpcs.count <= journals.count else {
+                throw ConfigurationError(.invalidValue, "\(rpcAddressesKey.name) lists \(rpcs.count) addresses but \(journalAddressesKey.name) only \(journals.count): every \(serviceName) has a journal address (journal nodes follow the \(serviceName)s there)")
             }
             for (journal, rpc) in zip(journals, rpcs) { result[journal] = rpc }
         } else {
@@ -58,6 +60,19 @@ public enum JournalDomain: String, Sendable, CaseIterable {
             for journal in journals { result[journal] = HostAndPort(host: journal.host, port: port) }
         }
         return result
+    }
+
+    /// The journal nodes of the quorum: the journal addresses after the ones the RPC addresses
+    /// pair with (none unless `rpcAddressesKey` is set and shorter).
+    public func journalNodeAddresses(_ configuration: Configuration) -> [HostAndPort] {
+        guard let rpcs = configuration.addresses(rpcAddressesKey) else { return [] }
+        return Array(journalAddresses(configuration).dropFirst(rpcs.count))
+    }
+
+    /// The quorums a journal node belongs to (`strata.journal.node.domains`).
+    public static func journalNodeDomains(_ configuration: Configuration) -> [JournalDomain] {
+        let names = configuration.string(.journalNodeDomains).uppercased().split(separator: ",").map { $0.trimmingWhitespace() }
+        return allCases.filter { names.contains($0.rawValue) }
     }
 
     /// The RPC addresses clients try, in order.

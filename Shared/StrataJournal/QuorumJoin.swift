@@ -53,10 +53,10 @@ enum QuorumJoin {
         var summary: String
     }
 
-    static func discover(_ configuration: RaftNodeConfiguration, nonServing: Bool, logger: Logger) async throws(JournalError) -> Outcome {
+    static func discover(_ configuration: RaftNodeConfiguration, nonServing: Bool, storageID: UInt64, logger: Logger) async throws(JournalError) -> Outcome {
         var candidates = Set(configuration.members.filter { $0 != configuration.address })
         guard !candidates.isEmpty else { return Outcome(membership: nil, summary: "single member") }
-        let request = JoinQuorumRequest(clusterID: configuration.clusterID, address: configuration.address.description, nonServing: nonServing)
+        let request = JoinQuorumRequest(clusterID: configuration.clusterID, address: configuration.address.description, nonServing: nonServing, storageID: storageID)
         let deadline = ContinuousClock.now + configuration.joinWait
         var lastProblem = ""
         while true {

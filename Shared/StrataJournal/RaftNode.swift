@@ -54,6 +54,11 @@ public struct RaftNodeConfiguration: Sendable {
     public var joinWait: Duration = .seconds(10)
     /// A learner within this many entries of the commit index is promoted to voter.
     public var promotionLagEntriesMax: UInt64 = 100
+    /// False on a journal node: its state machine holds nothing, so it never checkpoints itself;
+    /// it keeps the snapshots the leader ships and drops the log they cover.
+    public var keepsOwnState = true
+    /// The quorum's name (MASTER, JOB_MASTER), for messages to operators.
+    public var domainName = "MASTER"
 
     public init(address: HostAndPort, members: [HostAndPort], directory: String, clusterID: [UInt8]) {
         self.address = address
@@ -144,6 +149,15 @@ public actor RaftNode {
     private var persistedTerm: UInt64
     /// Repairs made to the disk at start-up, for operators and tests.
     public let repairs: [String]
+    /// This member's journal storage id (journal.id), sent with every message.
+    public nonisolated let storageID: UInt64
+    /// The storage id each peer has shown (persisted in `peers`).
+    private var peerStorage: [MemberID: UInt64]
+    /// Peers that refuse this member, and why (logged once each).
+    private var refusedBy: [MemberID: String] = [:]
+    /// The snapshot index last shipped to each journal node, and the ones under way.
+    private var offered: [MemberID: UInt64] = [:]
+    private var offering: Set<MemberID> = []
     /// This member's role after each change (the newest 16 are kept for a slow reader).
     public nonisolated let roleChanges: AsyncStream<RaftRole>
     private let roleContinuation: AsyncStream<RaftRole>.Continuation
@@ -174,6 +188,8 @@ public actor RaftNode {
         let diskRead = ContinuousClock.now - openStarted
         self.disk = opened.disk
         self.repairs = opened.repairs
+        self.storageID = opened.disk.identity.storageID
+        self.peerStorage = opened.peerStorage
         for repair in opened.repairs { logger.warning("journal repaired at start-up: \(repair)") }
 
         let configured = Membership(
@@ -186,7 +202,7 @@ public actor RaftNode {
                 baseMembership = saved
             } else if opened.recovered.entries.isEmpty {
                 let nonServing = configuration.nonServing.contains(configuration.address)
-                let joined = try await QuorumJoin.discover(configuration, nonServing: nonServing, logger: logger)
+                let joined = try await QuorumJoin.discover(configuration, nonServing: nonServing, storageID: opened.disk.identity.storageID, logger: logger)
                 logger.info("start-up: \(joined.summary)")
                 if let membership = joined.membership {
                     baseMembership = membership
@@ -245,7 +261,7 @@ public actor RaftNode {
         }
         for member in membership.members where member != memberID && links[member] == nil {
             guard let address = addresses[member] else { continue }
-            let link = PeerLink(peer: member, address: address, clusterID: configuration.clusterID,
+            let link = PeerLink(peer: member, address: address, clusterID: configuration.clusterID, storageID: storageID,
                                 frameSizeMaxBytes: configuration.frameSizeMaxBytes, deadline: .seconds(2),
                                 chunkSizeBytes: configuration.snapshotChunkSizeBytes, compress: configuration.compressSnapshots)
             link.attach(self)
@@ -255,6 +271,12 @@ public actor RaftNode {
             links[member] = nil
             linkTasks.removeValue(forKey: member)?.cancel()
             Task { await link.close() }
+        }
+        // A removed member may come back with a new disk: it joins as a new member.
+        let removed = peerStorage.keys.filter { !membership.members.contains($0) && $0 != memberID }
+        if !removed.isEmpty {
+            for member in removed { peerStorage[member] = nil }
+            Task { try? await self.savePeerStorage() }
         }
         if running {
             for (member, link) in links where linkTasks[member] == nil { linkTasks[member] = Task { await link.run() } }
@@ -278,6 +300,7 @@ public actor RaftNode {
             try await Task.sleep(for: configuration.tickInterval)
             _ = core.tick()
             promoteCaughtUpLearner()
+            offerSnapshotsToJournalNodes()
             let current = status
             statusBox.withLockedValue { $0 = current }
             signalReady()
@@ -409,7 +432,7 @@ public actor RaftNode {
 
     private func maybeCheckpoint() async throws {
         let applied = core.appliedIndex
-        guard checkpointRunning == nil, applied >= lastSnapshotIndex + configuration.checkpointPeriodEntries else { return }
+        guard configuration.keepsOwnState, checkpointRunning == nil, applied >= lastSnapshotIndex + configuration.checkpointPeriodEntries else { return }
         try await startCheckpoint()
     }
 
@@ -421,6 +444,9 @@ public actor RaftNode {
     /// call from outside could otherwise land while a batch is half applied, and the snapshot
     /// would hold entries beyond the index it claims).
     public func checkpoint() async throws {
+        guard configuration.keepsOwnState else {
+            throw ProposalError(code: .refused, message: "\(configuration.address) is a journal node: it keeps the checkpoints the leader ships and takes none", leaderHint: nil)
+        }
         if let running = checkpointRunning { try await running.value }
         guard core.appliedIndex > lastSnapshotIndex else { return }
         let requested: Task<Void, any Error> = try await withCheckedThrowingContinuation { continuation in
@@ -551,6 +577,8 @@ public actor RaftNode {
         /// Heard from within an election timeout (known only on the leader; nil elsewhere).
         public var available: Bool?
         public var matchIndex: UInt64?
+        /// A journal node (votes, never serves).
+        public var nonServing: Bool
     }
 
     /// The quorum's members: voters and learners, with liveness as the leader knows it.
@@ -560,7 +588,8 @@ public actor RaftNode {
             QuorumMember(address: addresses[member] ?? HostAndPort(host: "unknown-\(member)", port: 1),
                          voter: membership.voters.contains(member),
                          available: core.role == .leader ? core.isRecentlyActive(member) : nil,
-                         matchIndex: core.role == .leader ? core.matchIndex(of: member) : nil)
+                         matchIndex: core.role == .leader ? core.matchIndex(of: member) : nil,
+                         nonServing: membership.nonServing.contains(member))
         }
     }
 
@@ -594,6 +623,7 @@ public actor RaftNode {
         }
         let member = RaftNodeConfiguration.memberID(of: address)
         if core.membership.members.contains(member) {
+            try await checkStorage(of: member, request.storageID)
             return JoinQuorumResponse(outcome: .member, lastIndex: core.lastIndex, membership: core.membership)
         }
         guard addresses[member] == nil || addresses[member] == address else {
@@ -670,10 +700,11 @@ public actor RaftNode {
         }
     }
 
-    private func receive(_ batch: RaftMessageBatch) throws(RPCError) {
+    private func receive(_ batch: RaftMessageBatch) async throws(RPCError) {
         guard batch.clusterID == configuration.clusterID else {
             throw RPCError(.failedPrecondition, "message from cluster \(hex(batch.clusterID)); this journal belongs to \(hex(configuration.clusterID))")
         }
+        if let sender = batch.messages.first?.from, addresses[sender] != nil { try await checkStorage(of: sender, batch.storageID) }
         for message in batch.messages where message.to == memberID && addresses[message.from] != nil {
             _ = core.step(message)
         }
@@ -683,6 +714,14 @@ public actor RaftNode {
     private func receive(_ chunk: SnapshotChunk, payload: ByteBuffer) async throws(RPCError) -> SnapshotChunkResponse {
         guard chunk.clusterID == configuration.clusterID, chunk.to == memberID else {
             throw RPCError(.failedPrecondition, "snapshot chunk for another cluster or member")
+        }
+        try await checkStorage(of: chunk.from, chunk.storageID)
+        if chunk.offer && chunk.offset == 0 {
+            // Taken only by a journal node, for a snapshot within what it has applied (it then
+            // holds every entry the snapshot covers) and newer than its own.
+            guard !configuration.keepsOwnState, chunk.snapshotIndex > core.snapshotMeta.index, chunk.snapshotIndex <= core.appliedIndex else {
+                throw RPCError(.failedPrecondition, "snapshot \(chunk.snapshotIndex) not wanted here (applied \(core.appliedIndex), snapshot \(core.snapshotMeta.index))")
+            }
         }
         var piece = payload
         if chunk.compressed {
@@ -708,6 +747,11 @@ public actor RaftNode {
             installed = try await threadPool.runIfActive { [disk] in try disk.snapshots.install(fileBytes: bytes) }
         } catch {
             throw RPCError(.invalidArgument, "received snapshot rejected: \(error)")
+        }
+        if chunk.offer {
+            // The log through the snapshot is applied here (applied never goes back): drop it.
+            await compactAfterCheckpoint(installed, took: .zero)
+            return SnapshotChunkResponse(receivedBytes: receivedBytes)
         }
         received = installed
         if let message = chunk.message { _ = core.step(message) }
@@ -737,6 +781,68 @@ public actor RaftNode {
         _ = core.reportSnapshot(to: peer, success: success)
         signalReady()
     }
+
+    // MARK: Journal nodes
+
+    /// On the leader: ships the newest snapshot to each journal node that holds the entries it
+    /// covers and has not got it yet, so that the journal node's log stays bounded.
+    private func offerSnapshotsToJournalNodes() {
+        guard core.role == .leader, configuration.keepsOwnState else { return }
+        let snapshot = core.snapshotMeta
+        guard snapshot.index > 0 else { return }
+        for member in core.membership.nonServing where member != memberID && !offering.contains(member) {
+            guard (offered[member] ?? 0) < snapshot.index, let match = core.matchIndex(of: member), match >= snapshot.index,
+                  let link = links[member] else { continue }
+            offering.insert(member)
+            link.offerSnapshot(snapshot)
+        }
+    }
+
+    func snapshotOffered(to peer: MemberID, index: UInt64, success: Bool) {
+        offering.remove(peer)
+        if success {
+            offered[peer] = index
+            logger.info("shipped snapshot \(index) to journal node \(addresses[peer]?.description ?? "\(peer)")")
+        }
+    }
+
+    /// Accepts `storageID` as `member`'s journal storage, remembering the first one it shows; a
+    /// member showing another one lost its disk and is refused until removed and added again.
+    private func checkStorage(of member: MemberID, _ storageID: UInt64) async throws(RPCError) {
+        guard storageID != 0, member != memberID else { return }
+        if let known = peerStorage[member] {
+            guard known != storageID else { return }
+            let address = addresses[member]?.description ?? "\(member)"
+            throw RPCError(.failedPrecondition, "\(address) is refused by \(configuration.address): its journal has storage id \(String(storageID, radix: 16)), not \(String(known, radix: 16)) as before — its disk was wiped or replaced, and a member that lost its log and votes cannot vote as itself. Remove it (strata fsadmin journal quorum remove -domain \(configuration.domainName) -address \(address)), then start it again to join as a new member")
+        }
+        peerStorage[member] = storageID
+        do { try await savePeerStorage() } catch {
+            peerStorage[member] = nil
+            throw RPCError(.unavailable, "\(configuration.address) cannot record \(addresses[member]?.description ?? "\(member)")'s storage id: \(error)")
+        }
+    }
+
+    private func savePeerStorage() async throws {
+        let peers = peerStorage
+        try await threadPool.runIfActive { [configuration] in
+            try PeerStorageFile.write(peers, directory: configuration.directory, sync: configuration.sync)
+        }
+    }
+
+    func peerRefused(_ peer: MemberID, _ message: String) {
+        guard refusedBy[peer] != message else { return }
+        refusedBy[peer] = message
+        logger.error("\(message)")
+    }
+
+    func peerAccepted(_ peer: MemberID) {
+        if refusedBy.removeValue(forKey: peer) != nil {
+            logger.info("\(addresses[peer]?.description ?? "\(peer)") accepts this member again")
+        }
+    }
+
+    /// Why peers refuse this member, if they do (for status pages).
+    public var refusals: [String] { refusedBy.sorted { $0.key < $1.key }.map(\.value) }
 }
 
 /// The member's disk: log and snapshot stores. Used from one thread at a time (the node's
@@ -744,6 +850,7 @@ public actor RaftNode {
 final class JournalDisk: @unchecked Sendable {
     let log: RaftLogStore
     let snapshots: SnapshotStore
+    let identity: JournalIdentity
     private var savedTerm: UInt64
     private var savedVote: MemberID?
 
@@ -752,12 +859,14 @@ final class JournalDisk: @unchecked Sendable {
         let recovered: RaftLogStore.Recovered
         let snapshot: SnapshotStore.Snapshot?
         let membershipBase: Membership?
+        let peerStorage: [MemberID: UInt64]
         let repairs: [String]
     }
 
-    private init(log: RaftLogStore, snapshots: SnapshotStore, hardState: HardState) {
+    private init(log: RaftLogStore, snapshots: SnapshotStore, identity: JournalIdentity, hardState: HardState) {
         self.log = log
         self.snapshots = snapshots
+        self.identity = identity
         savedTerm = hardState.term
         savedVote = hardState.vote
     }
@@ -774,8 +883,9 @@ final class JournalDisk: @unchecked Sendable {
             sync: configuration.sync)
         repairs += recovered.repairs
         let membershipBase = try MembershipBaseFile.read(directory: configuration.directory)
-        return Opened(disk: JournalDisk(log: log, snapshots: snapshots, hardState: recovered.hardState),
-                      recovered: recovered, snapshot: snapshot, membershipBase: membershipBase, repairs: repairs)
+        let peerStorage = try PeerStorageFile.read(directory: configuration.directory)
+        return Opened(disk: JournalDisk(log: log, snapshots: snapshots, identity: identity, hardState: recovered.hardState),
+                      recovered: recovered, snapshot: snapshot, membershipBase: membershipBase, peerStorage: peerStorage, repairs: repairs)
     }
 
     private static func readOrFormatIdentity(_ configuration: RaftNodeConfiguration) throws(JournalError) -> JournalIdentity {

@@ -15,6 +15,8 @@ extension RaftNodeConfiguration {
             throw ConfigurationError(.invalidValue, "this process's journal address \(address) is not in \(domain.journalAddressesKey.name) (\(members.map(\.description).joined(separator: ",")))")
         }
         self.init(address: address, members: members, directory: properties.string(domain.journalFolderKey), clusterID: clusterID)
+        nonServing = domain.journalNodeAddresses(properties)
+        domainName = domain.rawValue
 
         let heartbeat = properties.duration(.masterEmbeddedJournalHeartbeatInterval).milliseconds
         let electionMin = properties.duration(.masterEmbeddedJournalElectionTimeoutMin).milliseconds

@@ -9,12 +9,16 @@ public struct JobMasterCluster: Sendable {
     public typealias Member = ServiceGroupMember
 
     public let members: [Member]
+    /// Journal nodes of the JOB_MASTER quorum.
+    public var journalNodes: [Member] = []
     /// Properties a client, a worker or the CLI needs to find these job masters (and the
     /// file-system masters, if any).
     public let clientProperties: [String: String]
 
-    public static func prepare(_ harness: ProcessHarness, count: Int, masters: MasterCluster? = nil,
+    public static func prepare(_ harness: ProcessHarness, count: Int, journalNodes: Int = 0, masters: MasterCluster? = nil,
                                extra: [String: String] = [:]) async throws -> JobMasterCluster {
+        let nodePorts = try await ProcessHarness.freePorts(journalNodes * 2)
+        let nodeJournals = (0..<journalNodes).map { HostAndPort(host: "127.0.0.1", port: nodePorts[$0]) }
         let (members, shared) = try await ServiceGroup.formatMembers(harness, count: count, namePrefix: "jobmaster", prefix: "strata.job.master") { rpcs, journals in
             var shared = masters?.clientProperties ?? [
                 "strata.cluster.id": (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined(),
@@ -22,18 +26,27 @@ public struct JobMasterCluster: Sendable {
                 "strata.master.rpc.addresses": "127.0.0.1:1",
                 "strata.master.embedded.journal.addresses": "127.0.0.1:2",
             ]
-            shared["strata.job.master.embedded.journal.addresses"] = journals.map(\.description).joined(separator: ",")
+            shared["strata.job.master.embedded.journal.addresses"] = (journals + nodeJournals).map(\.description).joined(separator: ",")
             shared["strata.job.master.rpc.addresses"] = rpcs.map(\.description).joined(separator: ",")
             shared["strata.job.master.worker.heartbeat.interval"] = "200ms"
             shared["strata.job.master.worker.timeout"] = "3s"
             return shared.merging(extra) { _, new in new }
         }
-        return JobMasterCluster(members: members, clientProperties: shared)
+        var cluster = JobMasterCluster(members: members, clientProperties: shared)
+        cluster.journalNodes = try await ServiceGroup.formatJournalNodes(harness, domain: "JOB_MASTER", journalPortKey: "strata.job.master.embedded.journal.port",
+                                                                         journals: nodeJournals, webs: Array(nodePorts.dropFirst(journalNodes)), shared: shared)
+        return cluster
     }
 
     @discardableResult
     public func start(_ member: Member, in harness: ProcessHarness, suffix: String = "") async throws -> TestProcess {
         try await ServiceGroup.start("strata-jobmaster", member, in: harness, suffix: suffix)
+    }
+
+    /// Starts (or restarts) a journal node of the JOB_MASTER quorum and waits until it serves.
+    @discardableResult
+    public func startJournalNode(_ node: Member, in harness: ProcessHarness, suffix: String = "") async throws -> TestProcess {
+        try await ServiceGroup.start("strata-journal-node", node, in: harness, suffix: suffix)
     }
 
     /// The member whose process says it leads (ServiceInfo role), waiting up to `timeout`.

@@ -8,25 +8,40 @@ public struct MasterCluster: Sendable {
     public typealias Member = ServiceGroupMember
 
     public let members: [Member]
+    /// Journal nodes of the MASTER quorum (`rpc` is their journal address, where they answer
+    /// ServiceInfo).
+    public var journalNodes: [Member] = []
     public let underStorage: String
     public let clusterID: String
     /// Properties a client (or the CLI) needs to find these masters.
     public let clientProperties: [String: String]
 
-    /// Prepares (formats) `count` masters; start them with `start(_:in:)`.
-    public static func prepare(_ harness: ProcessHarness, count: Int, extra: [String: String] = [:]) async throws -> MasterCluster {
+    /// Prepares (formats) `count` masters and `journalNodes` journal nodes of their quorum; start
+    /// them with `start(_:in:)` and `startJournalNode(_:in:)`.
+    public static func prepare(_ harness: ProcessHarness, count: Int, journalNodes: Int = 0, extra: [String: String] = [:]) async throws -> MasterCluster {
+        let nodePorts = try await ProcessHarness.freePorts(journalNodes * 2)
+        let nodeJournals = (0..<journalNodes).map { HostAndPort(host: "127.0.0.1", port: nodePorts[$0]) }
         let underStorage = harness.directory + "/ufs"
         try FileManager.default.createDirectory(atPath: underStorage, withIntermediateDirectories: true)
         let clusterID = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
         let (members, shared) = try await ServiceGroup.formatMembers(harness, count: count, namePrefix: "master", prefix: "strata.master") { rpcs, journals in
             [
-                "strata.master.embedded.journal.addresses": journals.map(\.description).joined(separator: ","),
+                "strata.master.embedded.journal.addresses": (journals + nodeJournals).map(\.description).joined(separator: ","),
                 "strata.master.rpc.addresses": rpcs.map(\.description).joined(separator: ","),
                 "strata.master.mount.table.root.ufs": underStorage,
                 "strata.cluster.id": clusterID,
             ].merging(extra) { _, new in new }
         }
-        return MasterCluster(members: members, underStorage: underStorage, clusterID: clusterID, clientProperties: shared)
+        var cluster = MasterCluster(members: members, underStorage: underStorage, clusterID: clusterID, clientProperties: shared)
+        cluster.journalNodes = try await ServiceGroup.formatJournalNodes(harness, domain: "MASTER", journalPortKey: "strata.master.embedded.journal.port",
+                                                                         journals: nodeJournals, webs: Array(nodePorts.dropFirst(journalNodes)), shared: shared)
+        return cluster
+    }
+
+    /// Starts (or restarts) a journal node and waits until it serves.
+    @discardableResult
+    public func startJournalNode(_ node: Member, in harness: ProcessHarness, suffix: String = "") async throws -> TestProcess {
+        try await ServiceGroup.start("strata-journal-node", node, in: harness, suffix: suffix)
     }
 
     /// Prepares (formats) `count` masters on a UFS journal in one shared folder, ZooKeeper (`zooKeeper`)

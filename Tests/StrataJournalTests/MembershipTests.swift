@@ -27,13 +27,13 @@ import Testing
 
     @Test func snapshotMetaOnTheWireCarriesAddresses() throws {
         let message = RaftMessage(from: 11, to: 33, term: 4, body: .snapshot(SnapshotMeta(index: 90, term: 4, membership: membership)))
-        let batch = RaftMessageBatch(clusterID: Array(repeating: 1, count: 16), messages: [message])
+        let batch = RaftMessageBatch(clusterID: Array(repeating: 1, count: 16), messages: [message], storageID: 0xfeed)
         let decoded = try RaftMessageBatch(decoding: try batch.encoded())
         #expect(decoded == batch)
     }
 
     @Test func joinMessagesRoundTrip() throws {
-        let request = JoinQuorumRequest(clusterID: Array(repeating: 7, count: 16), address: "10.0.0.4:19200", nonServing: true)
+        let request = JoinQuorumRequest(clusterID: Array(repeating: 7, count: 16), address: "10.0.0.4:19200", nonServing: true, storageID: 42)
         #expect(try JoinQuorumRequest(decoding: try request.encoded()) == request)
         for response in [
             JoinQuorumResponse(outcome: .added, lastIndex: 120, membership: membership),

@@ -121,6 +121,61 @@ import Testing
         }
     }
 
+    /// Two masters and a journal node from conf/masters and conf/journal-nodes: formatted
+    /// together (one cluster id), started, in the quorum as a journal node, stopped.
+    @Test func journalNodesStartAndStopFromTheirHostsFile() async throws {
+        try await ProcessHarness.with("scripts-journal-node") { harness in
+            let ports = try await ProcessHarness.freePorts(8)
+            let conf = harness.directory + "/conf"
+            try FileManager.default.createDirectory(atPath: conf, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: harness.directory + "/ufs", withIntermediateDirectories: true)
+            let site = """
+            strata.master.hostname=127.0.0.1
+            strata.master.bind.host=127.0.0.1
+            strata.master.embedded.journal.addresses=127.0.0.1:\(ports[4]),127.0.0.1:\(ports[5]),127.0.0.1:\(ports[6])
+            strata.master.rpc.addresses=127.0.0.1:\(ports[0]),127.0.0.1:\(ports[1])
+            strata.master.mount.table.root.ufs=\(harness.directory)/ufs
+            strata.journal.node.hostname=127.0.0.1
+            strata.journal.node.bind.host=127.0.0.1
+
+            """
+            try site.write(toFile: conf + "/strata-site.properties", atomically: true, encoding: .utf8)
+            var masters = ""
+            for index in 0..<2 {
+                masters += "localhost strata.master.rpc.port=\(ports[index]) strata.master.web.port=\(ports[2 + index]) "
+                    + "strata.master.embedded.journal.port=\(ports[4 + index]) strata.work.dir=\(harness.directory)/master\(index + 1)\n"
+            }
+            try masters.write(toFile: conf + "/masters", atomically: true, encoding: .utf8)
+            try "# one journal node on this host\nlocalhost strata.master.embedded.journal.port=\(ports[6]) strata.journal.node.web.port=\(ports[7]) strata.work.dir=\(harness.directory)/jn1\n"
+                .write(toFile: conf + "/journal-nodes", atomically: true, encoding: .utf8)
+
+            let (started, startOutput) = try await Self.run("strata-start.sh", ["masters", "-f"], conf: conf)
+            try #require(started == 0, "\(startOutput)")
+            #expect(startOutput.contains("Formatted 2 master journal(s) and 1 journal node(s) for cluster"), "\(startOutput)")
+            let (nodeStarted, nodeOutput) = try await Self.run("strata-start.sh", ["journal_nodes"], conf: conf)
+            try #require(nodeStarted == 0, "\(nodeOutput)")
+            #expect(nodeOutput.contains("Started journal-node-\(ports[7])"), "\(nodeOutput)")
+            #expect(FileManager.default.fileExists(atPath: "\(harness.directory)/jn1/logs/journal-node-\(ports[7]).log"))
+            let deadline = ContinuousClock.now + .seconds(30)
+            var quorum = ""
+            repeat {
+                let info = try harness.start("strata", name: "quorum-\(UInt32.random(in: 0...UInt32.max))", properties: [:],
+                                             arguments: ["fsadmin", "journal", "quorum", "info"], environment: ["STRATA_CONF_DIR": conf])
+                _ = try await info.waitForExit(timeout: .seconds(30))
+                quorum = info.log()
+                if quorum.split(separator: "\n").contains(where: { $0.hasPrefix("AVAILABLE") && $0.hasSuffix("127.0.0.1:\(ports[6]) (journal node)") }) { break }
+                try await Task.sleep(for: .milliseconds(200))
+            } while ContinuousClock.now < deadline
+            #expect(quorum.contains("127.0.0.1:\(ports[6]) (journal node)") && quorum.contains("Quorum size\t: 3"), "\(quorum)")
+            #expect(quorum.split(separator: "\n").contains { $0.hasPrefix("AVAILABLE") && $0.hasSuffix("(journal node)") }, "\(quorum)")
+
+            let (nodeStopped, nodeStopOutput) = try await Self.run("strata-stop.sh", ["journal_nodes"], conf: conf)
+            #expect(nodeStopped == 0 && nodeStopOutput.contains("Stopped journal-node-\(ports[7])"), "\(nodeStopOutput)")
+            let (stopped, stopOutput) = try await Self.run("strata-stop.sh", ["masters"], conf: conf)
+            #expect(stopped == 0 && stopOutput.components(separatedBy: "Stopped master-").count - 1 == 2, "\(stopOutput)")
+        }
+    }
+
     @Test func theConfigurationTemplateIsValid() async throws {
         try await ProcessHarness.with("template") { harness in
             let conf = harness.directory + "/conf"

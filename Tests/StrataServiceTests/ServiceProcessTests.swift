@@ -64,6 +64,16 @@ import Testing
             properties["strata.job.master.embedded.journal.addresses"] = "127.0.0.1:\(properties["strata.job.master.embedded.journal.port"] ?? "20003")"
             let format = try harness.start("strata", name: name + "-format", properties: properties, arguments: ["formatJournal", "--job-only"])
             try #require(try await format.waitForExit() == 0, "format: \(format.log())")
+        } else if layout.kind == .journalNode {
+            // A journal node of two quorums whose one serving member (nothing listens there) is down.
+            properties["strata.home"] = harness.directory + "/" + name
+            properties["strata.journal.node.hostname"] = "127.0.0.1"
+            properties["strata.master.rpc.addresses"] = "127.0.0.1:1"
+            properties["strata.master.embedded.journal.addresses"] = "127.0.0.1:2,127.0.0.1:\(properties["strata.master.embedded.journal.port"] ?? "19200")"
+            properties["strata.job.master.rpc.addresses"] = "127.0.0.1:3"
+            properties["strata.job.master.embedded.journal.addresses"] = "127.0.0.1:4,127.0.0.1:\(properties["strata.job.master.embedded.journal.port"] ?? "20003")"
+            let format = try harness.start("strata", name: name + "-format", properties: properties, arguments: ["formatJournal", "--journal-node"])
+            try #require(try await format.waitForExit() == 0, "format: \(format.log())")
         }
         return try harness.start(layout.executable, name: name, properties: properties, arguments: arguments)
     }

@@ -138,10 +138,14 @@ struct  Strata__RaftMessageBatch
   ProtobufCBinaryData cluster_id;
   size_t n_messages;
   Strata__RaftMessageProto **messages;
+  /*
+   * the sender's journal storage id (journal.id): a member whose disk was
+   */
+  uint64_t storage_id;
 };
 #define STRATA__RAFT_MESSAGE_BATCH__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&strata__raft_message_batch__descriptor) \
-    , {0,NULL}, 0,NULL }
+    , {0,NULL}, 0,NULL, 0 }
 
 
 struct  Strata__RaftMessageBatchResponse
@@ -171,10 +175,21 @@ struct  Strata__SnapshotChunk
   protobuf_c_boolean compressed;
   uint64_t uncompressed_bytes;
   Strata__RaftMessageProto *message;
+  /*
+   * a snapshot the leader ships to a journal node, which keeps the log it
+   */
+  protobuf_c_boolean offer;
+  /*
+   * covers only until it has the snapshot (no SNAPSHOT message follows)
+   */
+  /*
+   * the sender's journal storage id
+   */
+  uint64_t storage_id;
 };
 #define STRATA__SNAPSHOT_CHUNK__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&strata__snapshot_chunk__descriptor) \
-    , {0,NULL}, 0, 0, 0, 0, 0, 0, 0, 0, NULL }
+    , {0,NULL}, 0, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0 }
 
 
 struct  Strata__SnapshotChunkResponse
@@ -207,10 +222,14 @@ struct  Strata__JoinQuorumRequest
    * the asker is a journal node
    */
   protobuf_c_boolean non_serving;
+  /*
+   * the asker's journal storage id
+   */
+  uint64_t storage_id;
 };
 #define STRATA__JOIN_QUORUM_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&strata__join_quorum_request__descriptor) \
-    , {0,NULL}, (char *)protobuf_c_empty_string, 0 }
+    , {0,NULL}, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Strata__JoinQuorumResponse
@@ -252,10 +271,14 @@ struct  Strata__QuorumMemberInfo
    */
   char *state;
   uint64_t match_index;
+  /*
+   * votes and keeps the log, never serves (strata-journal-node)
+   */
+  protobuf_c_boolean journal_node;
 };
 #define STRATA__QUORUM_MEMBER_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&strata__quorum_member_info__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Strata__QuorumInfo

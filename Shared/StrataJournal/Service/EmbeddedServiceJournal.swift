@@ -58,6 +58,9 @@ public final class EmbeddedServiceJournal: ServiceJournal {
         return await directory.resolve(leader)
     }
 
+    /// The role a journal node is reported with.
+    public static let journalNodeRole = "JOURNAL_NODE"
+
     public func members(thisRPC: HostAndPort) async -> [MasterMember] {
         let status = await node.status
         let thisRole = JournalRole(status.role).rawValue
@@ -65,8 +68,9 @@ public final class EmbeddedServiceJournal: ServiceJournal {
         for member in await node.quorum {
             let journal = member.address
             let isThis = journal == status.address
-            let rpc = isThis ? thisRPC : await directory.resolve(journal)
-            let role = isThis ? thisRole : (journal == status.leader ? JournalRole.leader.rawValue : "")
+            // A journal node has no RPC address; it is named by its role.
+            let rpc = isThis ? thisRPC : (member.nonServing ? nil : await directory.resolve(journal))
+            let role = isThis ? thisRole : member.nonServing ? Self.journalNodeRole : (journal == status.leader ? JournalRole.leader.rawValue : "")
             result.append(MasterMember(rpcAddress: rpc?.description ?? "", journalAddress: journal.description, role: role,
                                        appliedIndex: isThis ? status.appliedIndex : 0,
                                        term: isThis ? status.term : 0, voter: member.voter))
@@ -76,7 +80,7 @@ public final class EmbeddedServiceJournal: ServiceJournal {
 
     public func peersWithOwnCheckpoints() async -> [HostAndPort] {
         var result: [HostAndPort] = []
-        for journal in await node.quorum.map(\.address) where journal != node.configuration.address {
+        for journal in await node.quorum.filter({ !$0.nonServing }).map(\.address) where journal != node.configuration.address {
             if let rpc = await directory.resolve(journal) { result.append(rpc) }
         }
         return result
@@ -92,7 +96,8 @@ public final class EmbeddedServiceJournal: ServiceJournal {
         info.term = status.term
         for member in await node.quorum {
             let state = member.available.map { $0 ? "AVAILABLE" : "UNAVAILABLE" } ?? "UNKNOWN"
-            info.members.append(QuorumMemberInfo(address: member.address.description, voter: member.voter, state: state, matchIndex: member.matchIndex ?? 0))
+            info.members.append(QuorumMemberInfo(address: member.address.description, voter: member.voter, state: state,
+                                                 matchIndex: member.matchIndex ?? 0, journalNode: member.nonServing))
         }
         return info
     }
@@ -123,5 +128,43 @@ public final class EmbeddedServiceJournal: ServiceJournal {
         case .refused: RPCError(.failedPrecondition, error.message)
         case .outcomeUnknown, .stopped: RPCError(.unavailable, error.message)
         }
+    }
+}
+
+/// One member's view of its quorum, for a journal node's status page and JSON.
+public struct RaftMemberReport: Sendable, Encodable {
+    public struct Member: Sendable, Encodable {
+        public var address: String
+        public var voter: Bool
+        public var journalNode: Bool
+        public var state: String
+        public var matchIndex: UInt64
+    }
+    public var domain: String
+    public var address: String
+    public var role: String
+    public var term: UInt64
+    public var leader: String
+    public var commitIndex: UInt64
+    public var appliedIndex: UInt64
+    public var lastIndex: UInt64
+    public var snapshotIndex: UInt64
+    public var storageId: String
+    public var members: [Member]
+    /// Why peers refuse this member (a wiped disk), if they do.
+    public var refusals: [String]
+}
+
+extension EmbeddedServiceJournal {
+    public func report() async -> RaftMemberReport {
+        let status = await node.status
+        let members = await node.quorum.map { member in
+            RaftMemberReport.Member(address: member.address.description, voter: member.voter, journalNode: member.nonServing,
+                                    state: member.available.map { $0 ? "AVAILABLE" : "UNAVAILABLE" } ?? "UNKNOWN", matchIndex: member.matchIndex ?? 0)
+        }
+        return RaftMemberReport(domain: domain.rawValue, address: status.address.description, role: status.role.rawValue, term: status.term,
+                                leader: status.leader?.description ?? "", commitIndex: status.commitIndex, appliedIndex: status.appliedIndex,
+                                lastIndex: status.lastIndex, snapshotIndex: status.snapshotIndex, storageId: String(node.storageID, radix: 16),
+                                members: members, refusals: await node.refusals)
     }
 }

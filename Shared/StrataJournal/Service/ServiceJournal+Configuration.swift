@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import StrataRaft
 import StrataCore
 import StrataWire
 
@@ -50,12 +51,12 @@ public enum ServiceJournals {
         let rpcAddress = domain.rpcAddress(configuration)
         switch kind(configuration) {
         case .embedded:
-            let journalConfiguration = try RaftNodeConfiguration(properties: configuration, domain: domain,
-                                                                 address: domain.journalAddress(configuration), clusterID: identity.clusterID)
-            let directory = MemberDirectory(configured: try domain.rpcAddressOfJournal(configuration))
-            let node = try await RaftNode(configuration: journalConfiguration, stateMachine: stateMachine, logger: logger)
-            return OpenedServiceJournal(journal: EmbeddedServiceJournal(node: node, directory: directory, domain: domain),
-                                        directory: directory, identity: identity, journalHandlers: { node.register(into: &$0) })
+            let address = domain.journalAddress(configuration)
+            if domain.journalNodeAddresses(configuration).contains(address) {
+                throw ConfigurationError(.invalidValue, "this \(domain.serviceName)'s journal address \(address) is among the journal nodes of \(domain.journalAddressesKey.name) (the addresses after the \(domain.rpcAddresses(configuration).count) of \(domain.rpcAddressesKey.name)): list the \(domain.serviceName)s first, in the order of \(domain.rpcAddressesKey.name), then the journal nodes")
+            }
+            return try await openEmbedded(domain: domain, address: address, configuration: configuration, identity: identity,
+                                          stateMachine: stateMachine, logger: logger)
         case .ufs:
             let options = try UFSJournalOptions(properties: configuration, domain: domain, identity: identity)
             let journal = try await UFSJournal(options: options, stateMachine: stateMachine, logger: logger)
@@ -65,6 +66,57 @@ public enum ServiceJournals {
                                         directory: MemberDirectory(configured: [:]), identity: identity, journalHandlers: nil)
         }
     }
+}
+
+extension ServiceJournals {
+    static func openEmbedded(domain: JournalDomain, address: HostAndPort, configuration: Configuration, identity: JournalIdentity,
+                             stateMachine: any ReplicatedStateMachine, logger: Logger) async throws -> OpenedServiceJournal {
+        let journalConfiguration = try RaftNodeConfiguration(properties: configuration, domain: domain, address: address, clusterID: identity.clusterID)
+        let directory = MemberDirectory(configured: try domain.rpcAddressOfJournal(configuration))
+        let node = try await RaftNode(configuration: journalConfiguration, stateMachine: stateMachine, logger: logger)
+        return OpenedServiceJournal(journal: EmbeddedServiceJournal(node: node, directory: directory, domain: domain),
+                                    directory: directory, identity: identity, journalHandlers: { node.register(into: &$0) })
+    }
+
+    /// Opens this journal node's member of `domain`'s quorum: it votes and keeps the log (and the
+    /// snapshots the leader ships), and runs no service. Its address must be among the journal
+    /// nodes of `domain`'s journal addresses (after the members with an RPC address).
+    public static func openJournalNode(domain: JournalDomain, configuration: Configuration, logger: Logger) async throws -> JournalNodeMember {
+        guard kind(configuration) == .embedded else {
+            throw ConfigurationError(.invalidValue, "a journal node is a member of an embedded-journal quorum; strata.master.journal.type is \(kind(configuration).rawValue)")
+        }
+        let address = HostAndPort(host: configuration.string(.journalNodeHostname), port: configuration.integer(domain.journalPortKey))
+        guard domain.journalNodeAddresses(configuration).contains(address) else {
+            let rpcs = domain.rpcAddresses(configuration).count
+            throw ConfigurationError(.invalidValue, "this journal node's \(domain.rawValue) journal address \(address) is not among the journal nodes of \(domain.journalAddressesKey.name) (\(domain.journalAddresses(configuration).map(\.description).joined(separator: ","))): list it there after the \(rpcs) \(domain.serviceName) address(es) that \(domain.rpcAddressesKey.name) pairs with")
+        }
+        let folder = configuration.string(domain.journalFolderKey)
+        let expected = configuration.isSet(.clusterID) ? try JournalIdentity.clusterID(fromHex: configuration.string(.clusterID)) : nil
+        let identity = try JournalIdentity.read(from: folder, expectedClusterID: expected)
+        var journalConfiguration = try RaftNodeConfiguration(properties: configuration, domain: domain, address: address, clusterID: identity.clusterID)
+        journalConfiguration.keepsOwnState = false
+        let node = try await RaftNode(configuration: journalConfiguration, stateMachine: JournalNodeStateMachine(), logger: logger)
+        let journal = EmbeddedServiceJournal(node: node, directory: MemberDirectory(configured: try domain.rpcAddressOfJournal(configuration)), domain: domain)
+        return JournalNodeMember(journal: journal, handlers: { node.register(into: &$0) })
+    }
+}
+
+/// A journal node's member of one quorum: its journal (run it as a foundation service) and the
+/// handlers of its journal port.
+public struct JournalNodeMember: Sendable {
+    public let journal: EmbeddedServiceJournal
+    public let handlers: @Sendable (inout RPCHandlers) -> Void
+    public var domain: JournalDomain { journal.domain }
+}
+
+/// A journal node's state machine: it holds nothing (a journal node keeps the log and the
+/// snapshots the leader ships, and never serves), so it never takes a snapshot of its own.
+struct JournalNodeStateMachine: ReplicatedStateMachine {
+    func apply(_ entries: [LogEntry]) async {}
+    func snapshot() async -> @Sendable () -> [UInt8] {
+        preconditionFailure("a journal node takes no snapshot of its own (RaftNodeConfiguration.keepsOwnState is false)")
+    }
+    func restore(_ data: [UInt8]) async throws {}
 }
 
 /// A journaled service's member opened from its configuration: the seam around its state

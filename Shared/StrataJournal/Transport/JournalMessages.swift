@@ -13,16 +13,17 @@ public struct JoinQuorumRequest: WireMessage {
     public var clusterID: [UInt8]
     public var address: String
     public var nonServing: Bool
+    public var storageID: UInt64
 
-    public init(clusterID: [UInt8], address: String, nonServing: Bool) {
-        self.clusterID = clusterID; self.address = address; self.nonServing = nonServing
+    public init(clusterID: [UInt8], address: String, nonServing: Bool, storageID: UInt64) {
+        self.clusterID = clusterID; self.address = address; self.nonServing = nonServing; self.storageID = storageID
     }
     public init(proto: ProtoMessage) throws(WireError) {
-        clusterID = proto.bytes(1); address = proto.string(2); nonServing = proto.bool(3)
+        clusterID = proto.bytes(1); address = proto.string(2); nonServing = proto.bool(3); storageID = proto.uint64(4)
     }
     public var proto: ProtoMessage {
         var p = ProtoMessage()
-        p.set(1, clusterID); p.set(2, address); p.set(3, nonServing)
+        p.set(1, clusterID); p.set(2, address); p.set(3, nonServing); p.set(4, storageID)
         return p
     }
 }
@@ -70,14 +71,18 @@ public struct RaftMessageBatch: WireMessage {
     public static let descriptor = ProtoDescriptor("strata.RaftMessageBatch")
     public var clusterID: [UInt8]
     public var messages: [RaftMessage]
+    /// The sender's journal storage id.
+    public var storageID: UInt64
 
-    public init(clusterID: [UInt8], messages: [RaftMessage]) {
+    public init(clusterID: [UInt8], messages: [RaftMessage], storageID: UInt64) {
         self.clusterID = clusterID
         self.messages = messages
+        self.storageID = storageID
     }
 
     public init(proto: ProtoMessage) throws(WireError) {
         clusterID = proto.bytes(1)
+        storageID = proto.uint64(3)
         var messages: [RaftMessage] = []
         guard case .repeated(let items)? = proto.fields[2] else {
             self.messages = []
@@ -94,6 +99,7 @@ public struct RaftMessageBatch: WireMessage {
         var proto = ProtoMessage()
         proto.set(1, clusterID)
         if !messages.isEmpty { proto.fields[2] = .repeated(messages.map { .message(RaftMessageCodec.encode($0)) }) }
+        proto.set(3, storageID)
         return proto
     }
 }
@@ -119,9 +125,16 @@ public struct SnapshotChunk: WireMessage {
     public var uncompressedBytes: UInt64
     /// On the last chunk: the SNAPSHOT message to step once the file is complete.
     public var message: RaftMessage?
+    /// A snapshot shipped to a journal node so that it can drop the log it covers.
+    public var offer: Bool
+    /// The sender's journal storage id.
+    public var storageID: UInt64
 
     public init(clusterID: [UInt8], from: MemberID, to: MemberID, snapshotIndex: UInt64, snapshotTerm: UInt64,
-                offset: UInt64, totalBytes: UInt64, compressed: Bool, uncompressedBytes: UInt64, message: RaftMessage?) {
+                offset: UInt64, totalBytes: UInt64, compressed: Bool, uncompressedBytes: UInt64, message: RaftMessage?,
+                offer: Bool = false, storageID: UInt64) {
+        self.offer = offer
+        self.storageID = storageID
         self.clusterID = clusterID
         self.from = from
         self.to = to
@@ -145,6 +158,8 @@ public struct SnapshotChunk: WireMessage {
         compressed = proto.bool(8)
         uncompressedBytes = proto.uint64(9)
         if case .message(let nested)? = proto.fields[10] { message = try RaftMessageCodec.decode(nested) } else { message = nil }
+        offer = proto.bool(11)
+        storageID = proto.uint64(12)
     }
 
     public var proto: ProtoMessage {
@@ -159,6 +174,8 @@ public struct SnapshotChunk: WireMessage {
         proto.set(8, compressed)
         proto.set(9, uncompressedBytes)
         if let message { proto.fields[10] = .message(RaftMessageCodec.encode(message)) }
+        proto.set(11, offer)
+        proto.set(12, storageID)
         return proto
     }
 }
@@ -302,16 +319,18 @@ public struct QuorumMemberInfo: WireMessage {
     public var voter: Bool
     public var state: String
     public var matchIndex: UInt64
+    /// A journal node: votes and keeps the log, never serves.
+    public var journalNode: Bool
 
-    public init(address: String, voter: Bool, state: String, matchIndex: UInt64) {
-        self.address = address; self.voter = voter; self.state = state; self.matchIndex = matchIndex
+    public init(address: String, voter: Bool, state: String, matchIndex: UInt64, journalNode: Bool = false) {
+        self.address = address; self.voter = voter; self.state = state; self.matchIndex = matchIndex; self.journalNode = journalNode
     }
     public init(proto: ProtoMessage) throws(WireError) {
-        address = proto.string(1); voter = proto.bool(2); state = proto.string(3); matchIndex = proto.uint64(4)
+        address = proto.string(1); voter = proto.bool(2); state = proto.string(3); matchIndex = proto.uint64(4); journalNode = proto.bool(5)
     }
     public var proto: ProtoMessage {
         var p = ProtoMessage()
-        p.set(1, address); p.set(2, voter); p.set(3, state); p.set(4, matchIndex)
+        p.set(1, address); p.set(2, voter); p.set(3, state); p.set(4, matchIndex); p.set(5, journalNode)
         return p
     }
 }

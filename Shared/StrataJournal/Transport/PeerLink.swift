@@ -18,6 +18,8 @@ final class PeerLink: Sendable {
     private struct State {
         var queue: [RaftMessage] = []
         var snapshot: RaftMessage?
+        /// A snapshot to ship to a journal node (sent when no SNAPSHOT transfer is pending).
+        var offer: SnapshotMeta?
         var disconnected = false
         var waiter: CheckedContinuation<Void, Never>?
         var node: RaftNode?
@@ -27,23 +29,26 @@ final class PeerLink: Sendable {
     private enum Work {
         case messages([RaftMessage])
         case snapshot(RaftMessage)
+        case offer(SnapshotMeta)
         case disconnected
     }
 
     let peer: MemberID
     let address: HostAndPort
     private let clusterID: [UInt8]
+    private let storageID: UInt64
     private let deadline: Duration
     private let chunkSizeBytes: Int
     private let compress: Bool
     private let state = NIOLockedValueBox(State())
     private let client: RPCClient
 
-    init(peer: MemberID, address: HostAndPort, clusterID: [UInt8], frameSizeMaxBytes: Int, deadline: Duration,
+    init(peer: MemberID, address: HostAndPort, clusterID: [UInt8], storageID: UInt64, frameSizeMaxBytes: Int, deadline: Duration,
          chunkSizeBytes: Int = 4 << 20, compress: Bool = false) {
         self.peer = peer
         self.address = address
         self.clusterID = clusterID
+        self.storageID = storageID
         self.deadline = deadline
         self.chunkSizeBytes = chunkSizeBytes
         self.compress = compress
@@ -85,6 +90,17 @@ final class PeerLink: Sendable {
         waiter?.resume()
     }
 
+    /// Ships the snapshot `meta` names to this peer, a journal node, so that it can drop the log
+    /// the snapshot covers (one at a time; a newer offer replaces one not yet started).
+    func offerSnapshot(_ meta: SnapshotMeta) {
+        let waiter: CheckedContinuation<Void, Never>? = state.withLockedValue { state in
+            state.offer = meta
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
     func close() async { await client.close() }
 
     /// Sends until cancelled.
@@ -95,15 +111,22 @@ final class PeerLink: Sendable {
             case .disconnected:
                 await node.peerDisconnected(peer)
             case .messages(let messages):
-                do {
-                    _ = try await client.call(JournalMethods.raftMessages, RaftMessageBatch(clusterID: clusterID, messages: messages), deadline: deadline)
+                do throws(RPCError) {
+                    _ = try await client.call(JournalMethods.raftMessages, RaftMessageBatch(clusterID: clusterID, messages: messages, storageID: storageID),
+                                              deadline: deadline)
+                    await node.peerAccepted(peer)
                 } catch {
+                    if error.code == .failedPrecondition { await node.peerRefused(peer, error.message) }
                     await node.peerUnreachable(peer)
                 }
             case .snapshot(let message):
-                let success = await stream(message, node: node)
+                guard case .snapshot(let meta) = message.body else { break }
+                let success = await stream(meta, message: message, node: node)
                 state.withLockedValue { $0.snapshot = nil }
                 await node.snapshotSent(to: peer, success: success)
+            case .offer(let meta):
+                let success = await stream(meta, message: nil, node: node)
+                await node.snapshotOffered(to: peer, index: meta.index, success: success)
             }
         }
     }
@@ -112,7 +135,7 @@ final class PeerLink: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let ready = state.withLockedValue { state -> Bool in
-                    if !state.queue.isEmpty || state.disconnected || (state.snapshot != nil && !Task.isCancelled) { return true }
+                    if !state.queue.isEmpty || state.disconnected || ((state.snapshot != nil || state.offer != nil) && !Task.isCancelled) { return true }
                     state.waiter = continuation
                     return false
                 }
@@ -132,6 +155,10 @@ final class PeerLink: Sendable {
             }
             // Queued messages go first; snapshot messages never enter the queue.
             if let snapshot = state.snapshot, state.queue.isEmpty { return .snapshot(snapshot) }
+            if let offer = state.offer, state.queue.isEmpty {
+                state.offer = nil
+                return .offer(offer)
+            }
             guard !state.queue.isEmpty else { return nil }
             var batch: [RaftMessage] = []
             var bytes = 0
@@ -146,8 +173,9 @@ final class PeerLink: Sendable {
         }
     }
 
-    private func stream(_ message: RaftMessage, node: RaftNode) async -> Bool {
-        guard case .snapshot(let meta) = message.body else { return false }
+    /// Streams the snapshot file of `meta`: for a SNAPSHOT transfer the last chunk carries
+    /// `message`; an offer carries none.
+    private func stream(_ meta: SnapshotMeta, message: RaftMessage?, node: RaftNode) async -> Bool {
         let bytes: [UInt8]
         do { bytes = try await node.snapshotFile(meta) } catch { return false }
         var offset = 0
@@ -157,13 +185,14 @@ final class PeerLink: Sendable {
             if compress {
                 do { payload = try payload.compress(with: .zlib()) } catch { return false }
             }
-            let chunk = SnapshotChunk(clusterID: clusterID, from: message.from, to: peer, snapshotIndex: meta.index,
+            let chunk = SnapshotChunk(clusterID: clusterID, from: node.memberID, to: peer, snapshotIndex: meta.index,
                                       snapshotTerm: meta.term, offset: UInt64(offset), totalBytes: UInt64(bytes.count),
                                       compressed: compress, uncompressedBytes: UInt64(end - offset),
-                                      message: end == bytes.count ? message : nil)
-            do {
+                                      message: end == bytes.count ? message : nil, offer: message == nil, storageID: storageID)
+            do throws(RPCError) {
                 _ = try await client.call(JournalMethods.snapshotChunk, chunk, payload: payload, deadline: .seconds(30))
             } catch {
+                if error.code == .failedPrecondition && message != nil { await node.peerRefused(peer, error.message) }
                 return false
             }
             offset = end

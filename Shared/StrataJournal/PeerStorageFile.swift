@@ -1,0 +1,50 @@
+import Foundation
+import StrataCore
+import StrataRaft
+import StrataWire
+
+/// The journal storage id (from `journal.id`) each peer of this member has shown, kept in `peers`
+/// beside the log (magic, count, pairs of member id and storage id, CRC-32). A voter that comes
+/// back with another storage id lost the disk it voted and acknowledged from: counting it as the
+/// same member could lose committed entries (it forgot what it promised), so its messages are
+/// refused until it is removed from the quorum and added again.
+enum PeerStorageFile {
+    static let fileName = "peers"
+    static let magic: UInt32 = 0x5354_5250 // "STRP"
+    static let peersMax = 1024
+
+    static func write(_ peers: [MemberID: UInt64], directory: String, sync: Bool) throws(JournalError) {
+        precondition(peers.count <= peersMax, "\(peers.count) peers")
+        var writer = ByteWriter()
+        writer.write(magic)
+        writer.write(UInt32(peers.count))
+        for (member, storage) in peers.sorted(by: { $0.key < $1.key }) {
+            writer.write(member)
+            writer.write(storage)
+        }
+        writer.write(Checksum.crc32(0, writer.bytes))
+        try JournalFiles.writeAtomically(writer.bytes, to: directory + "/" + fileName, sync: sync)
+    }
+
+    /// The saved storage ids (empty if there is no file); a damaged file is an error naming it.
+    static func read(directory: String) throws(JournalError) -> [MemberID: UInt64] {
+        let path = directory + "/" + fileName
+        guard FileManager.default.fileExists(atPath: path) else { return [:] }
+        let bytes = try JournalFiles.read(path)
+        var reader = ByteReader(bytes)
+        guard let magic = reader.read(UInt32.self), magic == Self.magic, let count = reader.read(UInt32.self), count <= peersMax else {
+            throw JournalError(.corruptRecord, "corrupt peer storage file \(path)")
+        }
+        var peers: [MemberID: UInt64] = [:]
+        for _ in 0..<count {
+            guard let member = reader.read(UInt64.self), let storage = reader.read(UInt64.self) else {
+                throw JournalError(.corruptRecord, "corrupt peer storage file \(path)")
+            }
+            peers[member] = storage
+        }
+        guard let crc = reader.read(UInt32.self), crc == Checksum.crc32(0, Array(bytes[0..<reader.offset - 4])) else {
+            throw JournalError(.corruptRecord, "corrupt peer storage file \(path) (checksum)")
+        }
+        return peers
+    }
+}
