@@ -186,7 +186,8 @@ let package = Package(
 
         .executableTarget(
             name: "strata-master",
-            dependencies: ["StrataRuntime", "StrataMaster", "StrataJournal", "StrataUFS", "StrataWire", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            dependencies: ["StrataRuntime", "StrataMaster", "StrataJournal", "StrataUFS", "StrataWire", "StrataClient",
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Services/master"
         ),
         .executableTarget(

@@ -9,7 +9,7 @@ import StrataWire
 struct FSAdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsadmin", abstract: "Administer the masters.",
-        subcommands: [ReportCommand.self, JournalCommand.self])
+        subcommands: [ReportCommand.self, JournalCommand.self, BackupCommand.self])
 }
 
 struct ReportCommand: AsyncParsableCommand {

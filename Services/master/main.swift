@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import StrataClient
 import StrataCore
 import StrataJournal
 import StrataMaster
@@ -36,9 +37,14 @@ await ServiceProcess.main(ServiceProcessDescription(
                                                            methods: FileSystemMaster.journaledMethods, logger: context.logger)
         let master = FileSystemMaster(journaled: opened.journaled, rootUFS: rootUFS, logger: context.logger)
         let blockMaster = BlockMaster(namespace: master, workerTimeout: configuration.duration(.masterWorkerTimeout), logger: context.logger)
+        // Backups hold the job table too, asked of the leading job master (within ten seconds).
+        let jobConfiguration = try configuration.setting(.userRpcRetryMaxDuration, to: "10s")
+        let jobs = JobClient(locator: try MasterLocator.configured(jobConfiguration, domain: .jobMaster), configuration: jobConfiguration)
+        let backups = MasterBackups(master: master, settings: MasterBackups.Settings(configuration: configuration),
+                                    exportJobTable: { try await jobs.exportTable() }, logger: context.logger)
         let web = MasterWebUI(fileSystem: master, blockMaster: blockMaster, configuration: configuration, metrics: context.metrics)
         return ServiceParts(
-            handlers: opened.handlers(["rpc": { master.register(into: &$0); blockMaster.register(into: &$0) }]),
+            handlers: opened.handlers(["rpc": { master.register(into: &$0); blockMaster.register(into: &$0); backups.register(into: &$0) }]),
             foundation: opened.foundation,
             services: [BlockMasterService(blockMaster: blockMaster)] + opened.watchers,
             role: { await master.role() },

@@ -3,6 +3,9 @@
 #include <string.h>
 
 static const ProtobufCMessageDescriptor *const strata_wire_descriptors[] = {
+  &strata__backup_request__descriptor,
+  &strata__backup_status__descriptor,
+  &strata__backup_status_request__descriptor,
   &strata__block_location__descriptor,
   &strata__block_report__descriptor,
   &strata__cache_block_response__descriptor,
@@ -16,6 +19,7 @@ static const ProtobufCMessageDescriptor *const strata_wire_descriptors[] = {
   &strata__echo_response__descriptor,
   &strata__empty_response__descriptor,
   &strata__exists_response__descriptor,
+  &strata__exported_job_table__descriptor,
   &strata__failed_file__descriptor,
   &strata__file_block_info__descriptor,
   &strata__file_blocks_response__descriptor,

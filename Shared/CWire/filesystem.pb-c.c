@@ -772,6 +772,141 @@ void   strata__master_info__free_unpacked
   assert(message->base.descriptor == &strata__master_info__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   strata__backup_request__init
+                     (Strata__BackupRequest         *message)
+{
+  static const Strata__BackupRequest init_value = STRATA__BACKUP_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__backup_request__get_packed_size
+                     (const Strata__BackupRequest *message)
+{
+  assert(message->base.descriptor == &strata__backup_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__backup_request__pack
+                     (const Strata__BackupRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__backup_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__backup_request__pack_to_buffer
+                     (const Strata__BackupRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__backup_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__BackupRequest *
+       strata__backup_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__BackupRequest *)
+     protobuf_c_message_unpack (&strata__backup_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__backup_request__free_unpacked
+                     (Strata__BackupRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__backup_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__backup_status_request__init
+                     (Strata__BackupStatusRequest         *message)
+{
+  static const Strata__BackupStatusRequest init_value = STRATA__BACKUP_STATUS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t strata__backup_status_request__get_packed_size
+                     (const Strata__BackupStatusRequest *message)
+{
+  assert(message->base.descriptor == &strata__backup_status_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__backup_status_request__pack
+                     (const Strata__BackupStatusRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__backup_status_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__backup_status_request__pack_to_buffer
+                     (const Strata__BackupStatusRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__backup_status_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__BackupStatusRequest *
+       strata__backup_status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__BackupStatusRequest *)
+     protobuf_c_message_unpack (&strata__backup_status_request__descriptor,
+                                allocator, len, data);
+}
+void   strata__backup_status_request__free_unpacked
+                     (Strata__BackupStatusRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__backup_status_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   strata__backup_status__init
+                     (Strata__BackupStatus         *message)
+{
+  static const Strata__BackupStatus init_value = STRATA__BACKUP_STATUS__INIT;
+  *message = init_value;
+}
+size_t strata__backup_status__get_packed_size
+                     (const Strata__BackupStatus *message)
+{
+  assert(message->base.descriptor == &strata__backup_status__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__backup_status__pack
+                     (const Strata__BackupStatus *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__backup_status__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__backup_status__pack_to_buffer
+                     (const Strata__BackupStatus *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__backup_status__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__BackupStatus *
+       strata__backup_status__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__BackupStatus *)
+     protobuf_c_message_unpack (&strata__backup_status__descriptor,
+                                allocator, len, data);
+}
+void   strata__backup_status__free_unpacked
+                     (Strata__BackupStatus *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__backup_status__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor strata__operation_id__field_descriptors[2] =
 {
   {
@@ -2449,5 +2584,314 @@ const ProtobufCMessageDescriptor strata__master_info__descriptor =
   strata__master_info__field_indices_by_name,
   1,  strata__master_info__number_ranges,
   (ProtobufCMessageInit) strata__master_info__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__backup_request__field_descriptors[6] =
+{
+  {
+    "directory",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__BackupRequest, directory),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "local",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__BackupRequest, local),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "allow_leader",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__BackupRequest, allow_leader),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bypass_delegation",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__BackupRequest, bypass_delegation),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__BackupRequest, id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "applied_index",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__BackupRequest, applied_index),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__backup_request__field_indices_by_name[] = {
+  2,   /* field[2] = allow_leader */
+  5,   /* field[5] = applied_index */
+  3,   /* field[3] = bypass_delegation */
+  0,   /* field[0] = directory */
+  4,   /* field[4] = id */
+  1,   /* field[1] = local */
+};
+static const ProtobufCIntRange strata__backup_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor strata__backup_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.BackupRequest",
+  "BackupRequest",
+  "Strata__BackupRequest",
+  "strata",
+  sizeof(Strata__BackupRequest),
+  6,
+  strata__backup_request__field_descriptors,
+  strata__backup_request__field_indices_by_name,
+  1,  strata__backup_request__number_ranges,
+  (ProtobufCMessageInit) strata__backup_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__backup_status_request__field_descriptors[1] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__BackupStatusRequest, id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__backup_status_request__field_indices_by_name[] = {
+  0,   /* field[0] = id */
+};
+static const ProtobufCIntRange strata__backup_status_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor strata__backup_status_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.BackupStatusRequest",
+  "BackupStatusRequest",
+  "Strata__BackupStatusRequest",
+  "strata",
+  sizeof(Strata__BackupStatusRequest),
+  1,
+  strata__backup_status_request__field_descriptors,
+  strata__backup_status_request__field_indices_by_name,
+  1,  strata__backup_status_request__number_ranges,
+  (ProtobufCMessageInit) strata__backup_status_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__backup_status__field_descriptors[11] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__BackupStatus, id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__BackupStatus, state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "host",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__BackupStatus, host),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "path",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__BackupStatus, path),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bytes",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__BackupStatus, bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "entries",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__BackupStatus, entries),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "error",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__BackupStatus, error),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "phase",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__BackupStatus, phase),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bytes_done",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__BackupStatus, bytes_done),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "delegated",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__BackupStatus, delegated),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Strata__BackupStatus, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__backup_status__field_indices_by_name[] = {
+  4,   /* field[4] = bytes */
+  8,   /* field[8] = bytes_done */
+  9,   /* field[9] = delegated */
+  5,   /* field[5] = entries */
+  6,   /* field[6] = error */
+  2,   /* field[2] = host */
+  0,   /* field[0] = id */
+  10,   /* field[10] = note */
+  3,   /* field[3] = path */
+  7,   /* field[7] = phase */
+  1,   /* field[1] = state */
+};
+static const ProtobufCIntRange strata__backup_status__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 11 }
+};
+const ProtobufCMessageDescriptor strata__backup_status__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.BackupStatus",
+  "BackupStatus",
+  "Strata__BackupStatus",
+  "strata",
+  sizeof(Strata__BackupStatus),
+  11,
+  strata__backup_status__field_descriptors,
+  strata__backup_status__field_indices_by_name,
+  1,  strata__backup_status__number_ranges,
+  (ProtobufCMessageInit) strata__backup_status__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

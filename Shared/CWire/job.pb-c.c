@@ -817,6 +817,51 @@ void   strata__job_service_summary__free_unpacked
   assert(message->base.descriptor == &strata__job_service_summary__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   strata__exported_job_table__init
+                     (Strata__ExportedJobTable         *message)
+{
+  static const Strata__ExportedJobTable init_value = STRATA__EXPORTED_JOB_TABLE__INIT;
+  *message = init_value;
+}
+size_t strata__exported_job_table__get_packed_size
+                     (const Strata__ExportedJobTable *message)
+{
+  assert(message->base.descriptor == &strata__exported_job_table__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t strata__exported_job_table__pack
+                     (const Strata__ExportedJobTable *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &strata__exported_job_table__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t strata__exported_job_table__pack_to_buffer
+                     (const Strata__ExportedJobTable *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &strata__exported_job_table__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Strata__ExportedJobTable *
+       strata__exported_job_table__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Strata__ExportedJobTable *)
+     protobuf_c_message_unpack (&strata__exported_job_table__descriptor,
+                                allocator, len, data);
+}
+void   strata__exported_job_table__free_unpacked
+                     (Strata__ExportedJobTable *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &strata__exported_job_table__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor strata__job_request__field_descriptors[7] =
 {
   {
@@ -2487,6 +2532,70 @@ const ProtobufCMessageDescriptor strata__job_service_summary__descriptor =
   strata__job_service_summary__field_indices_by_name,
   1,  strata__job_service_summary__number_ranges,
   (ProtobufCMessageInit) strata__job_service_summary__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor strata__exported_job_table__field_descriptors[3] =
+{
+  {
+    "data",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Strata__ExportedJobTable, data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "jobs",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__ExportedJobTable, jobs),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "applied_index",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__ExportedJobTable, applied_index),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned strata__exported_job_table__field_indices_by_name[] = {
+  2,   /* field[2] = applied_index */
+  0,   /* field[0] = data */
+  1,   /* field[1] = jobs */
+};
+static const ProtobufCIntRange strata__exported_job_table__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor strata__exported_job_table__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "strata.ExportedJobTable",
+  "ExportedJobTable",
+  "Strata__ExportedJobTable",
+  "strata",
+  sizeof(Strata__ExportedJobTable),
+  3,
+  strata__exported_job_table__field_descriptors,
+  strata__exported_job_table__field_indices_by_name,
+  1,  strata__exported_job_table__number_ranges,
+  (ProtobufCMessageInit) strata__exported_job_table__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue strata__job_status__enum_values_by_number[6] =

@@ -41,6 +41,11 @@ public final class JobClient: Sendable {
         try await service.call(JobMasterMethods.getCommandStatus, JobIdRequest(id: id, verbose: verbose))
     }
 
+    /// The job table as of the leader's applied index (for a backup).
+    public func exportTable() async throws(RPCError) -> ExportedJobTable {
+        try await service.call(JobMasterMethods.exportTable, GetServiceInfoRequest())
+    }
+
     public func summary() async throws(RPCError) -> JobServiceSummary {
         try await service.call(JobMasterMethods.summary, GetServiceInfoRequest())
     }

@@ -64,6 +64,11 @@ public final class JobMaster: Sendable {
 
     public func register(into handlers: inout RPCHandlers) {
         handlers.register(JobMasterMethods.getMasterInfo) { _, _ in await self.journaled.info() }
+        handlers.register(JobMasterMethods.exportTable) { _, _ in
+            try await self.journaled.readyToRead()
+            let exported = await self.journaled.exportState()
+            return ExportedJobTable(data: exported.data, jobs: exported.entries, appliedIndex: exported.appliedIndex)
+        }
         handlers.register(JobMasterMethods.submit) { request, _ in try await self.submit(request) }
         handlers.register(JobMasterMethods.getStatus) { request, _ in
             try await self.journaled.readyToRead()

@@ -37,6 +37,11 @@ public actor JobStateMachine: OutcomeStateMachine {
         return { JobCodec.encodeSnapshot(copy) }
     }
 
+    public func backupView() -> (serialize: @Sendable () -> [UInt8], entries: UInt64) {
+        let copy = table
+        return ({ JobCodec.encodeSnapshot(copy) }, UInt64(copy.count))
+    }
+
     public func restore(_ data: [UInt8]) throws {
         table = try JobCodec.decodeSnapshot(data)
         outcomes.removeAll()

@@ -55,6 +55,11 @@ public actor NamespaceStateMachine: OutcomeStateMachine {
         return { copy.encodedSnapshot() }
     }
 
+    public func backupView() -> (serialize: @Sendable () -> [UInt8], entries: UInt64) {
+        let copy = namespace
+        return ({ copy.encodedSnapshot() }, UInt64(copy.inodeCount))
+    }
+
     public func restore(_ data: [UInt8]) throws {
         namespace = try Namespace(snapshot: data)
         removals += 1

@@ -32,6 +32,9 @@ typedef struct Strata__ExistsResponse Strata__ExistsResponse;
 typedef struct Strata__EmptyResponse Strata__EmptyResponse;
 typedef struct Strata__MasterMember Strata__MasterMember;
 typedef struct Strata__MasterInfo Strata__MasterInfo;
+typedef struct Strata__BackupRequest Strata__BackupRequest;
+typedef struct Strata__BackupStatusRequest Strata__BackupStatusRequest;
+typedef struct Strata__BackupStatus Strata__BackupStatus;
 
 
 /* --- enums --- */
@@ -320,6 +323,98 @@ struct  Strata__MasterInfo
 #define STRATA__MASTER_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&strata__master_info__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, {0,NULL}, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+/*
+ * `strata fsadmin backup`: the leader answers at once with the backup's id and the master that
+ * takes it (a standby, unless delegation is off, bypassed or impossible); BackupStatus on that
+ * master follows it to the end.
+ */
+struct  Strata__BackupRequest
+{
+  ProtobufCMessage base;
+  /*
+   * empty: strata.master.backup.directory
+   */
+  char *directory;
+  /*
+   * a folder on the backing-up master's own disk, not in the root under storage
+   */
+  protobuf_c_boolean local;
+  /*
+   * back up on the leader when no standby can
+   */
+  protobuf_c_boolean allow_leader;
+  /*
+   * back up on the leader
+   */
+  protobuf_c_boolean bypass_delegation;
+  /*
+   * set by the leader when it delegates
+   */
+  uint64_t id;
+  /*
+   * the delegate applies at least this index first
+   */
+  uint64_t applied_index;
+};
+#define STRATA__BACKUP_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__backup_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0 }
+
+
+struct  Strata__BackupStatusRequest
+{
+  ProtobufCMessage base;
+  uint64_t id;
+};
+#define STRATA__BACKUP_STATUS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__backup_status_request__descriptor) \
+    , 0 }
+
+
+struct  Strata__BackupStatus
+{
+  ProtobufCMessage base;
+  uint64_t id;
+  /*
+   * RUNNING, COMPLETED, FAILED
+   */
+  char *state;
+  /*
+   * RPC address of the master taking it
+   */
+  char *host;
+  /*
+   * the backup file
+   */
+  char *path;
+  /*
+   * its size, once written
+   */
+  uint64_t bytes;
+  /*
+   * inodes and jobs in it
+   */
+  uint64_t entries;
+  char *error;
+  /*
+   * what it is doing now
+   */
+  char *phase;
+  /*
+   * of `bytes`, while writing
+   */
+  uint64_t bytes_done;
+  protobuf_c_boolean delegated;
+  /*
+   * what it does not hold, and why
+   */
+  char *note;
+};
+#define STRATA__BACKUP_STATUS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__backup_status__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
 
 
 /* Strata__OperationId methods */
@@ -645,6 +740,63 @@ Strata__MasterInfo *
 void   strata__master_info__free_unpacked
                      (Strata__MasterInfo *message,
                       ProtobufCAllocator *allocator);
+/* Strata__BackupRequest methods */
+void   strata__backup_request__init
+                     (Strata__BackupRequest         *message);
+size_t strata__backup_request__get_packed_size
+                     (const Strata__BackupRequest   *message);
+size_t strata__backup_request__pack
+                     (const Strata__BackupRequest   *message,
+                      uint8_t             *out);
+size_t strata__backup_request__pack_to_buffer
+                     (const Strata__BackupRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__BackupRequest *
+       strata__backup_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__backup_request__free_unpacked
+                     (Strata__BackupRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__BackupStatusRequest methods */
+void   strata__backup_status_request__init
+                     (Strata__BackupStatusRequest         *message);
+size_t strata__backup_status_request__get_packed_size
+                     (const Strata__BackupStatusRequest   *message);
+size_t strata__backup_status_request__pack
+                     (const Strata__BackupStatusRequest   *message,
+                      uint8_t             *out);
+size_t strata__backup_status_request__pack_to_buffer
+                     (const Strata__BackupStatusRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__BackupStatusRequest *
+       strata__backup_status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__backup_status_request__free_unpacked
+                     (Strata__BackupStatusRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Strata__BackupStatus methods */
+void   strata__backup_status__init
+                     (Strata__BackupStatus         *message);
+size_t strata__backup_status__get_packed_size
+                     (const Strata__BackupStatus   *message);
+size_t strata__backup_status__pack
+                     (const Strata__BackupStatus   *message,
+                      uint8_t             *out);
+size_t strata__backup_status__pack_to_buffer
+                     (const Strata__BackupStatus   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__BackupStatus *
+       strata__backup_status__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__backup_status__free_unpacked
+                     (Strata__BackupStatus *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Strata__OperationId_Closure)
@@ -698,6 +850,15 @@ typedef void (*Strata__MasterMember_Closure)
 typedef void (*Strata__MasterInfo_Closure)
                  (const Strata__MasterInfo *message,
                   void *closure_data);
+typedef void (*Strata__BackupRequest_Closure)
+                 (const Strata__BackupRequest *message,
+                  void *closure_data);
+typedef void (*Strata__BackupStatusRequest_Closure)
+                 (const Strata__BackupStatusRequest *message,
+                  void *closure_data);
+typedef void (*Strata__BackupStatus_Closure)
+                 (const Strata__BackupStatus *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -721,6 +882,9 @@ extern const ProtobufCMessageDescriptor strata__exists_response__descriptor;
 extern const ProtobufCMessageDescriptor strata__empty_response__descriptor;
 extern const ProtobufCMessageDescriptor strata__master_member__descriptor;
 extern const ProtobufCMessageDescriptor strata__master_info__descriptor;
+extern const ProtobufCMessageDescriptor strata__backup_request__descriptor;
+extern const ProtobufCMessageDescriptor strata__backup_status_request__descriptor;
+extern const ProtobufCMessageDescriptor strata__backup_status__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -34,6 +34,7 @@ typedef struct Strata__TaskAssignment Strata__TaskAssignment;
 typedef struct Strata__JobWorkerHeartbeatResponse Strata__JobWorkerHeartbeatResponse;
 typedef struct Strata__JobWorkerInfo Strata__JobWorkerInfo;
 typedef struct Strata__JobServiceSummary Strata__JobServiceSummary;
+typedef struct Strata__ExportedJobTable Strata__ExportedJobTable;
 
 
 /* --- enums --- */
@@ -434,6 +435,24 @@ struct  Strata__JobServiceSummary
     , 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
 
 
+/*
+ * The job table as of the leader's applied index, for a backup (JobMaster.ExportTable).
+ */
+struct  Strata__ExportedJobTable
+{
+  ProtobufCMessage base;
+  /*
+   * the job table's snapshot encoding
+   */
+  ProtobufCBinaryData data;
+  uint64_t jobs;
+  uint64_t applied_index;
+};
+#define STRATA__EXPORTED_JOB_TABLE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&strata__exported_job_table__descriptor) \
+    , {0,NULL}, 0, 0 }
+
+
 /* Strata__JobRequest methods */
 void   strata__job_request__init
                      (Strata__JobRequest         *message);
@@ -776,6 +795,25 @@ Strata__JobServiceSummary *
 void   strata__job_service_summary__free_unpacked
                      (Strata__JobServiceSummary *message,
                       ProtobufCAllocator *allocator);
+/* Strata__ExportedJobTable methods */
+void   strata__exported_job_table__init
+                     (Strata__ExportedJobTable         *message);
+size_t strata__exported_job_table__get_packed_size
+                     (const Strata__ExportedJobTable   *message);
+size_t strata__exported_job_table__pack
+                     (const Strata__ExportedJobTable   *message,
+                      uint8_t             *out);
+size_t strata__exported_job_table__pack_to_buffer
+                     (const Strata__ExportedJobTable   *message,
+                      ProtobufCBuffer     *buffer);
+Strata__ExportedJobTable *
+       strata__exported_job_table__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   strata__exported_job_table__free_unpacked
+                     (Strata__ExportedJobTable *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Strata__JobRequest_Closure)
@@ -832,6 +870,9 @@ typedef void (*Strata__JobWorkerInfo_Closure)
 typedef void (*Strata__JobServiceSummary_Closure)
                  (const Strata__JobServiceSummary *message,
                   void *closure_data);
+typedef void (*Strata__ExportedJobTable_Closure)
+                 (const Strata__ExportedJobTable *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -858,6 +899,7 @@ extern const ProtobufCMessageDescriptor strata__task_assignment__descriptor;
 extern const ProtobufCMessageDescriptor strata__job_worker_heartbeat_response__descriptor;
 extern const ProtobufCMessageDescriptor strata__job_worker_info__descriptor;
 extern const ProtobufCMessageDescriptor strata__job_service_summary__descriptor;
+extern const ProtobufCMessageDescriptor strata__exported_job_table__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -54,6 +54,18 @@ extension PropertyKey {
     public static let masterMountTableRootUFS = PropertyKey("strata.master.mount.table.root.ufs", .string,
         default: "${strata.work.dir}/underFSStorage", "Under storage mounted at / (a local or shared folder).")
 
+    // MARK: Backups
+    public static let masterBackupDirectory = PropertyKey("strata.master.backup.directory", .string, default: "/strata_backups",
+        "Folder of `fsadmin backup` files: in the root under storage, or with --local on the backing-up master's disk.")
+    public static let masterBackupDelegationEnabled = PropertyKey("strata.master.backup.delegation.enabled", .boolean, default: "true",
+        "The leading master has a standby take backups and keeps serving.")
+    public static let masterDailyBackupEnabled = PropertyKey("strata.master.daily.backup.enabled", .boolean, default: "false",
+        "The leading master takes a backup every day at strata.master.daily.backup.time.")
+    public static let masterDailyBackupTime = PropertyKey("strata.master.daily.backup.time", .string, default: "05:00",
+        "When the daily backup is taken, HH:mm in UTC.")
+    public static let masterDailyBackupFilesRetained = PropertyKey("strata.master.daily.backup.files.retained", .integer(min: 1, max: 10_000), default: "3",
+        "Backups kept in the backup folder after a daily backup; older ones are deleted.")
+
     // MARK: Embedded journal (Raft)
     public static let masterEmbeddedJournalElectionTimeoutMin = PropertyKey("strata.master.embedded.journal.election.timeout.min",
         .duration, default: "1s", "Shortest time a member waits without hearing from a leader before campaigning.")
@@ -236,6 +248,8 @@ extension PropertyKey {
         .masterHostname, .masterBindHost, .masterRpcPort, .masterWebPort, .masterEmbeddedJournalPort,
         .masterEmbeddedJournalAddresses, .masterRpcAddresses, .masterJournalType, .masterJournalFolder,
         .clusterID, .masterMountTableRootUFS, .masterJournalExitOnDemotion,
+        .masterBackupDirectory, .masterBackupDelegationEnabled, .masterDailyBackupEnabled, .masterDailyBackupTime,
+        .masterDailyBackupFilesRetained,
         .masterEmbeddedJournalElectionTimeoutMin, .masterEmbeddedJournalElectionTimeoutMax, .masterEmbeddedJournalHeartbeatInterval,
         .masterEmbeddedJournalEntrySizeMax, .masterEmbeddedJournalSegmentSize, .masterEmbeddedJournalSnapshotReplicationChunkSize,
         .masterEmbeddedJournalSnapshotReplicationCompressionType, .masterEmbeddedJournalUnsafeFlushEnabled,

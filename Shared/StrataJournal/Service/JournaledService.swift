@@ -118,6 +118,27 @@ public final class JournaledService<StateMachine: OutcomeStateMachine>: Sendable
         return info
     }
 
+    /// This member's state as of (about) its applied index, serialized off the journal's path:
+    /// what a backup holds. A standby's export is as of what it has applied.
+    public func exportState() async -> (data: [UInt8], entries: UInt64, appliedIndex: UInt64) {
+        let view = await stateMachine.backupView()
+        let applied = await journal.status().appliedIndex
+        let data = await Task.detached { view.serialize() }.value
+        return (data, view.entries, applied)
+    }
+
+    /// Waits until this member has applied `index` (a delegated backup is as of the leader's
+    /// commit index when it was asked), at most `timeout`.
+    public func waitForApplied(_ index: UInt64, timeout: Duration) async throws(RPCError) {
+        let deadline = ContinuousClock.now + timeout
+        while await journal.status().appliedIndex < index {
+            guard ContinuousClock.now < deadline else {
+                throw RPCError(.deadlineExceeded, "\(thisRPCAddress) did not apply journal index \(index) within \(DurationText.format(timeout))")
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     /// The web UI address of the leading member, for links from a standby's pages.
     public func leaderWebURL() async -> String? {
         let leader = journal.isLeader ? thisRPCAddress : await journal.leaderRPCAddress()

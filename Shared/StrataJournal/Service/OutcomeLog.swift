@@ -6,6 +6,9 @@ public protocol OutcomeStateMachine: ReplicatedStateMachine {
     associatedtype Outcome: Sendable
     /// The outcome of the record applied at `index`, once.
     func takeOutcome(_ index: UInt64) async -> Outcome?
+    /// A snapshot (as `snapshot()`) with the number of entries it holds (inodes, jobs), taken
+    /// together: what a backup reports.
+    func backupView() async -> (serialize: @Sendable () -> [UInt8], entries: UInt64)
 }
 
 /// Outcomes of applied records by journal index, kept for their proposers: between `kept` and

@@ -18,6 +18,12 @@ public enum FileSystemMethods {
     public static let checkpoint = RPCMethod<GetServiceInfoRequest, EmptyResponse>(id: 0x0003_000D, name: "FileSystem.Checkpoint")
     /// Checkpoints this master's journal (any master; what the leader asks of the others).
     public static let checkpointLocal = RPCMethod<GetServiceInfoRequest, EmptyResponse>(id: 0x0003_000E, name: "FileSystem.CheckpointLocal")
+    /// The leader starts a backup (delegated to a standby unless told otherwise) and answers at once.
+    public static let backup = RPCMethod<BackupRequest, BackupStatus>(id: 0x0003_0010, name: "FileSystem.Backup")
+    /// A master (the delegate, or the leader itself) takes the backup the leader asked for.
+    public static let backupLocal = RPCMethod<BackupRequest, BackupStatus>(id: 0x0003_0011, name: "FileSystem.BackupLocal")
+    /// How a backup taken by this master is going.
+    public static let backupStatus = RPCMethod<BackupStatusRequest, BackupStatus>(id: 0x0003_0012, name: "FileSystem.BackupStatus")
 }
 
 public struct OperationIdentifier: Sendable, Equatable {
@@ -383,6 +389,70 @@ public struct MasterInfo: WireMessage {
         p.set(1, leaderRPCAddress); p.set(2, journalType); p.set(3, term); p.set(4, clusterID); p.set(5, masters)
         p.set(6, thisRPCAddress); p.set(7, thisRole); p.set(8, commitIndex); p.set(9, appliedIndex); p.set(10, inodeCount)
         p.set(11, rootUFS); p.set(12, startTimeMilliseconds); p.set(13, zooKeeperAddress)
+        return p
+    }
+}
+
+public struct BackupRequest: WireMessage {
+    public static let descriptor = ProtoDescriptor("strata.BackupRequest")
+    public var directory = ""
+    public var local = false
+    public var allowLeader = false
+    public var bypassDelegation = false
+    public var id: UInt64 = 0
+    public var appliedIndex: UInt64 = 0
+
+    public init() {}
+    public init(proto: ProtoMessage) throws(WireError) {
+        directory = proto.string(1); local = proto.bool(2); allowLeader = proto.bool(3); bypassDelegation = proto.bool(4)
+        id = proto.uint64(5); appliedIndex = proto.uint64(6)
+    }
+    public var proto: ProtoMessage {
+        var p = ProtoMessage()
+        p.set(1, directory); p.set(2, local); p.set(3, allowLeader); p.set(4, bypassDelegation); p.set(5, id); p.set(6, appliedIndex)
+        return p
+    }
+}
+
+public struct BackupStatusRequest: WireMessage {
+    public static let descriptor = ProtoDescriptor("strata.BackupStatusRequest")
+    public var id: UInt64
+    public init(id: UInt64) { self.id = id }
+    public init(proto: ProtoMessage) throws(WireError) { id = proto.uint64(1) }
+    public var proto: ProtoMessage {
+        var p = ProtoMessage()
+        p.set(1, id)
+        return p
+    }
+}
+
+public struct BackupStatus: WireMessage {
+    public static let descriptor = ProtoDescriptor("strata.BackupStatus")
+    public enum State: String, Sendable { case running = "RUNNING", completed = "COMPLETED", failed = "FAILED" }
+    public var id: UInt64 = 0
+    public var state: State = .running
+    public var host = ""
+    public var path = ""
+    public var bytes: UInt64 = 0
+    public var entries: UInt64 = 0
+    public var error = ""
+    public var phase = ""
+    public var bytesDone: UInt64 = 0
+    public var delegated = false
+    public var note = ""
+
+    public init() {}
+    public init(proto: ProtoMessage) throws(WireError) {
+        id = proto.uint64(1)
+        guard let state = State(rawValue: proto.string(2)) else { throw WireError(.invalidField, "unknown backup state '\(proto.string(2))'") }
+        self.state = state
+        host = proto.string(3); path = proto.string(4); bytes = proto.uint64(5); entries = proto.uint64(6); error = proto.string(7)
+        phase = proto.string(8); bytesDone = proto.uint64(9); delegated = proto.bool(10); note = proto.string(11)
+    }
+    public var proto: ProtoMessage {
+        var p = ProtoMessage()
+        p.set(1, id); p.set(2, state.rawValue); p.set(3, host); p.set(4, path); p.set(5, bytes); p.set(6, entries); p.set(7, error)
+        p.set(8, phase); p.set(9, bytesDone); p.set(10, delegated); p.set(11, note)
         return p
     }
 }

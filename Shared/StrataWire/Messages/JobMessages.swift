@@ -5,6 +5,8 @@ public enum JobMasterMethods {
     public static let getMasterInfo = RPCMethod<GetServiceInfoRequest, MasterInfo>(id: 0x0006_0001, name: "JobMaster.GetMasterInfo")
     /// The leader checkpoints its journal and has every other job master do the same.
     public static let checkpoint = RPCMethod<GetServiceInfoRequest, EmptyResponse>(id: 0x0006_0002, name: "JobMaster.Checkpoint")
+    /// The job table as of the leader's applied index, for a file-system master's backup.
+    public static let exportTable = RPCMethod<GetServiceInfoRequest, ExportedJobTable>(id: 0x0006_0004, name: "JobMaster.ExportTable")
     public static let checkpointLocal = RPCMethod<GetServiceInfoRequest, EmptyResponse>(id: 0x0006_0003, name: "JobMaster.CheckpointLocal")
     public static let submit = RPCMethod<SubmitJobsRequest, SubmitJobsResponse>(id: 0x0006_0010, name: "JobMaster.Submit")
     public static let getStatus = RPCMethod<JobIdRequest, JobInfo>(id: 0x0006_0011, name: "JobMaster.GetStatus")
@@ -392,5 +394,24 @@ public struct JobServiceSummary: WireMessage {
 
     public func count(_ status: JobStatus) -> UInt64 {
         Int(status.rawValue) < counts.count ? counts[Int(status.rawValue)] : 0
+    }
+}
+
+public struct ExportedJobTable: WireMessage {
+    public static let descriptor = ProtoDescriptor("strata.ExportedJobTable")
+    public var data: [UInt8]
+    public var jobs: UInt64
+    public var appliedIndex: UInt64
+
+    public init(data: [UInt8], jobs: UInt64, appliedIndex: UInt64) {
+        self.data = data; self.jobs = jobs; self.appliedIndex = appliedIndex
+    }
+    public init(proto: ProtoMessage) throws(WireError) {
+        data = proto.bytes(1); jobs = proto.uint64(2); appliedIndex = proto.uint64(3)
+    }
+    public var proto: ProtoMessage {
+        var p = ProtoMessage()
+        p.set(1, data); p.set(2, jobs); p.set(3, appliedIndex)
+        return p
     }
 }

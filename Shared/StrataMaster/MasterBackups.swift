@@ -1,0 +1,200 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import StrataCore
+import StrataJournal
+import StrataUFS
+import StrataWire
+
+/// Backups of the file-system master (`strata fsadmin backup`): the namespace with its mount
+/// table and the job table, in one checked file (`Backup`). The leader hands the work to a
+/// standby (`strata.master.backup.delegation.enabled`) and keeps serving; the master that takes
+/// it reports its progress through BackupStatus.
+public final class MasterBackups: Sendable {
+    public struct Settings: Sendable {
+        public var directory: String
+        public var delegation: Bool
+
+        public init(configuration: Configuration) {
+            directory = configuration.string(.masterBackupDirectory)
+            delegation = configuration.boolean(.masterBackupDelegationEnabled)
+        }
+    }
+
+    let master: FileSystemMaster
+    let settings: Settings
+    /// The job table from the leading job master, nil when there is no job service to ask.
+    let exportJobTable: @Sendable () async throws -> ExportedJobTable?
+    let logger: Logger
+    private let backups = NIOLockedValueBox<[UInt64: BackupStatus]>([:])
+    /// Write size: progress moves at least this often.
+    static let chunkBytes = 4 << 20
+    static let statusesKept = 64
+
+    public init(master: FileSystemMaster, settings: Settings, exportJobTable: @escaping @Sendable () async throws -> ExportedJobTable?, logger: Logger) {
+        self.master = master
+        self.settings = settings
+        self.exportJobTable = exportJobTable
+        self.logger = logger
+    }
+
+    public func register(into handlers: inout RPCHandlers) {
+        handlers.register(FileSystemMethods.backup) { request, _ in try await self.start(request) }
+        handlers.register(FileSystemMethods.backupLocal) { request, _ in try await self.startHere(request, delegated: true) }
+        handlers.register(FileSystemMethods.backupStatus) { request, _ in
+            guard let status = self.backups.withLockedValue({ $0[request.id] }) else {
+                throw RPCError(.notFound, "no backup \(request.id) on \(self.master.thisRPCAddress)")
+            }
+            return status
+        }
+    }
+
+    // MARK: On the leader
+
+    /// Starts a backup: on a standby unless delegation is off or bypassed, else (or when no
+    /// standby can) on the leader with `allowLeader`. Answers at once.
+    func start(_ request: BackupRequest) async throws(RPCError) -> BackupStatus {
+        try await master.journaled.ensureLeader()
+        try check(request)
+        var request = request
+        request.id = UInt64(Date().timeIntervalSince1970 * 1000)
+        if request.bypassDelegation || !settings.delegation {
+            return try await startHere(request, delegated: false)
+        }
+        let info = await master.journaled.info()
+        request.appliedIndex = info.commitIndex
+        var tried: [String] = []
+        // The standbys: every serving member but this one (journal nodes have no RPC address).
+        for member in info.masters where member.rpcAddress != info.thisRPCAddress && member.role != JournalRole.leader.rawValue
+            && member.role != EmbeddedServiceJournal.journalNodeRole {
+            guard let address = HostAndPort(parsing: member.rpcAddress) else { continue }
+            let client = RPCClient(address: address, frameSizeMaxBytes: 1 << 20, connectTimeout: .milliseconds(500))
+            defer { Task { await client.close() } }
+            do throws(RPCError) {
+                let status = try await client.call(FileSystemMethods.backupLocal, request, deadline: .seconds(5))
+                logger.info("backup \(request.id) delegated to \(address)")
+                return status
+            } catch {
+                tried.append("\(address): \(error.message)")
+            }
+        }
+        guard request.allowLeader else {
+            let why = tried.isEmpty ? "there is no standby master" : "no standby master could take it (\(tried.joined(separator: "; ")))"
+            throw RPCError(.failedPrecondition, "cannot delegate the backup: \(why); pass --allow-leader to let the leader take it (it keeps serving), or --bypass-delegation")
+        }
+        request.appliedIndex = 0
+        return try await startHere(request, delegated: false)
+    }
+
+    // MARK: On the master that takes it
+
+    private func check(_ request: BackupRequest) throws(RPCError) {
+        let folder = request.directory.isEmpty ? settings.directory : request.directory
+        guard folder.hasPrefix("/") || (request.local && folder.hasPrefix("file://")) else {
+            throw RPCError(.invalidArgument, "backup directory '\(folder)' is not an absolute path\(request.local ? "" : " in the root under storage")")
+        }
+    }
+
+    func startHere(_ request: BackupRequest, delegated: Bool) async throws(RPCError) -> BackupStatus {
+        try check(request)
+        let running = backups.withLockedValue { $0.values.first { $0.state == .running } }
+        if let running { throw RPCError(.failedPrecondition, "backup \(running.id) is still running on \(running.host)") }
+        var status = BackupStatus()
+        status.id = request.id == 0 ? UInt64(Date().timeIntervalSince1970 * 1000) : request.id
+        status.host = master.thisRPCAddress.description
+        status.delegated = delegated
+        status.phase = "starting"
+        let initial = status
+        backups.withLockedValue { backups in
+            backups[initial.id] = initial
+            if backups.count > Self.statusesKept, let oldest = backups.keys.min() { backups[oldest] = nil }
+        }
+        Task { await self.take(request, id: initial.id) }
+        return status
+    }
+
+    private func update(_ id: UInt64, _ change: (inout BackupStatus) -> Void) {
+        backups.withLockedValue { backups in if var status = backups[id] { change(&status); backups[id] = status } }
+    }
+
+    private func take(_ request: BackupRequest, id: UInt64) async {
+        do {
+            let result = try await write(request, id: id)
+            update(id) {
+                $0.state = .completed
+                $0.phase = "done"
+                $0.path = result.path
+                $0.bytes = result.bytes
+                $0.bytesDone = result.bytes
+                $0.entries = result.entries
+                $0.note = result.note
+            }
+            logger.info("backup \(id): \(result.path), \(result.bytes) bytes, \(result.entries) entries\(result.note.isEmpty ? "" : "; \(result.note)")")
+        } catch {
+            update(id) {
+                $0.state = .failed
+                $0.error = error.message
+            }
+            logger.warning("backup \(id) failed: \(error.message)")
+        }
+    }
+
+    private func write(_ request: BackupRequest, id: UInt64) async throws(RPCError) -> (path: String, bytes: UInt64, entries: UInt64, note: String) {
+        if request.appliedIndex > 0 {
+            update(id) { $0.phase = "applying the journal to index \(request.appliedIndex)" }
+            try await master.journaled.waitForApplied(request.appliedIndex, timeout: .seconds(60))
+        }
+        update(id) { $0.phase = "taking the namespace" }
+        let namespace = await master.journaled.exportState()
+        var sections = [Backup.Section(kind: .namespace, entries: namespace.entries, data: namespace.data)]
+        update(id) { $0.phase = "asking the job master for the job table" }
+        var note = ""
+        do {
+            if let table = try await exportJobTable() {
+                sections.append(Backup.Section(kind: .jobTable, entries: table.jobs, data: table.data))
+            } else {
+                note = "job table not included: no job master is configured"
+            }
+        } catch {
+            note = "job table not included: \(error)"
+        }
+        let created = UInt64(Date().timeIntervalSince1970 * 1000)
+        let backup = Backup(clusterID: master.journaled.clusterID, createdMilliseconds: created, journalIndex: namespace.appliedIndex, sections: sections)
+        update(id) { $0.phase = "compressing"; $0.entries = backup.entryCount }
+        let file: ByteBuffer
+        do { file = try backup.encoded() } catch { throw RPCError(.internal, error.message) }
+
+        let folder = request.directory.isEmpty ? settings.directory : request.directory
+        let location: String
+        if request.local {
+            location = folder
+        } else {
+            location = master.rootUFS.hasSuffix("/") ? master.rootUFS + folder.dropFirst() : master.rootUFS + folder
+        }
+        let name = Backup.fileName(createdMilliseconds: created)
+        do throws(UnderStorageError) {
+            let (ufs, relative) = try underStorage(at: location)
+            let writer = try await ufs.create(relative + [name], mode: 0o600)
+            let total = UInt64(file.readableBytes)
+            update(id) { $0.phase = "writing"; $0.bytes = total }
+            var offset = 0
+            do throws(UnderStorageError) {
+                while offset < file.readableBytes {
+                    let length = min(Self.chunkBytes, file.readableBytes - offset)
+                    try await writer.write(file.getSlice(at: file.readerIndex + offset, length: length)!, at: Int64(offset))
+                    offset += length
+                    let done = UInt64(offset)
+                    update(id) { $0.bytesDone = done }
+                }
+                try await writer.commit()
+            } catch {
+                await writer.abort()
+                throw error
+            }
+            return (writer.location, total, backup.entryCount, note)
+        } catch {
+            throw RPCError(.unavailable, "cannot write the backup to \(location): \(error.message)")
+        }
+    }
+}
