@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "StrataJournal",
             dependencies: [
-                "StrataCore", "StrataRaft", "StrataWire", "StrataZooKeeper",
+                "StrataCore", "StrataRaft", "StrataWire", "StrataZooKeeper", "StrataUFS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -21,6 +21,8 @@
 #   Default: NoMount.
 # -f  format first: the masters', job masters' and journal nodes' journals and the workers' storage (everything in them is erased)
 # -w  wait until the started processes exit
+# -i BACKUP  restore from a backup (strata fsadmin backup): the masters and job masters get
+#     -i BACKUP; on a formatted journal the first to lead restores it (with -f: format, then restore)
 #
 # Several masters on one host (a local HA cluster) each get a line in conf/masters with their
 # own ports and directories, e.g.
@@ -29,12 +31,13 @@
 set -euo pipefail
 source "$(dirname "$0")/strata-common.sh"
 
-usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
-wait_flag=0; format=0; mopt=NoMount; action=""
+wait_flag=0; format=0; mopt=NoMount; action=""; backup=""
 while [ $# -gt 0 ]; do
   case "$1" in
     -h|--help) usage 0 ;;
+    -i) [ $# -ge 2 ] || die "-i needs the backup file to restore from"; backup=$2; shift ;;
     -w) wait_flag=1 ;;
     -f) format=1 ;;
     Mount|SudoMount|NoMount) mopt=$1 ;;
@@ -45,6 +48,9 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$action" ] || usage 1
 flags=""; [ "$format" = 1 ] && flags="$flags -f"
+# Passed on to the masters and job masters (and to the scripts that start them on other hosts).
+restore_args=()
+if [ -n "$backup" ]; then flags="$flags -i $backup"; fi
 
 # Starts one process in the background with its log and pid file; waits until it serves.
 launch() {
@@ -63,7 +69,7 @@ launch() {
       fd=${fd##*/}
       if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
     done
-    exec nohup "$STRATA_BIN_DIR/$executable" "$@" >>"$logs/$name.log" 2>&1 </dev/null
+    exec nohup "$STRATA_BIN_DIR/$executable" "$@" ${restore_args[@]+"${restore_args[@]}"} >>"$logs/$name.log" 2>&1 </dev/null
   ) &
   echo $! > "$pidfile"
   started_pids="$started_pids $!"
@@ -102,7 +108,9 @@ start_masters_here() {
     # shellcheck disable=SC2086
     set -- $args
     if [ "$format" = 1 ]; then "$STRATA_BIN_DIR/strata" formatJournal --job "$@" "-Dstrata.cluster.id=$id" >/dev/null; fi
+    [ -n "$backup" ] && restore_args=(-i "$backup")
     launch strata-master "master-$(conf_value strata.master.rpc.port "$@")" "$@"
+    restore_args=()
   done < <(local_entries masters)
 }
 
@@ -113,7 +121,9 @@ start_job_masters_here() {
     # shellcheck disable=SC2086
     set -- $args
     if [ "$format" = 1 ]; then "$STRATA_BIN_DIR/strata" formatJournal --job-only "$@" "-Dstrata.cluster.id=$id" >/dev/null; fi
+    [ -n "$backup" ] && restore_args=(-i "$backup")
     launch strata-jobmaster "job-master-$(conf_value strata.job.master.rpc.port "$@")" "$@"
+    restore_args=()
   done < <(local_entries masters)
 }
 
@@ -167,14 +177,15 @@ case "$action" in
   masters|all)
     # Every master's (and job master's) journal formatted at once, with one cluster id (other hosts over ssh).
     if [ "$format" = 1 ]; then "$STRATA_BIN_DIR/strata" formatMasters; fi
-    for host in $(distinct_hosts masters); do on_host "$host" strata-start.sh master; done
+    # shellcheck disable=SC2086
+    for host in $(distinct_hosts masters); do on_host "$host" strata-start.sh master ${backup:+-i "$backup"}; done
     if [ "$action" = all ] && has_entries journal-nodes; then
       echo "Starting the journal nodes of conf/journal-nodes"
       for host in $(distinct_hosts journal-nodes); do on_host "$host" strata-start.sh journal_node; done
     fi
     if [ "$action" = all ]; then
       echo "Starting the job service: a job master beside each master; every worker also runs the job-worker role"
-      for host in $(distinct_hosts masters); do on_host "$host" strata-start.sh job_master; done
+      for host in $(distinct_hosts masters); do on_host "$host" strata-start.sh job_master ${backup:+-i "$backup"}; done
       for host in $(distinct_hosts workers); do on_host "$host" strata-start.sh worker "$mopt" $flags; done
     fi ;;
   workers) for host in $(distinct_hosts workers); do on_host "$host" strata-start.sh worker "$mopt" $flags; done ;;

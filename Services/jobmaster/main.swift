@@ -22,12 +22,14 @@ await ServiceProcess.main(ServiceProcessDescription(
         }
         return endpoints
     },
+    restores: true,
     prepare: { context in
         let configuration = context.configuration
         try ServiceJournals.validate(configuration)
         let stateMachine = JobStateMachine(logger: context.logger)
         let opened = try await ServiceJournals.openService(domain: .jobMaster, configuration: configuration, stateMachine: stateMachine,
                                                            methods: JobMaster.journaledMethods, logger: context.logger)
+        let restoring = try await opened.restoring(from: context.importPath, section: .jobTable, emptyEntries: 0, logger: context.logger)
         // Planning asks the file-system masters for listings (every plan but UfsCopy); with none
         // reachable a plan fails within half a minute rather than the client's full retry budget.
         let fileSystemConfiguration = try configuration.setting(.userRpcRetryMaxDuration,
@@ -44,7 +46,7 @@ await ServiceProcess.main(ServiceProcessDescription(
         return ServiceParts(
             handlers: opened.handlers(["rpc": { master.register(into: &$0) }]),
             foundation: opened.foundation,
-            services: [JobMasterWork(master: master)] + opened.watchers,
+            services: [JobMasterWork(master: master)] + opened.watchers + restoring,
             role: { master.role() },
             web: { await web.handle($0) })
     }

@@ -23,6 +23,7 @@ await ServiceProcess.main(ServiceProcessDescription(
         }
         return endpoints
     },
+    restores: true,
     prepare: { context in
         let configuration = context.configuration
         try ServiceJournals.validate(configuration)
@@ -36,6 +37,7 @@ await ServiceProcess.main(ServiceProcessDescription(
         let opened = try await ServiceJournals.openService(domain: .master, configuration: configuration, stateMachine: stateMachine,
                                                            methods: FileSystemMaster.journaledMethods, logger: context.logger)
         let master = FileSystemMaster(journaled: opened.journaled, rootUFS: rootUFS, logger: context.logger)
+        let restoring = try await opened.restoring(from: context.importPath, section: .namespace, emptyEntries: 1, logger: context.logger)
         let blockMaster = BlockMaster(namespace: master, workerTimeout: configuration.duration(.masterWorkerTimeout), logger: context.logger)
         // Backups hold the job table too, asked of the leading job master (within ten seconds).
         let jobConfiguration = try configuration.setting(.userRpcRetryMaxDuration, to: "10s")
@@ -46,7 +48,7 @@ await ServiceProcess.main(ServiceProcessDescription(
         return ServiceParts(
             handlers: opened.handlers(["rpc": { master.register(into: &$0); blockMaster.register(into: &$0); backups.register(into: &$0) }]),
             foundation: opened.foundation,
-            services: [BlockMasterService(blockMaster: blockMaster)] + opened.watchers,
+            services: [BlockMasterService(blockMaster: blockMaster)] + opened.watchers + restoring,
             role: { await master.role() },
             web: { await web.handle($0) })
     }

@@ -8,6 +8,7 @@ import StrataRaft
 /// RPC that proposed it picks it up.
 public actor JobStateMachine: OutcomeStateMachine {
     public private(set) var table = JobTable()
+    private var importing = StateImportBuffer()
     private var outcomes = OutcomeLog<JobOutcome>()
     private let logger: Logger
     /// Bumped by every applied record and restore, so pollers notice change cheaply.
@@ -19,6 +20,10 @@ public actor JobStateMachine: OutcomeStateMachine {
 
     public func apply(_ entries: [LogEntry]) {
         for entry in entries {
+            if StateImportRecord.isImport(entry.data) {
+                applyImport(entry)
+                continue
+            }
             let record: JobRecord
             do {
                 record = try JobCodec.decodeRecord(entry.data)
@@ -30,6 +35,21 @@ public actor JobStateMachine: OutcomeStateMachine {
             outcomes.record(table.apply(record), at: entry.index)
         }
         version &+= UInt64(entries.count)
+    }
+
+    /// A backup's job table, journaled in chunks (`strata-jobmaster -i`): replaces the table once
+    /// whole; one that does not decode leaves the current one, on every member alike.
+    private func applyImport(_ entry: LogEntry) {
+        guard let record = StateImportRecord(decoding: entry.data) else {
+            logger.error("journal entry \(entry.index) is a malformed import record and changes nothing")
+            return
+        }
+        switch importing.apply(record) {
+        case nil: return
+        case .failure(let error): logger.error("journal entry \(entry.index): \(error); the job table is left as it was")
+        case .success(let data):
+            do { try restore(data) } catch { logger.error("journal entry \(entry.index): the imported job table does not decode (\(error)); the job table is left as it was") }
+        }
     }
 
     public func snapshot() -> @Sendable () -> [UInt8] {

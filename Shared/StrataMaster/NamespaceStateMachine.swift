@@ -9,6 +9,7 @@ import StrataRaft
 public actor NamespaceStateMachine: OutcomeStateMachine {
     public private(set) var namespace: Namespace
     private var outcomes = OutcomeLog<NamespaceOutcome>()
+    private var importing = StateImportBuffer()
     private let logger: Logger
     /// Counts of applied deletes/unmounts and attribute changes, so periodic work (dropping
     /// cached blocks of deleted files, the pinned list) runs only when something changed.
@@ -27,6 +28,7 @@ public actor NamespaceStateMachine: OutcomeStateMachine {
     }
 
     private func apply(_ entry: LogEntry) {
+        if StateImportRecord.isImport(entry.data) { return applyImport(entry) }
         let record: NamespaceRecord
         do {
             record = try NamespaceCodec.decodeRecord(entry.data)
@@ -48,6 +50,21 @@ public actor NamespaceStateMachine: OutcomeStateMachine {
             }
         }
         outcomes.record(outcome, at: entry.index)
+    }
+
+    /// A backup's namespace, journaled in chunks (`strata-master -i`): replaces the namespace
+    /// once whole. A namespace that does not decode leaves the current one, on every member alike.
+    private func applyImport(_ entry: LogEntry) {
+        guard let record = StateImportRecord(decoding: entry.data) else {
+            logger.error("journal entry \(entry.index) is a malformed import record and changes nothing")
+            return
+        }
+        switch importing.apply(record) {
+        case nil: return
+        case .failure(let error): logger.error("journal entry \(entry.index): \(error); the namespace is left as it was")
+        case .success(let data):
+            do { try restore(data) } catch { logger.error("journal entry \(entry.index): the imported namespace does not decode (\(error)); the namespace is left as it was") }
+        }
     }
 
     public func snapshot() -> @Sendable () -> [UInt8] {

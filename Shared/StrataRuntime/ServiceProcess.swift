@@ -54,6 +54,8 @@ public struct ServiceContext: Sendable {
     public let nodeID: String
     /// The process's metrics in the Prometheus text format (for its Metrics page).
     public let metrics: @Sendable () -> String
+    /// `-i BACKUP`: the backup to restore from, for services that restore (masters, job masters).
+    public var importPath: String? = nil
 }
 
 /// A start-up failure a service reports: printed as one line, exit code 2.
@@ -73,10 +75,13 @@ public struct ServiceProcessDescription: Sendable {
     public let endpoints: @Sendable (Configuration) -> [ServiceEndpoint]
     /// Builds the service's handlers and services (journal, namespace, …) before ports are bound.
     public let prepare: @Sendable (ServiceContext) async throws -> ServiceParts
+    /// Whether `-i BACKUP` (restore from a backup) is an argument of this executable.
+    public let restores: Bool
 
     public init(kind: ServiceKind, hostname: PropertyKey, web: ServiceEndpoint,
-                endpoints: @escaping @Sendable (Configuration) -> [ServiceEndpoint],
+                endpoints: @escaping @Sendable (Configuration) -> [ServiceEndpoint], restores: Bool = false,
                 prepare: @escaping @Sendable (ServiceContext) async throws -> ServiceParts = { _ in ServiceParts() }) {
+        self.restores = restores
         self.kind = kind
         self.hostname = hostname
         self.web = web
@@ -93,11 +98,17 @@ public enum ServiceProcess {
     public static func main(_ description: ServiceProcessDescription, arguments: [String] = CommandLine.arguments) async -> Never {
         let name = description.kind.description
         let configuration: Configuration
+        var importPath: String?
         do {
-            let (properties, rest) = try Configuration.splitPropertyArguments(Array(arguments.dropFirst()))
+            var (properties, rest) = try Configuration.splitPropertyArguments(Array(arguments.dropFirst()))
             if rest.contains("--help") || rest.contains("-h") {
-                print("usage: \(name) [-Dstrata.property=value ...]\n\nConfiguration is read from $STRATA_CONF_DIR/strata-site.properties (else ./conf),\nthe environment (STRATA_MASTER_RPC_PORT=...) and -D arguments, in rising precedence.")
+                print("usage: \(name) [-Dstrata.property=value ...]\(description.restores ? " [-i BACKUP]" : "")\n\nConfiguration is read from $STRATA_CONF_DIR/strata-site.properties (else ./conf),\nthe environment (STRATA_MASTER_RPC_PORT=...) and -D arguments, in rising precedence.\(description.restores ? "\n-i BACKUP: on a formatted journal, the first to lead restores the backup (a file or under-storage location)." : "")")
                 exit(0)
+            }
+            if description.restores, let flag = rest.firstIndex(of: "-i") {
+                guard flag + 1 < rest.count else { fail(name, "-i needs the backup file to restore from", code: 2) }
+                importPath = rest[flag + 1]
+                rest.removeSubrange(flag...(flag + 1))
             }
             if rest.contains("--version") {
                 print("\(name) \(StrataVersion.release)")
@@ -136,7 +147,7 @@ public enum ServiceProcess {
         let parts: ServiceParts
         do {
             parts = try await description.prepare(ServiceContext(configuration: configuration, logger: logger, nodeID: nodeID,
-                                                                 metrics: { metricsRegistry.emitToString() }))
+                                                                 metrics: { metricsRegistry.emitToString() }, importPath: importPath))
         } catch {
             fail(name, "\(error)", code: 2)
         }

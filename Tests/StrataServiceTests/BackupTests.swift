@@ -96,4 +96,105 @@ import Testing
             await client.close()
         }
     }
+
+    /// What a listing shows of every file and directory, for comparing namespaces.
+    static func snapshot(_ client: FileSystemClient) async throws -> [String] {
+        try await client.list("/", recursive: true).map {
+            "\($0.path) dir=\($0.isDirectory) length=\($0.lengthBytes) \($0.persistenceState) pinned=\($0.pinned) mode=\($0.mode) owner=\($0.owner)"
+        }.sorted()
+    }
+
+    /// Backup; every journal formatted again (a new cluster); the masters and the job master
+    /// started with -i BACKUP: the first to lead restores it ("Restored N entries from backup"),
+    /// the listing, mount table, file bytes and job history are as before. A cut-short backup is
+    /// refused before anything is imported.
+    @Test func restoringWithDashIGivesBackTheNamespaceAndTheJobs() async throws {
+        try await ProcessHarness.with("backup-restore") { harness in
+            let cluster = try await MasterCluster.prepare(harness, count: 3)
+            let jobs = try await JobMasterCluster.prepare(harness, count: 1, masters: cluster)
+            var jobProcess = try await jobs.start(jobs.members[0], in: harness)
+            var processes: [String: TestProcess] = [:]
+            func startMasters(_ arguments: [String], suffix: String) async throws {
+                for member in cluster.members {
+                    let process = try harness.start("strata-master", name: member.name + suffix,
+                                                    properties: member.properties.merging(jobs.clientProperties) { _, job in job }, arguments: arguments)
+                    try await process.waitUntilServing(at: member.rpc)
+                    processes[member.name] = process
+                }
+            }
+            try await startMasters([], suffix: "")
+            let worker = try await WorkerNode.prepare(harness, cluster: cluster)
+            try await worker.start(in: harness)
+            let client = try MasterHATests.client(cluster)
+            try await DataPathTests.waitForWorkers(client, count: 1)
+            // Persisted files with bytes, a Strata-only tree, a mount, attributes.
+            var contents: [String: [UInt8]] = [:]
+            for index in 0..<5 {
+                let data = DataPathTests.bytes(100_000 + index, seed: UInt8(index))
+                try await DataPathTests.write(client, "/kept/file\(index)", data, .cacheThrough)
+                contents["/kept/file\(index)"] = data
+            }
+            _ = try await client.createDirectory("/only-in-strata/a/b", recursive: true)
+            for index in 0..<50 { _ = try await client.createFile("/only-in-strata/a/b/empty\(index)") }
+            let mounted = harness.directory + "/other-ufs"
+            try FileManager.default.createDirectory(atPath: mounted, withIntermediateDirectories: true)
+            try Data("outside\n".utf8).write(to: URL(fileURLWithPath: mounted + "/outside.txt"))
+            _ = try await client.createDirectory("/mnt")
+            try await client.mount("/mnt/other", ufsURI: mounted, readOnly: true)
+            var pin = SetAttributeRequest(path: "/kept/file1")
+            pin.pinned = true
+            _ = try await client.setAttribute(pin)
+            _ = try JobServiceTests.writeFiles(harness.directory + "/source", count: 2, size: 10)
+            let (copied, copyOutput) = try await JobServiceTests.cli(harness, jobs.clientProperties, ["job", "copy", "--async", harness.directory + "/source", harness.directory + "/copy"])
+            #expect(copied == 0, "\(copyOutput)")
+            let before = try await Self.snapshot(client)
+
+            let (status, output) = try await MasterHATests.cli(harness, cluster, ["fsadmin", "backup"])
+            #expect(status == 0 && !output.contains("Note:"), "\(output)")
+            let file = try #require(Self.backupFiles(cluster.underStorage + "/strata_backups").first)
+            let backupPath = cluster.underStorage + "/strata_backups/" + file
+
+            // Everything stopped; every journal formatted again.
+            for process in processes.values { _ = try await process.stop() }
+            _ = try await jobProcess.stop()
+            for member in cluster.members + jobs.members {
+                let format = try harness.start("strata", name: member.name + "-reformat", properties: member.properties, arguments: ["format"])
+                #expect(try await format.waitForExit() == 0, "\(format.log())")
+            }
+
+            // A cut-short backup: refused at start-up, nothing imported.
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: backupPath))
+            let short = harness.directory + "/short-backup.gz"
+            try bytes.prefix(bytes.count - 40).write(to: URL(fileURLWithPath: short))
+            let refused = try harness.start("strata-master", name: "refused", properties: cluster.members[0].properties, arguments: ["-i", short])
+            #expect(try await refused.waitForExit(timeout: .seconds(30)) != 0)
+            #expect(refused.log().contains("cannot restore:") && refused.log().contains("truncated"), "\(refused.log())")
+
+            try await startMasters(["-i", backupPath], suffix: "-restored")
+            jobProcess = try harness.start("strata-jobmaster", name: "jobmaster1-restored", properties: jobs.members[0].properties, arguments: ["-i", backupPath])
+            try await jobProcess.waitUntilServing(at: jobs.members[0].rpc)
+            let leader = try await cluster.leader()
+            try await JournalNodeTests.waitUntil("the leader restoring the backup") {
+                processes[leader.name]!.log().contains("Restored ")
+            }
+            let restoredLine = processes[leader.name]!.log().split(separator: "\n").first { $0.contains("Restored ") } ?? ""
+            #expect(restoredLine.contains("entries from backup \(backupPath)"), "\(restoredLine)")
+            #expect(try await Self.snapshot(client) == before)
+            for (path, data) in contents { #expect(try await DataPathTests.read(client, path) == data, "\(path)") }
+            #expect(try await DataPathTests.read(client, "/mnt/other/outside.txt") == Array("outside\n".utf8))
+            try await JournalNodeTests.waitUntil("the job master restoring the job table") { jobProcess.log().contains("Restored 1 entries from backup") }
+            let (listed, listing) = try await JobServiceTests.cli(harness, jobs.clientProperties, ["job", "ls"])
+            #expect(listed == 0 && listing.contains("UfsCopy"), "\(listing)")
+            // The others, leading later, find the journal restored and leave it.
+            let other = cluster.members.first { $0.name != leader.name }!
+            _ = try await processes[leader.name]!.stop()
+            let newLeader = try await cluster.leader(excluding: [leader.name])
+            try await JournalNodeTests.waitUntil("the new leader deciding not to restore") {
+                processes[newLeader.name]!.log().contains("not restoring from backup")
+            }
+            #expect(!processes[other.name]!.log().contains("Restored "))
+            #expect(try await Self.snapshot(client) == before)
+            await client.close()
+        }
+    }
 }

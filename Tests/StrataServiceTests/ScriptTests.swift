@@ -169,6 +169,35 @@ import Testing
             #expect(quorum.contains("127.0.0.1:\(ports[6]) (journal node)") && quorum.contains("Quorum size\t: 3"), "\(quorum)")
             #expect(quorum.split(separator: "\n").contains { $0.hasPrefix("AVAILABLE") && $0.hasSuffix("(journal node)") }, "\(quorum)")
 
+            // A backup, then the masters formatted and started again from it with -i.
+            func cli(_ arguments: [String]) async throws -> (Int32, String) {
+                let process = try harness.start("strata", name: "cli-\(UInt32.random(in: 0...UInt32.max))", properties: [:], arguments: arguments,
+                                                environment: ["STRATA_CONF_DIR": conf])
+                let status = try await process.waitForExit(timeout: .seconds(60))
+                return (status, process.log())
+            }
+            #expect(try await cli(["fs", "mkdir", "/kept-by-the-backup"]).0 == 0)
+            let (backedUp, backup) = try await cli(["fsadmin", "backup"])
+            #expect(backedUp == 0, "\(backup)")
+            let file = try #require(backup.split(separator: "\n").first { $0.hasPrefix("Backup complete: ") }.map { String($0.dropFirst("Backup complete: ".count)) })
+            for action in ["journal_nodes", "masters"] {
+                let (stopped, stopOutput) = try await Self.run("strata-stop.sh", [action], conf: conf)
+                #expect(stopped == 0, "\(stopOutput)")
+            }
+            // formatMasters formats the journal node too; it is started again after the masters.
+            let (restarted, restartOutput) = try await Self.run("strata-start.sh", ["masters", "-f", "-i", file], conf: conf)
+            try #require(restarted == 0, "\(restartOutput)")
+            let (nodeRestarted, nodeRestartOutput) = try await Self.run("strata-start.sh", ["journal_nodes"], conf: conf)
+            try #require(nodeRestarted == 0, "\(nodeRestartOutput)")
+            let deadline2 = ContinuousClock.now + .seconds(30)
+            var listing = ""
+            repeat {
+                listing = try await cli(["fs", "ls", "/"]).1
+                if listing.contains("/kept-by-the-backup") { break }
+                try await Task.sleep(for: .milliseconds(200))
+            } while ContinuousClock.now < deadline2
+            #expect(listing.contains("/kept-by-the-backup"), "the masters started with -i did not restore the backup: \(listing)")
+
             let (nodeStopped, nodeStopOutput) = try await Self.run("strata-stop.sh", ["journal_nodes"], conf: conf)
             #expect(nodeStopped == 0 && nodeStopOutput.contains("Stopped journal-node-\(ports[7])"), "\(nodeStopOutput)")
             let (stopped, stopOutput) = try await Self.run("strata-stop.sh", ["masters"], conf: conf)

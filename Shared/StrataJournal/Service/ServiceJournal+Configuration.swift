@@ -129,6 +129,18 @@ public struct OpenedJournaledService<StateMachine: OutcomeStateMachine>: Sendabl
     /// With `strata.master.journal.exit.on.demotion`, the watcher that exits once this member stops leading.
     public let watchers: [any Service]
 
+    /// `-i BACKUP`: reads and checks the backup whole (a damaged or incomplete one stops the
+    /// start-up with a line that says why, before anything is imported) and returns the service
+    /// that restores its `section` once this member leads on a journal holding nothing yet.
+    public func restoring(from path: String?, section kind: Backup.SectionKind, emptyEntries: UInt64, logger: Logger) async throws -> [any Service] {
+        guard let path else { return [] }
+        let backup: Backup
+        do { backup = try await Backup.read(from: path) } catch { throw BackupError("cannot restore: \(error.message)") }
+        guard let section = backup.section(kind) else { throw BackupError("cannot restore: backup \(path) holds no \(kind)") }
+        logger.info("backup \(path): \(backup); its \(kind) is restored if this \(journaled.domain.serviceName) is the first to lead on a formatted journal")
+        return [StateImportService(journaled: journaled, data: section.data, entries: section.entries, source: path, emptyEntries: emptyEntries, logger: logger)]
+    }
+
     /// The journal port's handlers (embedded journal only) added to `handlers`, keyed by endpoint name.
     public func handlers(_ handlers: [String: @Sendable (inout RPCHandlers) -> Void]) -> [String: @Sendable (inout RPCHandlers) -> Void] {
         var all = handlers
