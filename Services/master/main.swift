@@ -27,6 +27,7 @@ await ServiceProcess.main(ServiceProcessDescription(
     prepare: { context in
         let configuration = context.configuration
         try ServiceJournals.validate(configuration)
+        let schedule = configuration.boolean(.masterDailyBackupEnabled) ? try DailyBackupService.Schedule(configuration: configuration) : nil
         let rootUFS = configuration.string(.masterMountTableRootUFS)
         do {
             try openUnderFileSystem(rootUFS).checkAccessible()
@@ -44,11 +45,12 @@ await ServiceProcess.main(ServiceProcessDescription(
         let jobs = JobClient(locator: try MasterLocator.configured(jobConfiguration, domain: .jobMaster), configuration: jobConfiguration)
         let backups = MasterBackups(master: master, settings: MasterBackups.Settings(configuration: configuration),
                                     exportJobTable: { try await jobs.exportTable() }, logger: context.logger)
+        let daily: [any Service] = schedule.map { [DailyBackupService(backups: backups, schedule: $0)] } ?? []
         let web = MasterWebUI(fileSystem: master, blockMaster: blockMaster, configuration: configuration, metrics: context.metrics)
         return ServiceParts(
             handlers: opened.handlers(["rpc": { master.register(into: &$0); blockMaster.register(into: &$0); backups.register(into: &$0) }]),
             foundation: opened.foundation,
-            services: [BlockMasterService(blockMaster: blockMaster)] + opened.watchers + restoring,
+            services: [BlockMasterService(blockMaster: blockMaster)] + opened.watchers + restoring + daily,
             role: { await master.role() },
             web: { await web.handle($0) })
     }

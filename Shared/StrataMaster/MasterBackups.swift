@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import ServiceLifecycle
 import StrataCore
 import StrataJournal
 import StrataUFS
@@ -114,6 +115,32 @@ public final class MasterBackups: Sendable {
         return status
     }
 
+    /// The status of backup `status.id` on the master taking it, once it ended.
+    func waitForEnd(_ status: BackupStatus) async throws(RPCError) -> BackupStatus {
+        var current = status
+        if current.host == master.thisRPCAddress.description {
+            while current.state == .running {
+                try? await Task.sleep(for: .milliseconds(200))
+                guard let known = backups.withLockedValue({ $0[current.id] }) else { throw RPCError(.internal, "backup \(current.id) is no longer tracked") }
+                current = known
+            }
+            return current
+        }
+        guard let host = HostAndPort(parsing: current.host) else { throw RPCError(.internal, "backup \(current.id) names no master ('\(current.host)')") }
+        let client = RPCClient(address: host, frameSizeMaxBytes: 1 << 20)
+        defer { Task { await client.close() } }
+        while current.state == .running {
+            try? await Task.sleep(for: .milliseconds(200))
+            current = try await client.call(FileSystemMethods.backupStatus, BackupStatusRequest(id: current.id), deadline: .seconds(5))
+        }
+        return current
+    }
+
+    /// The backup folder's location: `directory` in the root under storage.
+    func location(ofFolder folder: String) -> String {
+        master.rootUFS.hasSuffix("/") ? master.rootUFS + folder.dropFirst() : master.rootUFS + folder
+    }
+
     private func update(_ id: UInt64, _ change: (inout BackupStatus) -> Void) {
         backups.withLockedValue { backups in if var status = backups[id] { change(&status); backups[id] = status } }
     }
@@ -170,7 +197,7 @@ public final class MasterBackups: Sendable {
         if request.local {
             location = folder
         } else {
-            location = master.rootUFS.hasSuffix("/") ? master.rootUFS + folder.dropFirst() : master.rootUFS + folder
+            location = self.location(ofFolder: folder)
         }
         let name = Backup.fileName(createdMilliseconds: created)
         do throws(UnderStorageError) {
@@ -196,5 +223,94 @@ public final class MasterBackups: Sendable {
         } catch {
             throw RPCError(.unavailable, "cannot write the backup to \(location): \(error.message)")
         }
+    }
+}
+
+/// `strata.master.daily.backup.enabled`: the leading master takes a backup every day at
+/// `strata.master.daily.backup.time` (HH:mm, or HH:mm:ss, UTC) in the backup folder of the root
+/// under storage (delegated like any other), then keeps the newest
+/// `strata.master.daily.backup.files.retained` backups there and deletes the older ones.
+public struct DailyBackupService: Service {
+    /// When, and how many to keep: checked before the master opens its journal.
+    public struct Schedule: Sendable {
+        /// Seconds after midnight UTC.
+        let secondOfDay: Int
+        let retained: Int
+
+        public init(configuration: Configuration) throws(ConfigurationError) {
+            let text = configuration.string(.masterDailyBackupTime)
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
+            guard (2...3).contains(parts.count), let hour = parts[0], let minute = parts[1], (0..<24).contains(hour), (0..<60).contains(minute),
+                  parts.count == 2 || (parts[2].map { (0..<60).contains($0) } ?? false) else {
+                throw ConfigurationError(.invalidValue, "\(PropertyKey.masterDailyBackupTime.name)='\(text)' is not a time of day: expected HH:mm (UTC), e.g. 05:00")
+            }
+            secondOfDay = hour * 3600 + minute * 60 + (parts.count == 3 ? parts[2]! : 0)
+            retained = configuration.integer(.masterDailyBackupFilesRetained)
+        }
+    }
+
+    let backups: MasterBackups
+    let secondOfDay: Int
+    let retained: Int
+
+    public init(backups: MasterBackups, schedule: Schedule) {
+        self.backups = backups
+        secondOfDay = schedule.secondOfDay
+        retained = schedule.retained
+    }
+
+    /// Seconds from `now` (seconds since the epoch) to the next `secondOfDay`.
+    static func secondsUntil(_ secondOfDay: Int, from now: Double) -> Double {
+        let today = now - now.truncatingRemainder(dividingBy: 86_400)
+        var next = today + Double(secondOfDay)
+        if next <= now { next += 86_400 }
+        return next - now
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let wait = Self.secondsUntil(secondOfDay, from: Date().timeIntervalSince1970)
+                try? await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
+                guard !Task.isCancelled, backups.master.journaled.isLeader else { continue }
+                await takeAndPrune()
+                try? await Task.sleep(for: .seconds(1)) // past this second
+            }
+        }
+    }
+
+    private func takeAndPrune() async {
+        let logger = backups.logger
+        var request = BackupRequest()
+        request.allowLeader = true
+        do throws(RPCError) {
+            let started = try await backups.start(request)
+            let ended = try await backups.waitForEnd(started)
+            guard ended.state == .completed else {
+                logger.error("daily backup \(ended.id) on \(ended.host) failed: \(ended.error)")
+                return
+            }
+            logger.notice("daily backup \(ended.id): \(ended.path), \(ended.bytes) bytes, \(ended.entries) entries")
+        } catch {
+            logger.error("daily backup not taken: \(error.message)")
+            return
+        }
+        let folder = backups.location(ofFolder: backups.settings.directory)
+        do throws(UnderStorageError) {
+            let (ufs, relative) = try underStorage(at: folder)
+            // Names carry the creation time in milliseconds: newest last.
+            let files = try ufs.list(relative).filter { !$0.isDirectory && Backup.isBackupFileName($0.name) }
+                .sorted { Self.createdMilliseconds($0.name) < Self.createdMilliseconds($1.name) }
+            for file in files.dropLast(retained) {
+                try ufs.delete(relative + [file.name], recursive: false)
+                logger.info("daily backup: deleted \(file.name) (\(PropertyKey.masterDailyBackupFilesRetained.name)=\(retained))")
+            }
+        } catch {
+            logger.error("daily backup: cannot delete older backups in \(folder): \(error.message)")
+        }
+    }
+
+    static func createdMilliseconds(_ name: String) -> UInt64 {
+        UInt64(name.dropLast(".gz".count).split(separator: "-").last ?? "") ?? 0
     }
 }

@@ -197,4 +197,48 @@ import Testing
             await client.close()
         }
     }
+
+    /// Daily backups: taken by the leader's delegate at strata.master.daily.backup.time (here a
+    /// few seconds from now, with seconds), then only the newest .files.retained are kept. A time
+    /// that is not one stops the master with a line naming the property.
+    @Test func dailyBackupsAreTakenAndPruned() async throws {
+        try await ProcessHarness.with("backup-daily") { harness in
+            let formatter = DateFormatter()
+            formatter.dateFormat = "HH:mm:ss"
+            formatter.timeZone = TimeZone(identifier: "UTC")
+            let at = formatter.string(from: Date().addingTimeInterval(8))
+            let cluster = try await MasterCluster.prepare(harness, count: 2, extra: [
+                "strata.master.daily.backup.enabled": "true", "strata.master.daily.backup.time": at,
+                "strata.master.daily.backup.files.retained": "2",
+            ])
+            let folder = cluster.underStorage + "/strata_backups"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let old = (1...3).map { "strata-backup-2020-01-0\($0)-157\($0)000000000.gz" }
+            for name in old { _ = FileManager.default.createFile(atPath: folder + "/" + name, contents: Data([0x1f, 0x8b])) }
+            for member in cluster.members { try await cluster.start(member, in: harness) }
+            let client = try MasterHATests.client(cluster)
+            _ = try await client.createDirectory("/daily")
+            try await JournalNodeTests.waitUntil("the daily backup", timeout: .seconds(40)) {
+                Self.backupFiles(folder).contains { !old.contains($0) }
+            }
+            try await JournalNodeTests.waitUntil("the older backups pruned") { Self.backupFiles(folder).count == 2 }
+            let kept = Self.backupFiles(folder)
+            #expect(kept.contains(old[2]) && !kept.contains(old[0]) && !kept.contains(old[1]), "\(kept)")
+            let fresh = try #require(kept.first { !old.contains($0) })
+            let backup = try await Backup.read(from: folder + "/" + fresh)
+            #expect((backup.section(.namespace)?.entries ?? 0) >= 2)
+
+            var bad = cluster.members[0].properties
+            let ports = try await ProcessHarness.freePorts(3)
+            bad["strata.home"] = harness.directory + "/bad-daily-home"
+            bad["strata.master.rpc.port"] = String(ports[0])
+            bad["strata.master.web.port"] = String(ports[1])
+            bad["strata.master.embedded.journal.port"] = String(ports[2])
+            bad["strata.master.daily.backup.time"] = "25:99"
+            let refused = try harness.start("strata-master", name: "bad-daily", properties: bad)
+            #expect(try await refused.waitForExit(timeout: .seconds(30)) != 0)
+            #expect(refused.log().contains("strata.master.daily.backup.time='25:99' is not a time of day"), "\(refused.log())")
+            await client.close()
+        }
+    }
 }
