@@ -287,7 +287,9 @@ let package = Package(
         ),
         .testTarget(
             name: "StrataServiceTests",
-            dependencies: ["StrataTesting", "StrataWire", "StrataCore", "StrataClient", "StrataJournal", "StrataJob", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["StrataTesting", "StrataWire", "StrataCore", "StrataClient", "StrataJournal", "StrataJob", "StrataMaster", "StrataJobMaster", "StrataRaft",
+                           .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/StrataServiceTests"
         ),
     ],

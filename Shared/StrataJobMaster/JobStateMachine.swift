@@ -18,7 +18,12 @@ public actor JobStateMachine: OutcomeStateMachine {
         self.logger = logger
     }
 
-    public func apply(_ entries: [LogEntry]) {
+    /// Stops the member on an entry that does not decode (set once the journal is open).
+    private var onCorruptEntry: CorruptEntryHandler?
+
+    public func setCorruptEntryHandler(_ handler: CorruptEntryHandler) { onCorruptEntry = handler }
+
+    public func apply(_ entries: [LogEntry]) async {
         for entry in entries {
             if StateImportRecord.isImport(entry.data) {
                 applyImport(entry)
@@ -28,8 +33,9 @@ public actor JobStateMachine: OutcomeStateMachine {
             do {
                 record = try JobCodec.decodeRecord(entry.data)
             } catch {
-                // Every member decodes the same bytes the same way, so skipping keeps them in step.
-                logger.error("journal entry \(entry.index) is not a job record and is skipped: \(error)")
+                // Never skipped: a member that skipped it would not hold what the others hold.
+                guard let onCorruptEntry else { preconditionFailure("journal entry \(entry.index) is not a job record: \(error)") }
+                await onCorruptEntry.stop(entry.index, "not a job record (\(error))")
                 continue
             }
             outcomes.record(table.apply(record), at: entry.index)

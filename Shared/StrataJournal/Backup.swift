@@ -105,6 +105,16 @@ public struct Backup: Sendable, Equatable {
             throw BackupError("\(name) is not a complete gzip file (\(error)): the backup is truncated or damaged")
         }
         let bytes = Array(plain.readableBytesView)
+        // The gzip trailer (CRC-32 and length of the uncompressed bytes, little-endian): a file
+        // cut anywhere, even after the compressed data, is not complete.
+        let raw = Array(file.readableBytesView)
+        guard raw.count >= 18 else { throw BackupError("\(name) is too short to be a backup: the backup is truncated") }
+        let trailer = raw.suffix(8).map(UInt32.init)
+        let trailerCRC = trailer[0] | trailer[1] << 8 | trailer[2] << 16 | trailer[3] << 24
+        let trailerSize = trailer[4] | trailer[5] << 8 | trailer[6] << 16 | trailer[7] << 24
+        guard trailerCRC == Checksum.crc32(0, bytes), trailerSize == UInt32(truncatingIfNeeded: bytes.count) else {
+            throw BackupError("\(name) does not end with the gzip trailer of its contents: the backup is truncated or damaged")
+        }
         var reader = ByteReader(bytes)
         guard let magic = reader.read(UInt32.self), magic == Self.magic else { throw BackupError("\(name) is not a Strata backup (no STRB header)") }
         guard let version = reader.read(UInt16.self), version <= Self.formatVersion else {

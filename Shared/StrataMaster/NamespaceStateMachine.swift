@@ -23,18 +23,24 @@ public actor NamespaceStateMachine: OutcomeStateMachine {
         self.logger = logger
     }
 
-    public func apply(_ entries: [LogEntry]) {
-        for entry in entries { apply(entry) }
+    /// Stops the member on an entry that does not decode (set once the journal is open).
+    private var onCorruptEntry: CorruptEntryHandler?
+
+    public func setCorruptEntryHandler(_ handler: CorruptEntryHandler) { onCorruptEntry = handler }
+
+    public func apply(_ entries: [LogEntry]) async {
+        for entry in entries { await apply(entry) }
     }
 
-    private func apply(_ entry: LogEntry) {
+    private func apply(_ entry: LogEntry) async {
         if StateImportRecord.isImport(entry.data) { return applyImport(entry) }
         let record: NamespaceRecord
         do {
             record = try NamespaceCodec.decodeRecord(entry.data)
         } catch {
-            // Every member decodes the same bytes the same way, so skipping keeps them in step.
-            logger.error("journal entry \(entry.index) is not a namespace record and is skipped: \(error)")
+            // Never skipped: a member that skipped it would not hold what the others hold.
+            guard let onCorruptEntry else { preconditionFailure("journal entry \(entry.index) is not a namespace record: \(error)") }
+            await onCorruptEntry.stop(entry.index, "not a namespace record (\(error))")
             return
         }
         let outcome = namespace.apply(record)

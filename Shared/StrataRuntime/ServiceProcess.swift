@@ -127,7 +127,7 @@ public enum ServiceProcess {
         precondition(!endpoints.isEmpty, "\(name) declares no endpoints")
         let hostname = configuration.string(description.hostname)
         let nodeID = "\(name.replacingOccurrences(of: "strata-", with: ""))@\(hostname):\(configuration.integer(endpoints[0].port))"
-        var logger = Logger(label: nodeID)
+        let logger = Logger(label: nodeID)
         for warning in configuration.warnings { logger.warning("\(warning)") }
 
         // Check every port before preparing the service (which opens journals and logs), so that

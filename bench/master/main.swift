@@ -126,14 +126,7 @@ func makeCluster() async throws -> ([Master], FileSystemClient) {
             masters.append(Master(home: home, rpc: rpcs[position]))
             continue
         }
-        let format = Process()
-        format.executableURL = URL(fileURLWithPath: binaries + "/strata")
-        format.arguments = ["format"]
-        format.environment = ["STRATA_CONF_DIR": home + "/conf"]
-        format.standardOutput = FileHandle.nullDevice
-        try format.run()
-        format.waitUntilExit()
-        guard format.terminationStatus == 0 else { throw BenchError("strata format failed for \(home)") }
+        try formatMaster(home)
         let master = Master(home: home, rpc: rpcs[position])
         masters.append(master)
     }
@@ -146,6 +139,18 @@ func makeCluster() async throws -> ([Master], FileSystemClient) {
     let client = FileSystemClient(locator: locator, configuration: configuration)
     _ = try await client.waitForLeader()
     return (masters, client)
+}
+
+/// `strata format` for the master whose home is `home`.
+func formatMaster(_ home: String) throws {
+    let format = Process()
+    format.executableURL = URL(fileURLWithPath: binaries + "/strata")
+    format.arguments = ["format"]
+    format.environment = ["STRATA_CONF_DIR": home + "/conf"]
+    format.standardOutput = FileHandle.nullDevice
+    try format.run()
+    format.waitUntilExit()
+    guard format.terminationStatus == 0 else { throw BenchError("strata format failed for \(home)") }
 }
 
 // MARK: Measurement
@@ -199,6 +204,84 @@ func measure(_ name: String, limit: @escaping @Sendable (Int) -> Int = { _ in In
     let p99 = latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, latencies.count * 99 / 100)]
     print(pad(name, 14) + pad(format(Double(latencies.count) / elapsed, 0), 12) + pad(format(p50, 2), 10) + pad(format(p99, 2), 10))
     return sequences.withLockedValue { $0 }
+}
+
+// MARK: Backup and restore
+
+/// Creates from `threads` tasks under /during until `done` says so; returns creates per second.
+func createsPerSecond(_ client: FileSystemClient, tag: String, until done: @escaping @Sendable () async -> Bool) async throws -> Double {
+    let started = ContinuousClock.now
+    let counts = try await withThrowingTaskGroup(of: Int.self) { group in
+        for thread in 0..<threads {
+            group.addTask {
+                _ = try await client.createDirectory("/during/\(tag)/t\(thread)", recursive: true, allowExists: true)
+                var count = 0
+                while !(await done()) {
+                    _ = try await client.createFile("/during/\(tag)/t\(thread)/f\(count)")
+                    count += 1
+                }
+                return count
+            }
+        }
+        return try await group.reduce(0, +)
+    }
+    return Double(counts) / (milliseconds(ContinuousClock.now - started) / 1000)
+}
+
+/// A delegated backup of the namespace while clients create files, beside the same load with no
+/// backup; then every journal formatted and the masters started with -i: time to restore.
+func backupAndRestore(_ client: FileSystemClient, inodes: Int) async throws {
+    print("")
+    let quietEnd = ContinuousClock.now + .seconds(5)
+    let quiet = try await createsPerSecond(client, tag: "quiet") { ContinuousClock.now >= quietEnd }
+    let started = ContinuousClock.now
+    var status = try await client.call(FileSystemMethods.backup, BackupRequest())
+    guard let host = HostAndPort(parsing: status.host) else { throw BenchError("backup taken by '\(status.host)'") }
+    let taker = RPCClient(address: host, frameSizeMaxBytes: 1 << 20)
+    let ended = NIOLockedValueBox(false)
+    async let during = createsPerSecond(client, tag: "busy") { ended.withLockedValue { $0 } }
+    while status.state == .running {
+        try await Task.sleep(for: .milliseconds(50))
+        status = try await taker.call(FileSystemMethods.backupStatus, BackupStatusRequest(id: status.id))
+    }
+    let took = milliseconds(ContinuousClock.now - started) / 1000
+    ended.withLockedValue { $0 = true }
+    let busy = try await during
+    await taker.close()
+    guard status.state == .completed else { throw BenchError("backup failed: \(status.error)") }
+    print("backup of \(status.entries) entries (delegated to \(status.delegated ? "a standby" : "the leader")): \(format(took, 1))s, \(format(Double(status.entries) / took, 0)) entries/s, \(status.bytes / 1_048_576) MiB")
+    print("leader creates/s, \(threads) threads: \(format(quiet, 0)) without a backup, \(format(busy, 0)) during the delegated backup")
+
+    // Restore: every journal formatted, the masters started with -i.
+    let leaderAddress = try await client.waitForLeader()
+    for master in masters { master.process.stop() }
+    for master in masters { try formatMaster(master.process.logPath.replacingOccurrences(of: "/master.log", with: "")) }
+    let restoreStarted = ContinuousClock.now
+    var restored: [BenchProcess] = []
+    for master in masters {
+        let process = BenchProcess(name: master.process.name + "-restored", executable: master.process.executable, arguments: ["-i", status.path],
+                                   environment: master.process.environment, logPath: master.process.logPath)
+        try process.start()
+        restored.append(process)
+    }
+    let probe = RPCClient(address: leaderAddress, frameSizeMaxBytes: 1 << 20)
+    var inodeCount: UInt64 = 0
+    while inodeCount < status.entries {
+        try await Task.sleep(for: .milliseconds(100))
+        for master in masters {
+            let one = RPCClient(address: master.rpc, frameSizeMaxBytes: 1 << 20, connectTimeout: .milliseconds(200))
+            if let info = try? await one.call(FileSystemMethods.getMasterInfo, GetServiceInfoRequest(), deadline: .seconds(2)), info.thisRole == "LEADER" {
+                inodeCount = info.inodeCount
+            }
+            await one.close()
+        }
+        guard ContinuousClock.now - restoreStarted < .seconds(1800) else { throw BenchError("no restore within 30 minutes (\(inodeCount) inodes)") }
+    }
+    await probe.close()
+    let restoreTook = milliseconds(ContinuousClock.now - restoreStarted) / 1000
+    print("restore of \(status.entries) entries (-i, from process start to the leader holding them): \(format(restoreTook, 1))s, \(format(Double(status.entries) / restoreTook, 0)) entries/s")
+    for process in restored { process.stop() }
+    for master in masters { try master.process.start() }
 }
 
 // MARK: Main
@@ -290,6 +373,7 @@ do {
         let fresh = FileSystemClient(masters: masters.map(\.rpc), configuration: try Configuration.defaults(overrides: [.userRpcRetryMaxDuration: "300s"]))
         let listed = try await fresh.list("/rss/d0")
         print("restart to serving (\(created + 100 + threads) inodes, from a checkpoint): \(format(milliseconds(ContinuousClock.now - restarted), 0)) ms (listed \(listed.count) files)")
+        if journalType == "EMBEDDED" { try await backupAndRestore(fresh, inodes: created) }
         await fresh.close()
     }
 } catch {

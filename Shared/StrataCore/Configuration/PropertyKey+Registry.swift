@@ -63,6 +63,8 @@ extension PropertyKey {
         "The leading master takes a backup every day at strata.master.daily.backup.time.")
     public static let masterDailyBackupTime = PropertyKey("strata.master.daily.backup.time", .string, default: "05:00",
         "When the daily backup is taken, HH:mm in UTC.")
+    public static let masterJournalBackupWhenCorrupted = PropertyKey("strata.master.journal.backup.when.corrupted", .boolean, default: "true",
+        "A master that meets a journal entry it cannot apply backs up its state as of the entry before, then stops.")
     public static let masterDailyBackupFilesRetained = PropertyKey("strata.master.daily.backup.files.retained", .integer(min: 1, max: 10_000), default: "3",
         "Backups kept in the backup folder after a daily backup; older ones are deleted.")
 
@@ -249,7 +251,7 @@ extension PropertyKey {
         .masterEmbeddedJournalAddresses, .masterRpcAddresses, .masterJournalType, .masterJournalFolder,
         .clusterID, .masterMountTableRootUFS, .masterJournalExitOnDemotion,
         .masterBackupDirectory, .masterBackupDelegationEnabled, .masterDailyBackupEnabled, .masterDailyBackupTime,
-        .masterDailyBackupFilesRetained,
+        .masterDailyBackupFilesRetained, .masterJournalBackupWhenCorrupted,
         .masterEmbeddedJournalElectionTimeoutMin, .masterEmbeddedJournalElectionTimeoutMax, .masterEmbeddedJournalHeartbeatInterval,
         .masterEmbeddedJournalEntrySizeMax, .masterEmbeddedJournalSegmentSize, .masterEmbeddedJournalSnapshotReplicationChunkSize,
         .masterEmbeddedJournalSnapshotReplicationCompressionType, .masterEmbeddedJournalUnsafeFlushEnabled,

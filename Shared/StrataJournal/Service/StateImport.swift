@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import StrataCore
 import StrataRaft
+import StrataUFS
 import StrataWire
 
 /// Journal records that replace a journaled service's whole state with one section of a backup
@@ -153,5 +154,42 @@ public struct StateImportService<StateMachine: OutcomeStateMachine>: Service {
         }
         logger.notice("Restored \(entries) entries from backup \(source)")
         return true
+    }
+}
+
+/// What a member does with a committed entry its state machine cannot decode or apply: it must
+/// not skip it (the members would no longer hold the same state), so it stops — first, with
+/// `strata.master.journal.backup.when.corrupted`, backing up its state as of the entry before —
+/// with a line naming the entry. Set on the state machine once the journal is open.
+public struct CorruptEntryHandler: Sendable {
+    public let stop: @Sendable (_ index: UInt64, _ reason: String) async -> Void
+
+    public init(stop: @escaping @Sendable (_ index: UInt64, _ reason: String) async -> Void) { self.stop = stop }
+}
+
+extension JournaledService {
+    /// Backs up this member's state to `folder` (when `backUp`), logs what was wrong, and exits.
+    public func corruptEntryHandler(section: Backup.SectionKind, folder: String, backUp: Bool, logger: Logger) -> CorruptEntryHandler {
+        CorruptEntryHandler { index, reason in
+            var saved = "no backup taken (strata.master.journal.backup.when.corrupted=false)"
+            if backUp {
+                let state = await self.exportState()
+                let created = UInt64(Date().timeIntervalSince1970 * 1000)
+                let backup = Backup(clusterID: self.clusterID, createdMilliseconds: created, journalIndex: index - 1,
+                                    sections: [Backup.Section(kind: section, entries: state.entries, data: state.data)])
+                do {
+                    let file = try backup.encoded()
+                    let (ufs, relative) = try underStorage(at: folder)
+                    let writer = try await ufs.create(relative + [Backup.fileName(createdMilliseconds: created)], mode: 0o600)
+                    try await writer.write(file, at: 0)
+                    try await writer.commit()
+                    saved = "its state as of entry \(index - 1) is backed up in \(writer.location) (restore with -i)"
+                } catch {
+                    saved = "backing up its state failed: \(error)"
+                }
+            }
+            logger.critical("journal entry \(index) cannot be applied: \(reason). The \(self.domain.serviceName) stops rather than skip it (its state would differ from the other members'); \(saved)")
+            exit(3)
+        }
     }
 }
