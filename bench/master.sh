@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product strata-master >&2
+swift build -c release --product strata-jobmaster >&2
 swift build -c release --product strata >&2
 swift build -c release --product strata-bench-master >&2
 exec stdbuf -oL .build/release/strata-bench-master --threads "${1:-16}" --duration "${2:-5}" --files "${3:-1000000}" ${4:-}

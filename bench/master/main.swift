@@ -31,6 +31,9 @@ let journalType = option("--journal", "EMBEDDED").uppercased()
 let sessionTimeoutMilliseconds = Int(option("--session-timeout", "3000")) ?? 3000
 let failovers = Int(option("--failovers", "0")) ?? 0
 nonisolated(unsafe) var zooKeeperProcess: Process?
+let jobMaster = BenchProcess(name: "jobmaster", executable: binaries + "/strata-jobmaster",
+                             environment: ["STRATA_CONF_DIR": workDirectory + "/master1/conf", "PATH": "/usr/bin:/bin"],
+                             logPath: workDirectory + "/master1/jobmaster.log")
 
 // MARK: Cluster
 
@@ -90,7 +93,18 @@ func makeCluster() async throws -> ([Master], FileSystemClient) {
     let rpcs = (0..<3).map { HostAndPort(host: "127.0.0.1", port: base + $0) }
     let journals = (0..<3).map { HostAndPort(host: "127.0.0.1", port: base + 3 + $0) }
     let clusterID = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-    var journalProperties = ""
+    // One job master beside master1 (backups hold the job table too).
+    let jobBase = base + 2_000
+    var journalProperties = """
+
+        strata.job.master.hostname=127.0.0.1
+        strata.job.master.bind.host=127.0.0.1
+        strata.job.master.rpc.port=\(jobBase)
+        strata.job.master.web.port=\(jobBase + 1)
+        strata.job.master.embedded.journal.port=\(jobBase + 2)
+        strata.job.master.rpc.addresses=127.0.0.1:\(jobBase)
+        strata.job.master.embedded.journal.addresses=127.0.0.1:\(jobBase + 2)
+        """
     if journalType == "UFS" {
         let zooKeeperPort = base + 9
         try startZooKeeper(port: zooKeeperPort)
@@ -131,6 +145,7 @@ func makeCluster() async throws -> ([Master], FileSystemClient) {
         masters.append(master)
     }
     for master in masters { try master.process.start() }
+    if journalType == "EMBEDDED" { try jobMaster.start() }
     let configuration = try Configuration.defaults(overrides: [.userRpcRetryMaxDuration: "60s", .userRpcDeadline: "5s"])
     // On the UFS journal the client finds the leader through ZooKeeper, as clients there do.
     let locator: MasterLocator = journalType == "UFS"
@@ -249,13 +264,15 @@ func backupAndRestore(_ client: FileSystemClient, inodes: Int) async throws {
     let busy = try await during
     await taker.close()
     guard status.state == .completed else { throw BenchError("backup failed: \(status.error)") }
-    print("backup of \(status.entries) entries (delegated to \(status.delegated ? "a standby" : "the leader")): \(format(took, 1))s, \(format(Double(status.entries) / took, 0)) entries/s, \(status.bytes / 1_048_576) MiB")
+    print("backup of \(status.entries) entries (delegated to \(status.delegated ? "a standby" : "the leader")): \(format(took, 1))s, \(format(Double(status.entries) / took, 0)) entries/s, \(status.bytes / 1_048_576) MiB" + (status.note.isEmpty ? "" : " (\(status.note))"))
     print("leader creates/s, \(threads) threads: \(format(quiet, 0)) without a backup, \(format(busy, 0)) during the delegated backup")
 
     // Restore: every journal formatted, the masters started with -i.
     let leaderAddress = try await client.waitForLeader()
+    jobMaster.stop()
     for master in masters { master.process.stop() }
     for master in masters { try formatMaster(master.process.logPath.replacingOccurrences(of: "/master.log", with: "")) }
+    try jobMaster.start()
     let restoreStarted = ContinuousClock.now
     var restored: [BenchProcess] = []
     for master in masters {
@@ -378,11 +395,13 @@ do {
     }
 } catch {
     print("strata-bench-master: \(error)")
+    jobMaster.stop()
     for master in masters { master.process.stop() }
     zooKeeperProcess?.terminate()
     exit(1)
 }
 await client.close()
+jobMaster.stop()
 for master in masters { master.process.stop() }
 zooKeeperProcess?.terminate()
 if options.arguments.contains("--keep") {
