@@ -46,16 +46,7 @@ public actor JobStateMachine: OutcomeStateMachine {
     /// A backup's job table, journaled in chunks (`strata-jobmaster -i`): replaces the table once
     /// whole; one that does not decode leaves the current one, on every member alike.
     private func applyImport(_ entry: LogEntry) {
-        guard let record = StateImportRecord(decoding: entry.data) else {
-            logger.error("journal entry \(entry.index) is a malformed import record and changes nothing")
-            return
-        }
-        switch importing.apply(record) {
-        case nil: return
-        case .failure(let error): logger.error("journal entry \(entry.index): \(error); the job table is left as it was")
-        case .success(let data):
-            do { try restore(data) } catch { logger.error("journal entry \(entry.index): the imported job table does not decode (\(error)); the job table is left as it was") }
-        }
+        importing.apply(entry, what: "job table", logger: logger) { try restore($0) }
     }
 
     public func snapshot() -> @Sendable () -> [UInt8] {

@@ -61,16 +61,7 @@ public actor NamespaceStateMachine: OutcomeStateMachine {
     /// A backup's namespace, journaled in chunks (`strata-master -i`): replaces the namespace
     /// once whole. A namespace that does not decode leaves the current one, on every member alike.
     private func applyImport(_ entry: LogEntry) {
-        guard let record = StateImportRecord(decoding: entry.data) else {
-            logger.error("journal entry \(entry.index) is a malformed import record and changes nothing")
-            return
-        }
-        switch importing.apply(record) {
-        case nil: return
-        case .failure(let error): logger.error("journal entry \(entry.index): \(error); the namespace is left as it was")
-        case .success(let data):
-            do { try restore(data) } catch { logger.error("journal entry \(entry.index): the imported namespace does not decode (\(error)); the namespace is left as it was") }
-        }
+        importing.apply(entry, what: "namespace", logger: logger) { try restore($0) }
     }
 
     public func snapshot() -> @Sendable () -> [UInt8] {

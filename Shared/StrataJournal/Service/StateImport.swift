@@ -91,6 +91,24 @@ public struct StateImportBuffer: Sendable {
     }
 }
 
+extension StateImportBuffer {
+    /// Applies the import record in `entry`: once the state is whole, hands it to `restore`. A
+    /// malformed record, an incomplete import or a state that does not decode changes nothing (on
+    /// every member alike) and is logged naming the entry.
+    public mutating func apply(_ entry: LogEntry, what: String, logger: Logger, restore: ([UInt8]) throws -> Void) {
+        guard let record = StateImportRecord(decoding: entry.data) else {
+            logger.error("journal entry \(entry.index) is a malformed import record and changes nothing")
+            return
+        }
+        switch apply(record) {
+        case nil: return
+        case .failure(let error): logger.error("journal entry \(entry.index): \(error); the \(what) is left as it was")
+        case .success(let data):
+            do { try restore(data) } catch { logger.error("journal entry \(entry.index): the imported \(what) does not decode (\(error)); the \(what) is left as it was") }
+        }
+    }
+}
+
 public struct StateImportError: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
