@@ -44,6 +44,17 @@ struct Progress: Sendable, Equatable {
     /// The follower refused an append after `rejectedIndex`; its log ends at `lastIndex`.
     /// Returns whether `next` moved back (false for a stale refusal).
     mutating func refuse(_ rejectedIndex: UInt64, lastIndex: UInt64) -> Bool {
+        // Its log ends before what it acknowledged: it lost entries from its disk (a corrupt
+        // record cut off at start-up). Start again from where its log ends; responses arrive in
+        // order, so this is no stale refusal from before it caught up.
+        if lastIndex < match && rejectedIndex >= lastIndex {
+            match = lastIndex
+            next = lastIndex + 1
+            state = .probe
+            probeSent = false
+            inflight.removeAll()
+            return true
+        }
         if state == .replicate {
             guard rejectedIndex > match else { return false }
             next = match + 1
