@@ -99,9 +99,7 @@ public struct JobMasterWebUI: Sendable {
 
     func job(_ text: String?) async -> JobSummary? {
         guard let id = text.flatMap(UInt64.init), let job = await master.stateMachine.table.job(id) else { return nil }
-        var info = master.info(job, verbose: true)
-        if info.tasks.isEmpty { info.tasks = [] }
-        return summary(info)
+        return summary(master.info(job, verbose: true))
     }
 
     func workers() -> [Worker] {

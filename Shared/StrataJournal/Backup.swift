@@ -69,6 +69,11 @@ public struct Backup: Sendable, Equatable {
 
     public static func isBackupFileName(_ name: String) -> Bool { name.hasPrefix("strata-backup-") && name.hasSuffix(".gz") }
 
+    /// The creation time a backup file's name carries (0 if it carries none).
+    public static func createdMilliseconds(fromFileName name: String) -> UInt64 {
+        UInt64(name.dropLast(".gz".count).split(separator: "-").last ?? "") ?? 0
+    }
+
     /// The file's bytes: the layout above, gzip-compressed.
     public func encoded() throws(BackupError) -> ByteBuffer {
         var writer = ByteWriter()

@@ -1,7 +1,6 @@
 import Foundation
 import StrataCore
 import StrataRaft
-import StrataWire
 
 /// The journal storage id (from `journal.id`) each peer of this member has shown, kept in `peers`
 /// beside the log (magic, count, pairs of member id and storage id, CRC-32). A voter that comes
@@ -16,35 +15,21 @@ enum PeerStorageFile {
     static func write(_ peers: [MemberID: UInt64], directory: String, sync: Bool) throws(JournalError) {
         precondition(peers.count <= peersMax, "\(peers.count) peers")
         var writer = ByteWriter()
-        writer.write(magic)
-        writer.write(UInt32(peers.count))
         for (member, storage) in peers.sorted(by: { $0.key < $1.key }) {
             writer.write(member)
             writer.write(storage)
         }
-        writer.write(Checksum.crc32(0, writer.bytes))
-        try JournalFiles.writeAtomically(writer.bytes, to: directory + "/" + fileName, sync: sync)
+        try ChecksummedFile.write(writer.bytes, magic: magic, to: directory + "/" + fileName, sync: sync)
     }
 
     /// The saved storage ids (empty if there is no file); a damaged file is an error naming it.
     static func read(directory: String) throws(JournalError) -> [MemberID: UInt64] {
         let path = directory + "/" + fileName
-        guard FileManager.default.fileExists(atPath: path) else { return [:] }
-        let bytes = try JournalFiles.read(path)
-        var reader = ByteReader(bytes)
-        guard let magic = reader.read(UInt32.self), magic == Self.magic, let count = reader.read(UInt32.self), count <= peersMax else {
-            throw JournalError(.corruptRecord, "corrupt peer storage file \(path)")
-        }
+        guard let payload = try ChecksummedFile.read(path, magic: magic, what: "peer storage") else { return [:] }
+        guard payload.count % 16 == 0, payload.count / 16 <= peersMax else { throw JournalError(.corruptRecord, "corrupt peer storage file \(path)") }
+        var reader = ByteReader(payload)
         var peers: [MemberID: UInt64] = [:]
-        for _ in 0..<count {
-            guard let member = reader.read(UInt64.self), let storage = reader.read(UInt64.self) else {
-                throw JournalError(.corruptRecord, "corrupt peer storage file \(path)")
-            }
-            peers[member] = storage
-        }
-        guard let crc = reader.read(UInt32.self), crc == Checksum.crc32(0, Array(bytes[0..<reader.offset - 4])) else {
-            throw JournalError(.corruptRecord, "corrupt peer storage file \(path) (checksum)")
-        }
+        while let member = reader.read(UInt64.self), let storage = reader.read(UInt64.self) { peers[member] = storage }
         return peers
     }
 }

@@ -13,26 +13,14 @@ enum MembershipBaseFile {
     static let magic: UInt32 = 0x5354_524d // "STRM"
 
     static func write(_ membership: Membership, directory: String, sync: Bool) throws(JournalError) {
-        var writer = ByteWriter()
-        writer.write(magic)
-        let encoded = membership.encoded
-        writer.write(UInt32(encoded.count))
-        writer.write(encoded)
-        writer.write(Checksum.crc32(0, writer.bytes))
-        try JournalFiles.writeAtomically(writer.bytes, to: directory + "/" + fileName, sync: sync)
+        try ChecksummedFile.write(membership.encoded, magic: magic, to: directory + "/" + fileName, sync: sync)
     }
 
     /// The saved membership, nil if there is none; a damaged file is an error naming it.
     static func read(directory: String) throws(JournalError) -> Membership? {
         let path = directory + "/" + fileName
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        let bytes = try JournalFiles.read(path)
-        var reader = ByteReader(bytes)
-        guard let magic = reader.read(UInt32.self), magic == Self.magic, let length = reader.read(UInt32.self),
-              length < 1 << 20, let encoded = reader.read(count: Int(length)), let crc = reader.read(UInt32.self),
-              crc == Checksum.crc32(0, Array(bytes[0..<reader.offset - 4])), let membership = Membership(decoding: encoded) else {
-            throw JournalError(.corruptRecord, "corrupt membership file \(path)")
-        }
+        guard let encoded = try ChecksummedFile.read(path, magic: magic, what: "membership") else { return nil }
+        guard let membership = Membership(decoding: encoded) else { throw JournalError(.corruptRecord, "corrupt membership file \(path)") }
         return membership
     }
 }

@@ -579,6 +579,9 @@ public actor RaftNode {
         public var matchIndex: UInt64?
         /// A journal node (votes, never serves).
         public var nonServing: Bool
+
+        /// AVAILABLE or UNAVAILABLE as the leader knows it, UNKNOWN elsewhere.
+        public var stateText: String { available.map { $0 ? "AVAILABLE" : "UNAVAILABLE" } ?? "UNKNOWN" }
     }
 
     /// The quorum's members: voters and learners, with liveness as the leader knows it.

@@ -300,7 +300,7 @@ public struct DailyBackupService: Service {
             let (ufs, relative) = try underStorage(at: folder)
             // Names carry the creation time in milliseconds: newest last.
             let files = try ufs.list(relative).filter { !$0.isDirectory && Backup.isBackupFileName($0.name) }
-                .sorted { Self.createdMilliseconds($0.name) < Self.createdMilliseconds($1.name) }
+                .sorted { Backup.createdMilliseconds(fromFileName: $0.name) < Backup.createdMilliseconds(fromFileName: $1.name) }
             for file in files.dropLast(retained) {
                 try ufs.delete(relative + [file.name], recursive: false)
                 logger.info("daily backup: deleted \(file.name) (\(PropertyKey.masterDailyBackupFilesRetained.name)=\(retained))")
@@ -308,9 +308,5 @@ public struct DailyBackupService: Service {
         } catch {
             logger.error("daily backup: cannot delete older backups in \(folder): \(error.message)")
         }
-    }
-
-    static func createdMilliseconds(_ name: String) -> UInt64 {
-        UInt64(name.dropLast(".gz".count).split(separator: "-").last ?? "") ?? 0
     }
 }

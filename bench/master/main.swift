@@ -39,10 +39,12 @@ let jobMaster = BenchProcess(name: "jobmaster", executable: binaries + "/strata-
 
 /// One master: its RPC address and its process.
 struct Master {
+    let home: String
     let rpc: HostAndPort
     let process: BenchProcess
 
     init(home: String, rpc: HostAndPort) {
+        self.home = home
         self.rpc = rpc
         process = BenchProcess(name: (home as NSString).lastPathComponent, executable: binaries + "/strata-master",
                                environment: ["STRATA_CONF_DIR": home + "/conf", "PATH": "/usr/bin:/bin"], logPath: home + "/master.log")
@@ -268,10 +270,9 @@ func backupAndRestore(_ client: FileSystemClient, inodes: Int) async throws {
     print("leader creates/s, \(threads) threads: \(format(quiet, 0)) without a backup, \(format(busy, 0)) during the delegated backup")
 
     // Restore: every journal formatted, the masters started with -i.
-    let leaderAddress = try await client.waitForLeader()
     jobMaster.stop()
     for master in masters { master.process.stop() }
-    for master in masters { try formatMaster(master.process.logPath.replacingOccurrences(of: "/master.log", with: "")) }
+    for master in masters { try formatMaster(master.home) }
     try jobMaster.start()
     let restoreStarted = ContinuousClock.now
     var restored: [BenchProcess] = []
@@ -281,7 +282,6 @@ func backupAndRestore(_ client: FileSystemClient, inodes: Int) async throws {
         try process.start()
         restored.append(process)
     }
-    let probe = RPCClient(address: leaderAddress, frameSizeMaxBytes: 1 << 20)
     var inodeCount: UInt64 = 0
     while inodeCount < status.entries {
         try await Task.sleep(for: .milliseconds(100))
@@ -294,7 +294,6 @@ func backupAndRestore(_ client: FileSystemClient, inodes: Int) async throws {
         }
         guard ContinuousClock.now - restoreStarted < .seconds(1800) else { throw BenchError("no restore within 30 minutes (\(inodeCount) inodes)") }
     }
-    await probe.close()
     let restoreTook = milliseconds(ContinuousClock.now - restoreStarted) / 1000
     print("restore of \(status.entries) entries (-i, from process start to the leader holding them): \(format(restoreTook, 1))s, \(format(Double(status.entries) / restoreTook, 0)) entries/s")
     for process in restored { process.stop() }

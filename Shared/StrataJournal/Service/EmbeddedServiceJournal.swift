@@ -95,8 +95,7 @@ public final class EmbeddedServiceJournal: ServiceJournal {
         info.leaderAddress = status.leader?.description ?? ""
         info.term = status.term
         for member in await node.quorum {
-            let state = member.available.map { $0 ? "AVAILABLE" : "UNAVAILABLE" } ?? "UNKNOWN"
-            info.members.append(QuorumMemberInfo(address: member.address.description, voter: member.voter, state: state,
+            info.members.append(QuorumMemberInfo(address: member.address.description, voter: member.voter, state: member.stateText,
                                                  matchIndex: member.matchIndex ?? 0, journalNode: member.nonServing))
         }
         return info
@@ -160,7 +159,7 @@ extension EmbeddedServiceJournal {
         let status = await node.status
         let members = await node.quorum.map { member in
             RaftMemberReport.Member(address: member.address.description, voter: member.voter, journalNode: member.nonServing,
-                                    state: member.available.map { $0 ? "AVAILABLE" : "UNAVAILABLE" } ?? "UNKNOWN", matchIndex: member.matchIndex ?? 0)
+                                    state: member.stateText, matchIndex: member.matchIndex ?? 0)
         }
         return RaftMemberReport(domain: domain.rawValue, address: status.address.description, role: status.role.rawValue, term: status.term,
                                 leader: status.leader?.description ?? "", commitIndex: status.commitIndex, appliedIndex: status.appliedIndex,
