@@ -99,18 +99,20 @@ public final class MasterBackups: Sendable {
 
     func startHere(_ request: BackupRequest, delegated: Bool) async throws(RPCError) -> BackupStatus {
         try check(request)
-        let running = backups.withLockedValue { $0.values.first { $0.state == .running } }
-        if let running { throw RPCError(.failedPrecondition, "backup \(running.id) is still running on \(running.host)") }
         var status = BackupStatus()
         status.id = request.id == 0 ? UInt64(Date().timeIntervalSince1970 * 1000) : request.id
         status.host = master.thisRPCAddress.description
         status.delegated = delegated
         status.phase = "starting"
         let initial = status
-        backups.withLockedValue { backups in
+        // One at a time: the check and the claim under one lock, so two requests cannot both start.
+        let running: BackupStatus? = backups.withLockedValue { backups in
+            if let running = backups.values.first(where: { $0.state == .running }) { return running }
             backups[initial.id] = initial
             if backups.count > Self.statusesKept, let oldest = backups.keys.min() { backups[oldest] = nil }
+            return nil
         }
+        if let running { throw RPCError(.failedPrecondition, "backup \(running.id) is still running on \(running.host)") }
         Task { await self.take(request, id: initial.id) }
         return status
     }
