@@ -103,6 +103,7 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Shared/StrataJournal"
         ),
@@ -238,6 +239,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             path: "bench/journal"
         ),
@@ -287,7 +289,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StrataServiceTests",
-            dependencies: ["StrataTesting", "StrataWire", "StrataCore", "StrataClient", "StrataJournal", "StrataJob", "StrataMaster", "StrataJobMaster", "StrataRaft",
+            dependencies: ["StrataTesting", "StrataWire", "StrataCore", "StrataClient", "StrataJournal", "StrataJob", "StrataMaster", "StrataJobMaster", "StrataRaft", "StrataNamespace",
                            .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/StrataServiceTests"

@@ -59,6 +59,7 @@ struct ReadJournalCommand: ParsableCommand {
             switch entry.kind {
             case .noop: text = "NOOP (new leader)"
             case .membership: text = "MEMBERSHIP " + (Membership(decoding: entry.data).map { "\($0)" } ?? "<malformed>")
+            case .journal: text = "JOURNAL " + (JournalControl(decoding: entry.data).map { "\($0)" } ?? "<malformed>")
             case .normal:
                 text = (try? NamespaceCodec.decodeRecord(entry.data)).map { "\($0)" } ?? "<\(entry.data.count) bytes, not a namespace record>"
             }

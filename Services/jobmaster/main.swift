@@ -28,11 +28,8 @@ await ServiceProcess.main(ServiceProcessDescription(
         try ServiceJournals.validate(configuration)
         let stateMachine = JobStateMachine(logger: context.logger)
         let opened = try await ServiceJournals.openService(domain: .jobMaster, configuration: configuration, stateMachine: stateMachine,
-                                                           methods: JobMaster.journaledMethods, logger: context.logger)
+                                                           section: .jobTable, methods: JobMaster.journaledMethods, logger: context.logger)
         let restoring = try await opened.restoring(from: context.importPath, section: .jobTable, emptyEntries: 0, logger: context.logger)
-        await stateMachine.setCorruptEntryHandler(opened.journaled.corruptEntryHandler(
-            section: .jobTable, folder: configuration.string(.jobMasterJournalFolder) + ".backup-when-corrupted",
-            backUp: configuration.boolean(.masterJournalBackupWhenCorrupted), logger: context.logger))
         // Planning asks the file-system masters for listings (every plan but UfsCopy); with none
         // reachable a plan fails within half a minute rather than the client's full retry budget.
         let fileSystemConfiguration = try configuration.setting(.userRpcRetryMaxDuration,

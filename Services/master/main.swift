@@ -36,10 +36,7 @@ await ServiceProcess.main(ServiceProcessDescription(
         }
         let stateMachine = NamespaceStateMachine(rootUFS: rootUFS, logger: context.logger)
         let opened = try await ServiceJournals.openService(domain: .master, configuration: configuration, stateMachine: stateMachine,
-                                                           methods: FileSystemMaster.journaledMethods, logger: context.logger)
-        await stateMachine.setCorruptEntryHandler(opened.journaled.corruptEntryHandler(
-            section: .namespace, folder: configuration.string(.masterJournalFolder) + ".backup-when-corrupted",
-            backUp: configuration.boolean(.masterJournalBackupWhenCorrupted), logger: context.logger))
+                                                           section: .namespace, methods: FileSystemMaster.journaledMethods, logger: context.logger)
         let master = FileSystemMaster(journaled: opened.journaled, rootUFS: rootUFS, logger: context.logger)
         let restoring = try await opened.restoring(from: context.importPath, section: .namespace, emptyEntries: 1, logger: context.logger)
         let blockMaster = BlockMaster(namespace: master, workerTimeout: configuration.duration(.masterWorkerTimeout), logger: context.logger)

@@ -1139,7 +1139,7 @@ const ProtobufCMessageDescriptor strata__raft_message_proto__descriptor =
   (ProtobufCMessageInit) strata__raft_message_proto__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__raft_message_batch__field_descriptors[3] =
+static const ProtobufCFieldDescriptor strata__raft_message_batch__field_descriptors[5] =
 {
   {
     "cluster_id",
@@ -1177,16 +1177,42 @@ static const ProtobufCFieldDescriptor strata__raft_message_batch__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "state_digest_index",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Strata__RaftMessageBatch, state_digest_index),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state_digest",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Strata__RaftMessageBatch, state_digest),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__raft_message_batch__field_indices_by_name[] = {
   0,   /* field[0] = cluster_id */
   1,   /* field[1] = messages */
+  4,   /* field[4] = state_digest */
+  3,   /* field[3] = state_digest_index */
   2,   /* field[2] = storage_id */
 };
 static const ProtobufCIntRange strata__raft_message_batch__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor strata__raft_message_batch__descriptor =
 {
@@ -1196,7 +1222,7 @@ const ProtobufCMessageDescriptor strata__raft_message_batch__descriptor =
   "Strata__RaftMessageBatch",
   "strata",
   sizeof(Strata__RaftMessageBatch),
-  3,
+  5,
   strata__raft_message_batch__field_descriptors,
   strata__raft_message_batch__field_indices_by_name,
   1,  strata__raft_message_batch__number_ranges,

@@ -14,10 +14,18 @@ import StrataWire
 public final class RaftLogStore {
     public struct Recovered: Sendable {
         public var hardState: HardState
-        /// Entries after the snapshot, in order.
-        public var entries: [LogEntry]
+        /// The log after the snapshot: terms and membership entries of all of it, the newest
+        /// entries (within the cache size) themselves.
+        public var log: StoredLog
+        /// How many entries follow the snapshot.
+        public var entryCount: Int
+        /// The entries held in memory (all of them unless the cache size is smaller than the log).
+        public var entries: [LogEntry] { log.cached }
         /// What recovery had to repair: torn or corrupt tails it truncated, with file and offset.
         public var repairs: [String]
+        /// The highest index the log held before a repair cut off records that were whole once
+        /// (a corrupt record, not a torn tail), so possibly acknowledged; 0 if none were.
+        public var lostThrough: UInt64
     }
 
     static let segmentMagic: UInt32 = 0x5354_524A // "STRJ"
@@ -60,46 +68,105 @@ public final class RaftLogStore {
     /// `snapshotIndex` are covered by the snapshot and skipped.
     public static func open(
         directory: String, identity: JournalIdentity, snapshotIndex: UInt64,
-        segmentSizeMaxBytes: Int = 64 << 20, entrySizeMaxBytes: Int = 16 << 20, sync: Bool = true
+        segmentSizeMaxBytes: Int = 64 << 20, entrySizeMaxBytes: Int = 16 << 20, sync: Bool = true,
+        cacheBytesMax: Int = .max
     ) throws(JournalError) -> (RaftLogStore, Recovered) {
         precondition(segmentSizeMaxBytes > segmentHeaderSizeBytes, "segment size max \(segmentSizeMaxBytes) too small")
         try JournalFiles.ensureDirectory(directory)
         let store = RaftLogStore(directory: directory, identity: identity, segmentSizeMaxBytes: segmentSizeMaxBytes,
                                  entrySizeMaxBytes: entrySizeMaxBytes, sync: sync)
         var repairs: [String] = []
+        var lostThrough: UInt64 = 0
         let hardState = try store.readHardState()
-        let entries = try store.recoverSegments(snapshotIndex: snapshotIndex, repairs: &repairs)
-        return (store, Recovered(hardState: hardState, entries: entries, repairs: repairs))
+        let (log, count) = try store.recoverSegments(snapshotIndex: snapshotIndex, cacheBytesMax: cacheBytesMax, repairs: &repairs, lostThrough: &lostThrough)
+        return (store, Recovered(hardState: hardState, log: log, entryCount: count, repairs: repairs, lostThrough: lostThrough))
     }
 
     public var lastIndex: UInt64? { segments.last(where: { $0.lastIndex != nil })?.lastIndex }
 
     /// Reads every valid record in `directory` without changing anything (for `readJournal`):
-    /// stops at the first damaged record and reports it in `problems`.
+    /// reports each damaged record in `problems` (file, offset, why) and reads on past it — a
+    /// record with a readable length is stepped over, otherwise the rest of its segment is
+    /// skipped and the next segment read.
     public static func readOnly(directory: String, identity: JournalIdentity, entrySizeMaxBytes: Int = 64 << 20) throws(JournalError) -> (entries: [LogEntry], hardState: HardState, problems: [String]) {
         let reader = RaftLogStore(directory: directory, identity: identity, segmentSizeMaxBytes: 1 << 30, entrySizeMaxBytes: entrySizeMaxBytes, sync: false)
         let hardState = try reader.readHardState()
         var entries: [LogEntry] = []
         var problems: [String] = []
         let names = try JournalFiles.list(directory).filter { $0.hasPrefix("segment-") && $0.hasSuffix(".log") }
-        scan: for name in names {
+        for name in names {
             let path = directory + "/" + name
-            var bytes = ByteReader(try JournalFiles.read(path))
-            guard try reader.readSegmentHeader(&bytes, path: path) != nil else {
+            let contents = try JournalFiles.read(path)
+            var bytes = ByteReader(contents)
+            guard let firstIndex = try reader.readSegmentHeader(&bytes, path: path) else {
                 problems.append("\(path): header incomplete or corrupt")
-                break
+                continue
             }
+            var next = firstIndex
             while bytes.remaining > 0 {
                 let offset = bytes.offset
                 switch reader.decodeRecord(&bytes) {
-                case .success(let entry): entries.append(entry)
+                case .success(let entry):
+                    if entry.index != next { problems.append("\(path) at offset \(offset): index \(entry.index), expected \(next)") }
+                    entries.append(entry)
+                    next = entry.index + 1
                 case .failure(let reason):
-                    problems.append("\(path) at offset \(offset): \(reason)")
-                    break scan
+                    problems.append("\(path) at offset \(offset): \(reason) (entry \(next))")
+                    guard let end = Self.recordEnd(contents, at: offset, entrySizeMaxBytes: entrySizeMaxBytes) else {
+                        problems.append("\(path): \(contents.count - offset) bytes from offset \(offset) on not readable")
+                        bytes = ByteReader([])
+                        continue
+                    }
+                    bytes = ByteReader(contents, offset: end)
+                    next += 1
                 }
             }
         }
         return (entries, hardState, problems)
+    }
+
+    // MARK: Reading back
+
+    /// The stored entries `range` (entries no longer held in memory), read from their segments
+    /// and checked again: a record damaged since start-up is an error naming file and offset.
+    public func read(_ range: ClosedRange<UInt64>) throws(JournalError) -> [LogEntry] {
+        var result: [LogEntry] = []
+        result.reserveCapacity(range.count)
+        var next = range.lowerBound
+        for segment in segments {
+            guard let last = segment.lastIndex, last >= next, segment.firstIndex <= range.upperBound else { continue }
+            let from = Int(next - segment.firstIndex)
+            let through = Int(min(last, range.upperBound) - segment.firstIndex)
+            let start = segment.offsets[from]
+            let end = through + 1 < segment.offsets.count ? segment.offsets[through + 1] : segment.sizeBytes
+            let bytes: [UInt8]
+            do {
+                let file = try FileHandle(forReadingFrom: URL(fileURLWithPath: segment.path))
+                defer { try? file.close() }
+                try file.seek(toOffset: UInt64(start))
+                bytes = [UInt8](try file.read(upToCount: end - start) ?? Data())
+            } catch {
+                throw JournalError(.io, "cannot read \(segment.path) at offset \(start): \(JournalFiles.describe(error))")
+            }
+            var reader = ByteReader(bytes)
+            while reader.remaining > 0 {
+                let offset = start + reader.offset
+                switch decodeRecord(&reader) {
+                case .success(let entry) where entry.index == next:
+                    result.append(entry)
+                    next += 1
+                case .success(let entry):
+                    throw JournalError(.corruptRecord, "\(segment.path) at offset \(offset): index \(entry.index), expected \(next)")
+                case .failure(let reason):
+                    throw JournalError(.corruptRecord, "\(segment.path) at offset \(offset) (entry \(next)): \(reason)")
+                }
+            }
+            if next > range.upperBound { break }
+        }
+        guard next > range.upperBound else {
+            throw JournalError(.corruptRecord, "entries \(next)...\(range.upperBound) are not in \(directory)")
+        }
+        return result
     }
 
     // MARK: Writing
@@ -146,6 +213,7 @@ public final class RaftLogStore {
         writer.write(hardState.term)
         writer.write(hardState.vote ?? 0)
         writer.write(hardState.commit)
+        if hardState.catchUp > 0 { writer.write(hardState.catchUp) }
         writer.write(Checksum.crc32(0, writer.bytes))
         try JournalFiles.writeAtomically(writer.bytes, to: directory + "/hardstate", sync: sync)
     }
@@ -201,19 +269,53 @@ public final class RaftLogStore {
         guard FileManager.default.fileExists(atPath: path) else { return HardState() }
         let bytes = try JournalFiles.read(path)
         var reader = ByteReader(bytes)
-        guard reader.read(UInt32.self) == Self.hardStateMagic,
+        // 32 bytes, or 40 with the catch-up index of a member that lost entries.
+        let catchUpBytes = bytes.count == 40 ? 8 : 0
+        guard bytes.count == 32 || bytes.count == 40, reader.read(UInt32.self) == Self.hardStateMagic,
               let term = reader.read(UInt64.self), let vote = reader.read(UInt64.self), let commit = reader.read(UInt64.self),
-              let crc = reader.read(UInt32.self), crc == Checksum.crc32(0, Array(bytes[0..<28])), reader.remaining == 0 else {
+              let catchUp = catchUpBytes == 0 ? 0 : reader.read(UInt64.self),
+              let crc = reader.read(UInt32.self), crc == Checksum.crc32(0, Array(bytes[0..<(28 + catchUpBytes)])), reader.remaining == 0 else {
             // Written atomically, so this is not a torn write but a damaged disk. Refuse: a lost
             // vote could let this member vote twice in one term.
             throw JournalError(.corruptRecord, "corrupt hard state in \(path); restore the member from a backup or remove it from the quorum")
         }
-        return HardState(term: term, vote: vote == 0 ? nil : vote, commit: commit)
+        return HardState(term: term, vote: vote == 0 ? nil : vote, commit: commit, catchUp: catchUp)
     }
 
-    private func recoverSegments(snapshotIndex: UInt64, repairs: inout [String]) throws(JournalError) -> [LogEntry] {
+    /// Where the record at `offset` ends, if its length field is readable and in bounds (a record
+    /// whose payload is damaged can be stepped over).
+    static func recordEnd(_ bytes: [UInt8], at offset: Int, entrySizeMaxBytes: Int) -> Int? {
+        guard offset + recordHeaderSizeBytes <= bytes.count else { return nil }
+        var reader = ByteReader(Array(bytes[offset..<offset + 4]))
+        guard let length = reader.read(UInt32.self), Int(length) >= recordFixedPayloadBytes,
+              Int(length) <= entrySizeMaxBytes + recordFixedPayloadBytes else { return nil }
+        let end = offset + recordHeaderSizeBytes + Int(length)
+        return end <= bytes.count ? end : nil
+    }
+
+    /// The highest index among the valid records of `bytes` from `offset` on, stepping over
+    /// damaged records whose length is readable (what a cut-off segment held).
+    private func highestIndex(in bytes: [UInt8], from offset: Int) -> UInt64? {
+        var highest: UInt64? = nil
+        var position = offset
+        while position < bytes.count {
+            var reader = ByteReader(bytes, offset: position)
+            if case .success(let entry) = decodeRecord(&reader) {
+                highest = max(highest ?? 0, entry.index)
+                position = reader.offset
+            } else if let end = Self.recordEnd(bytes, at: position, entrySizeMaxBytes: entrySizeMaxBytes) {
+                position = end
+            } else {
+                break
+            }
+        }
+        return highest
+    }
+
+    private func recoverSegments(snapshotIndex: UInt64, cacheBytesMax: Int, repairs: inout [String], lostThrough: inout UInt64) throws(JournalError) -> (StoredLog, Int) {
         let names = try JournalFiles.list(directory).filter { $0.hasPrefix("segment-") && $0.hasSuffix(".log") }
-        var entries: [LogEntry] = []
+        var builder = StoredLog.Builder(cacheBytesMax: cacheBytesMax)
+        var range: ClosedRange<UInt64>? = nil
         var expected: UInt64? = nil
         for (position, name) in names.enumerated() {
             let path = directory + "/" + name
@@ -242,12 +344,30 @@ public final class RaftLogStore {
                         damage = "record at offset \(offset) has index \(entry.index), expected \(next)"
                     } else {
                         segment.offsets.append(offset)
-                        if entry.index > snapshotIndex { entries.append(entry) }
+                        if entry.index > snapshotIndex {
+                            builder.add(entry)
+                            range = (range?.lowerBound ?? entry.index)...entry.index
+                        }
                         next += 1
                         continue
                     }
                 case .failure(let reason):
                     damage = "\(reason) at offset \(offset)"
+                }
+                // A torn tail (the last record of the newest segment, cut short by a crash) was
+                // never acknowledged; anything else held records that were whole once.
+                let end = Self.recordEnd(bytes, at: offset, entrySizeMaxBytes: entrySizeMaxBytes)
+                let torn = isLast && (end == nil || end == bytes.count)
+                let laterPaths = names[(position + 1)...].map { directory + "/" + $0 }
+                if !torn {
+                    var held = next
+                    if let end, let highest = highestIndex(in: bytes, from: end) { held = max(held, highest) }
+                    for path in laterPaths {
+                        if let later = try? JournalFiles.read(path), let highest = highestIndex(in: later, from: Self.segmentHeaderSizeBytes) {
+                            held = max(held, highest)
+                        }
+                    }
+                    lostThrough = max(lostThrough, held)
                 }
                 // Truncate to the last valid record; later segments cannot follow a gap.
                 segment.sizeBytes = offset
@@ -259,10 +379,10 @@ public final class RaftLogStore {
                 } catch {
                     throw JournalError(.io, "cannot truncate \(path) at offset \(offset): \(JournalFiles.describe(error))")
                 }
-                let later = names[(position + 1)...].map { directory + "/" + $0 }
-                try removeSegments(later)
-                repairs.append("truncated \(path) at offset \(offset) (\(isLast ? "torn tail" : "corrupt record")): \(damage!)"
-                               + (later.isEmpty ? "" : "; removed \(later.count) later segment(s)"))
+                try removeSegments(laterPaths)
+                repairs.append("truncated \(path) at offset \(offset) (\(torn ? "torn tail" : "corrupt record, entry \(next)")): \(damage!)"
+                               + (laterPaths.isEmpty ? "" : "; removed \(laterPaths.count) later segment(s)")
+                               + (torn ? "" : "; entries through \(lostThrough) are fetched again from the other members"))
                 break
             }
             segments.append(segment)
@@ -270,13 +390,15 @@ public final class RaftLogStore {
             if damage != nil { break }
         }
         // Entries must continue the snapshot; anything else is unusable.
-        if let first = entries.first, first.index != snapshotIndex + 1 {
-            repairs.append("dropped entries \(first.index)...\(entries.last!.index): they do not follow snapshot index \(snapshotIndex)")
-            entries = []
+        if let dropped = range, dropped.lowerBound != snapshotIndex + 1 {
+            repairs.append("dropped entries \(dropped.lowerBound)...\(dropped.upperBound): they do not follow snapshot index \(snapshotIndex); they are fetched again from the other members")
+            lostThrough = max(lostThrough, dropped.upperBound)
+            builder = StoredLog.Builder(cacheBytesMax: cacheBytesMax)
+            range = nil
             try removeAll()
         }
         if !segments.isEmpty { try openHandle() }
-        return entries
+        return (builder.build(), range.map { $0.count } ?? 0)
     }
 
     private func removeSegments(_ paths: [String]) throws(JournalError) {

@@ -1,4 +1,5 @@
 import CompressNIO
+import Crypto
 import Foundation
 import Logging
 import Metrics
@@ -158,6 +159,17 @@ public actor RaftNode {
     /// The snapshot index last shipped to each journal node, and the ones under way.
     private var offered: [MemberID: UInt64] = [:]
     private var offering: Set<MemberID> = []
+    /// The newest CHECKPOINT entry appended or applied (see `JournalControl`).
+    private var lastMarkerIndex: UInt64
+    /// Every member's state digests as the log records them, and the verdicts they give.
+    private var digestBook = StateDigestBook()
+    /// This member's digest at its newest CHECKPOINT, until it sees the leader log it.
+    private var ownDigest: StateDigestReport?
+    /// On the leader: followers' digests to log, and the ones proposed (term/member/index).
+    private var receivedDigests: [MemberID: StateDigestReport] = [:]
+    private var proposedDigests: Set<String> = []
+    /// A divergent leader hands leadership over first, then discards its state.
+    private var repairAfterStepDown: UInt64?
     /// This member's role after each change (the newest 16 are kept for a slow reader).
     public nonisolated let roleChanges: AsyncStream<RaftRole>
     private let roleContinuation: AsyncStream<RaftRole>.Continuation
@@ -200,7 +212,7 @@ public actor RaftNode {
         if opened.snapshot == nil {
             if let saved = opened.membershipBase {
                 baseMembership = saved
-            } else if opened.recovered.entries.isEmpty {
+            } else if opened.recovered.entryCount == 0 {
                 let nonServing = configuration.nonServing.contains(configuration.address)
                 let joined = try await QuorumJoin.discover(configuration, nonServing: nonServing, storageID: opened.disk.identity.storageID, logger: logger)
                 logger.info("start-up: \(joined.summary)")
@@ -217,16 +229,26 @@ public actor RaftNode {
         if let snapshot = opened.snapshot { try await stateMachine.restore(snapshot.data) }
         let restored = ContinuousClock.now - restoreStarted
         self.lastSnapshotIndex = snapshotMeta.index
+        self.lastMarkerIndex = snapshotMeta.index
         self.persistedTerm = opened.recovered.hardState.term
+        // Entries once held and now gone (a corrupt record cut off, a damaged snapshot) may have
+        // been acknowledged: the member must hold them again before it votes.
+        var hardState = opened.recovered.hardState
+        let held = opened.recovered.entryCount == 0 ? snapshotMeta.index : opened.recovered.log.lastIndex
+        let lost = max(opened.recovered.lostThrough, hardState.commit)
+        if lost > held && lost > hardState.catchUp {
+            hardState.catchUp = lost
+            logger.warning("journal lost entries \(held + 1)...\(lost) it may have acknowledged: this member neither votes nor campaigns until it holds them again from the leader")
+        }
         self.core = RaftCore(id: memberID, options: configuration.options, seed: UInt64.random(in: 1...UInt64.max),
-                             hardState: opened.recovered.hardState, snapshot: snapshotMeta, entries: opened.recovered.entries)
+                             hardState: hardState, snapshot: snapshotMeta, stored: opened.recovered.log)
 
         self.statusBox = NIOLockedValueBox(RaftNodeStatus(
             memberID: memberID, address: configuration.address, role: .follower, term: opened.recovered.hardState.term,
             leader: nil, commitIndex: snapshotMeta.index, appliedIndex: snapshotMeta.index, lastIndex: snapshotMeta.index,
             snapshotIndex: snapshotMeta.index))
         (roleChanges, roleContinuation) = AsyncStream.makeStream(of: RaftRole.self, bufferingPolicy: .bufferingNewest(16))
-        logger.info("journal opened: \(opened.recovered.entries.count) entries after snapshot \(snapshotMeta.index), term \(core.term); read in \(diskRead), state restored in \(restored)")
+        logger.info("journal opened: \(opened.recovered.entryCount) entries after snapshot \(snapshotMeta.index), term \(core.term); read in \(diskRead), state restored in \(restored)")
     }
 
     // MARK: Running
@@ -265,6 +287,7 @@ public actor RaftNode {
                                 frameSizeMaxBytes: configuration.frameSizeMaxBytes, deadline: .seconds(2),
                                 chunkSizeBytes: configuration.snapshotChunkSizeBytes, compress: configuration.compressSnapshots)
             link.attach(self)
+            if let ownDigest { link.report(ownDigest) }
             links[member] = link
         }
         for (member, link) in links where !membership.members.contains(member) {
@@ -300,6 +323,8 @@ public actor RaftNode {
             try await Task.sleep(for: configuration.tickInterval)
             _ = core.tick()
             promoteCaughtUpLearner()
+            maybeProposeCheckpoint()
+            proposePendingDigests()
             offerSnapshotsToJournalNodes()
             let current = status
             statusBox.withLockedValue { $0 = current }
@@ -337,18 +362,37 @@ public actor RaftNode {
             if configuration.flushBatchTime > .zero && !core.ready().entries.isEmpty {
                 try await Task.sleep(for: configuration.flushBatchTime)
             }
-            let ready = core.ready()
+            var draft = core.ready()
+            // Committed entries no longer in memory (a replay after a restart, say) are read back.
+            var applying = draft.committed
+            if let range = draft.committedStored {
+                applying = try await threadPool.runIfActive { [disk] in try disk.log.read(range) }
+            }
+            // A journal entry (a CHECKPOINT, a state digest) is acted on with everything before
+            // it applied and nothing after: the batch ends there, the rest comes next round.
+            if let position = applying.firstIndex(where: { $0.kind == .journal }) {
+                applying = Array(applying[...position])
+                if draft.committedStored != nil { draft.committedStored = draft.committedStored!.lowerBound...applying[position].index }
+                else { draft.committed = applying }
+            }
+            let ready = draft
+            var messages = ready.messages
+            if messages.contains(where: { if case .storedAppend = $0.body { true } else { false } }) {
+                messages = try await threadPool.runIfActive { [disk, logger, messages, options = configuration.options] in
+                    Self.resolveStoredAppends(messages, log: disk.log, bytesMax: options.appendBytesMax, logger: logger)
+                }
+            }
             let received = ready.snapshot != nil ? self.received : nil
             // A leader may replicate while it writes its own disk (Raft §10.2.1): its term and
             // vote are already durable, and it counts itself towards a commit only once its
             // entries are. Any other role's messages (votes, acknowledgements) wait for the fsync.
             let sendFirst = ready.role == .leader && ready.hardState.map { $0.term == persistedTerm } ?? true
-            if sendFirst { send(ready.messages) }
+            if sendFirst { send(messages) }
             let flushStarted = ContinuousClock.now
             try await threadPool.runIfActive { [disk] in try disk.persist(ready) }
             if !ready.entries.isEmpty { Metrics.Timer(label: "strata_journal_flush_duration_seconds").record(since: flushStarted) }
             if let hardState = ready.hardState { persistedTerm = hardState.term }
-            if !sendFirst { send(ready.messages) }
+            if !sendFirst { send(messages) }
             if let snapshot = ready.snapshot {
                 guard let received, received.meta == snapshot else {
                     preconditionFailure("Raft installed \(snapshot) that was not received")
@@ -358,15 +402,15 @@ public actor RaftNode {
                 lastSnapshotIndex = snapshot.index
                 logger.info("installed snapshot \(snapshot.index)@\(snapshot.term) from the leader")
             }
-            let normal = ready.committed.filter { $0.kind == .normal }
+            let normal = applying.filter { $0.kind == .normal }
             let applyStarted = ContinuousClock.now
             for start in stride(from: 0, to: normal.count, by: Self.applyBatchMax) {
                 await stateMachine.apply(Array(normal[start..<min(normal.count, start + Self.applyBatchMax)]))
             }
             if normal.count >= 10_000 {
-                logger.info("applied \(normal.count) entries (through \(ready.committed.last?.index ?? 0)) in \(ContinuousClock.now - applyStarted)")
+                logger.info("applied \(normal.count) entries (through \(applying.last?.index ?? 0)) in \(ContinuousClock.now - applyStarted)")
             }
-            for entry in ready.committed {
+            for entry in applying {
                 if let proposal = proposals.removeValue(forKey: entry.index) {
                     if proposal.term == entry.term {
                         proposal.continuation.resume(returning: entry.index)
@@ -383,9 +427,37 @@ public actor RaftNode {
             Gauge(label: "strata_journal_applied_index").record(current.appliedIndex)
             Gauge(label: "strata_journal_commit_index").record(current.commitIndex)
             Gauge(label: "strata_journal_term").record(current.term)
+            Gauge(label: "strata_journal_log_cache_bytes").record(core.cachedBytes)
             noticeRoleChange(ready)
             resumeAppliedWaiters()
-            try await maybeCheckpoint()
+            if let last = applying.last, last.kind == .journal { try await handleJournalEntry(last) }
+            if let index = repairAfterStepDown, core.role != .leader {
+                repairAfterStepDown = nil
+                await discardDivergentState(at: index)
+            }
+            maybeProposeCheckpoint()
+        }
+    }
+
+    /// Replaces each stored append with an append of its entries, read from the log segments
+    /// (at most about `bytesMax` of them: a follower that gets fewer asks again). One that cannot
+    /// be read is dropped, with the reason logged; the follower is probed again.
+    private static func resolveStoredAppends(_ messages: [RaftMessage], log: RaftLogStore, bytesMax: Int, logger: Logger) -> [RaftMessage] {
+        messages.compactMap { message in
+            guard case .storedAppend(let previousIndex, let previousTerm, let through, let commit) = message.body else { return message }
+            do {
+                var entries = try log.read((previousIndex + 1)...through)
+                var bytes = 0
+                if let cut = entries.indices.first(where: { position in
+                    bytes += entries[position].data.count
+                    return position > 0 && bytes > bytesMax
+                }) { entries.removeLast(entries.count - cut) }
+                return RaftMessage(from: message.from, to: message.to, term: message.term,
+                                   body: .append(previousIndex: previousIndex, previousTerm: previousTerm, entries: entries, commit: commit))
+            } catch {
+                logger.error("cannot read entries \(previousIndex + 1)...\(through) back for member \(message.to): \(error)")
+                return nil
+            }
         }
     }
 
@@ -430,10 +502,114 @@ public actor RaftNode {
         }
     }
 
-    private func maybeCheckpoint() async throws {
-        let applied = core.appliedIndex
-        guard configuration.keepsOwnState, checkpointRunning == nil, applied >= lastSnapshotIndex + configuration.checkpointPeriodEntries else { return }
-        try await startCheckpoint()
+    // MARK: Checkpoints at CHECKPOINT entries, and state digests
+
+    /// On the leader: appends a CHECKPOINT entry every `checkpointPeriodEntries` entries, where
+    /// every member that keeps state then checkpoints.
+    private func maybeProposeCheckpoint() {
+        guard configuration.keepsOwnState, core.role == .leader,
+              core.lastIndex >= lastMarkerIndex + configuration.checkpointPeriodEntries else { return }
+        do {
+            _ = try core.propose(JournalControl.checkpoint.encoded, kind: .journal)
+            lastMarkerIndex = core.lastIndex
+            signalReady()
+        } catch {
+            // A transfer under way: the next leader appends it.
+        }
+    }
+
+    /// On the leader: logs the state digests reported (its own and its followers') that the
+    /// log does not hold yet.
+    private func proposePendingDigests() {
+        guard configuration.keepsOwnState, core.role == .leader else { return }
+        var pending = receivedDigests.map { (member: $0.key, report: $0.value) }
+        if let ownDigest { pending.append((memberID, ownDigest)) }
+        if proposedDigests.count > 1024 { proposedDigests = [] }
+        for (member, report) in pending.sorted(by: { $0.member < $1.member }) where digestBook.digest(of: member, at: report.index) == nil {
+            let key = "\(core.term)/\(member)/\(report.index)"
+            guard !proposedDigests.contains(key) else { continue }
+            do {
+                _ = try core.propose(JournalControl.stateDigest(index: report.index, member: member, digest: report.digest).encoded, kind: .journal)
+                proposedDigests.insert(key)
+                signalReady()
+            } catch {
+                return
+            }
+        }
+    }
+
+    private func handleJournalEntry(_ entry: LogEntry) async throws {
+        guard let control = JournalControl(decoding: entry.data) else {
+            logger.error("journal entry \(entry.index) is not a journal record this version knows (\(entry.data.count) bytes); no state depends on it")
+            return
+        }
+        switch control {
+        case .checkpoint:
+            lastMarkerIndex = max(lastMarkerIndex, entry.index)
+            guard configuration.keepsOwnState else { return }
+            if let running = checkpointRunning { _ = try? await running.value }
+            try await startCheckpoint(reportingDigest: true)
+        case .stateDigest(let index, let member, let digest):
+            if member == memberID, ownDigest?.index == index {
+                ownDigest = nil
+                for link in links.values { link.report(nil) }
+            }
+            if receivedDigests[member]?.index == index { receivedDigests[member] = nil }
+            guard configuration.keepsOwnState else { return }
+            let serving = core.membership.voters.subtracting(core.membership.nonServing)
+            guard let verdict = digestBook.record(index: index, member: member, digest: digest, serving: serving) else { return }
+            await act(on: verdict)
+        }
+    }
+
+    private func name(_ member: MemberID) -> String { addresses[member]?.description ?? String(member, radix: 16) }
+
+    private func act(on verdict: StateDigestBook.Verdict) async {
+        func short(_ digest: [UInt8]?) -> String { digest.map { hex(Array($0.prefix(8))) } ?? "-" }
+        for member in verdict.divergent.sorted() {
+            Counter(label: "strata_journal_state_divergences_total").increment()
+            logger.error("the state of \(name(member)) at index \(verdict.index) diverges from the majority's (digest \(short(digestBook.digest(of: member, at: verdict.index))), majority \(short(verdict.majority))): \(member == memberID ? "discarding it for the leader's snapshot" : "it discards it for the leader's snapshot")")
+        }
+        if !verdict.undecided.isEmpty {
+            Counter(label: "strata_journal_state_divergences_total").increment()
+            let digests = verdict.undecided.sorted().map { "\(name($0)) \(short(digestBook.digest(of: $0, at: verdict.index)))" }.joined(separator: ", ")
+            logger.error("the serving members' states differ at index \(verdict.index) (\(digests)) and no majority shows which is right: nothing is discarded; compare backups of each (strata fsadmin backup --local) and remove the wrong member from the quorum")
+        }
+        if verdict.divergent.contains(memberID) { await discardDivergentState(at: verdict.index) }
+    }
+
+    /// This member's state was outvoted: set its snapshots from `index` on aside (`.diverged`,
+    /// for inspection), throw the state away and install the leader's snapshot. A leader hands
+    /// leadership to a member whose state agrees with the majority first.
+    private func discardDivergentState(at index: UInt64) async {
+        if core.role == .leader {
+            let agreeing = core.membership.voters.subtracting(core.membership.nonServing).sorted().filter { member in
+                member != memberID && digestBook.digest(of: member, at: index) != nil
+                    && digestBook.digest(of: member, at: index) != digestBook.digest(of: memberID, at: index)
+            }
+            guard let target = agreeing.first else { return }
+            logger.error("handing leadership to \(name(target)) before discarding this member's divergent state")
+            repairAfterStepDown = index
+            _ = try? core.transferLeadership(to: target)
+            signalReady()
+            return
+        }
+        do {
+            let setAside = try await threadPool.runIfActive { [disk] in try disk.snapshots.setAside(fromIndex: index, suffix: ".diverged") }
+            _ = try core.discardStateForSnapshot()
+            logger.error("discarded the divergent state (\(setAside.joined(separator: ", ")) set aside); will not vote until it holds index \(core.catchUpIndex) again")
+        } catch {
+            logger.error("cannot discard the divergent state at index \(index): \(error)")
+        }
+        signalReady()
+    }
+
+    /// Records this member's digest at a CHECKPOINT and reports it: logged at once on the
+    /// leader, carried by every batch to the leader elsewhere.
+    private func checkpointDigested(_ index: UInt64, _ digest: [UInt8]) {
+        ownDigest = StateDigestReport(index: index, digest: digest)
+        for link in links.values { link.report(ownDigest) }
+        proposePendingDigests()
     }
 
     /// Snapshots the state machine now and drops the log it covers; returns when the snapshot
@@ -473,7 +649,7 @@ public actor RaftNode {
     /// Takes the state machine's view as of the applied index (quickly, between two applies),
     /// then serializes and saves it on a background task while the journal goes on; the log is
     /// compacted when the file is durable.
-    private func startCheckpoint() async throws {
+    private func startCheckpoint(reportingDigest: Bool = false) async throws {
         let applied = core.appliedIndex
         guard applied > lastSnapshotIndex, checkpointRunning == nil else { return }
         let serialize = await stateMachine.snapshot()
@@ -483,10 +659,14 @@ public actor RaftNode {
             // Serialize on a thread of its own (the disk thread keeps appending the log), then
             // write the file on the disk thread, which owns the journal's files.
             do {
-                let data = try await self.checkpointPool.runIfActive { serialize() }
+                let (data, digest) = try await self.checkpointPool.runIfActive {
+                    let data = serialize()
+                    return (data, reportingDigest ? Array(SHA256.hash(data: data)) : nil)
+                }
                 let snapshot = SnapshotStore.Snapshot(meta: meta, data: data)
                 _ = try await self.threadPool.runIfActive { [disk] in try disk.snapshots.save(snapshot) }
                 await self.compactAfterCheckpoint(snapshot, took: ContinuousClock.now - started)
+                if let digest { self.checkpointDigested(meta.index, digest) }
             } catch {
                 self.checkpointFinished()
                 throw error
@@ -707,7 +887,13 @@ public actor RaftNode {
         guard batch.clusterID == configuration.clusterID else {
             throw RPCError(.failedPrecondition, "message from cluster \(hex(batch.clusterID)); this journal belongs to \(hex(configuration.clusterID))")
         }
-        if let sender = batch.messages.first?.from, addresses[sender] != nil { try await checkStorage(of: sender, batch.storageID) }
+        if let sender = batch.messages.first?.from, addresses[sender] != nil {
+            try await checkStorage(of: sender, batch.storageID)
+            if let report = batch.stateDigest, core.role == .leader, digestBook.digest(of: sender, at: report.index) == nil {
+                receivedDigests[sender] = report
+                proposePendingDigests()
+            }
+        }
         for message in batch.messages where message.to == memberID && addresses[message.from] != nil {
             _ = core.step(message)
         }
@@ -856,6 +1042,7 @@ final class JournalDisk: @unchecked Sendable {
     let identity: JournalIdentity
     private var savedTerm: UInt64
     private var savedVote: MemberID?
+    private var savedCatchUp: UInt64
 
     struct Opened: @unchecked Sendable {
         let disk: JournalDisk
@@ -872,6 +1059,7 @@ final class JournalDisk: @unchecked Sendable {
         self.identity = identity
         savedTerm = hardState.term
         savedVote = hardState.vote
+        savedCatchUp = hardState.catchUp
     }
 
     static func open(_ configuration: RaftNodeConfiguration) throws -> Opened {
@@ -883,7 +1071,7 @@ final class JournalDisk: @unchecked Sendable {
         let (log, recovered) = try RaftLogStore.open(
             directory: configuration.directory + "/log", identity: identity, snapshotIndex: snapshot?.meta.index ?? 0,
             segmentSizeMaxBytes: configuration.segmentSizeMaxBytes, entrySizeMaxBytes: configuration.options.entrySizeMaxBytes,
-            sync: configuration.sync)
+            sync: configuration.sync, cacheBytesMax: configuration.options.logCacheBytesMax)
         repairs += recovered.repairs
         let membershipBase = try MembershipBaseFile.read(directory: configuration.directory)
         let peerStorage = try PeerStorageFile.read(directory: configuration.directory)
@@ -905,11 +1093,13 @@ final class JournalDisk: @unchecked Sendable {
     /// changed, append entries, and fsync once.
     func persist(_ ready: Ready) throws {
         if ready.snapshot != nil { try log.removeAll() }
-        if let hardState = ready.hardState, hardState.term != savedTerm || hardState.vote != savedVote {
+        if let hardState = ready.hardState,
+           hardState.term != savedTerm || hardState.vote != savedVote || hardState.catchUp != savedCatchUp {
             // Commit is not saved on every change: a restarted member relearns it from the leader.
             try log.saveHardState(hardState)
             savedTerm = hardState.term
             savedVote = hardState.vote
+            savedCatchUp = hardState.catchUp
         }
         try log.append(ready.entries)
         try log.flush()

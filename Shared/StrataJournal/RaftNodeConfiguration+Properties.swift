@@ -31,6 +31,7 @@ extension RaftNodeConfiguration {
         options.electionTimeoutMaxTicks = Int(max(Int64(options.electionTimeoutTicks + 1), electionMax / tick))
         options.entrySizeMaxBytes = Int(properties.sizeBytes(.masterEmbeddedJournalEntrySizeMax))
         segmentSizeMaxBytes = Int(properties.sizeBytes(.masterEmbeddedJournalSegmentSize))
+        options.logCacheBytesMax = Int(properties.sizeBytes(.masterEmbeddedJournalLogCacheSize))
         snapshotChunkSizeBytes = Int(properties.sizeBytes(.masterEmbeddedJournalSnapshotReplicationChunkSize))
         compressSnapshots = properties.string(.masterEmbeddedJournalSnapshotReplicationCompressionType) == "ZLIB"
         sync = !properties.boolean(.masterEmbeddedJournalUnsafeFlushEnabled)

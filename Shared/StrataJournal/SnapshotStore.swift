@@ -12,6 +12,11 @@ public final class SnapshotStore: Sendable {
     public struct Snapshot: Sendable, Equatable {
         public var meta: SnapshotMeta
         public var data: [UInt8]
+
+        public init(meta: SnapshotMeta, data: [UInt8]) {
+            self.meta = meta
+            self.data = data
+        }
     }
 
     static let magic: UInt32 = 0x5354_5253 // "STRS"
@@ -59,6 +64,22 @@ public final class SnapshotStore: Sendable {
             }
         }
         return nil
+    }
+
+    /// Renames the snapshots at `index` or later aside (`name + suffix`), so that they are never
+    /// loaded again; returns their new paths.
+    public func setAside(fromIndex index: UInt64, suffix: String) throws(JournalError) -> [String] {
+        var moved: [String] = []
+        for name in try snapshotFiles() {
+            let digits = name.dropFirst("snapshot-".count).prefix(20)
+            guard let fileIndex = UInt64(digits), fileIndex >= index else { continue }
+            let path = directory + "/" + name
+            guard rename(path, path + suffix) == 0 else {
+                throw JournalError(.io, "cannot rename \(path) aside: \(String(cString: strerror(errno)))")
+            }
+            moved.append(path + suffix)
+        }
+        return moved
     }
 
     /// The bytes of the stored file for `meta`, to stream to a member.

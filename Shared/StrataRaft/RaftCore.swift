@@ -17,6 +17,11 @@ public struct RaftCore: Sendable {
 
     public private(set) var term: UInt64
     private var vote: MemberID?
+    /// See `HardState.catchUp`: 0 once caught up.
+    private var catchUp: UInt64
+    /// The state machine was found divergent and thrown away: apply nothing and refuse appends
+    /// until the leader's snapshot is installed.
+    public private(set) var awaitingSnapshot = false
     private var log: RaftLog
     public private(set) var membership: Membership
     /// Index of the entry (or snapshot) that set `membership`.
@@ -50,6 +55,13 @@ public struct RaftCore: Sendable {
     /// initial membership for a new group) and the log entries after the snapshot.
     public init(id: MemberID, options: RaftOptions = RaftOptions(), seed: UInt64,
                 hardState: HardState, snapshot: SnapshotMeta, entries: [LogEntry]) {
+        self.init(id: id, options: options, seed: seed, hardState: hardState, snapshot: snapshot,
+                  stored: StoredLog(termRuns: [], memberships: [], cached: entries))
+    }
+
+    /// A member whose log after the snapshot is mostly on the shell's disk (`stored`).
+    public init(id: MemberID, options: RaftOptions = RaftOptions(), seed: UInt64,
+                hardState: HardState, snapshot: SnapshotMeta, stored: StoredLog) {
         precondition(options.electionTimeoutTicks > options.heartbeatIntervalTicks && options.heartbeatIntervalTicks > 0,
                      "election timeout \(options.electionTimeoutTicks) must exceed heartbeat interval \(options.heartbeatIntervalTicks) > 0")
         precondition(options.inflightAppendsMax > 0 && options.appendEntriesMax > 0, "append bounds must be positive")
@@ -58,8 +70,10 @@ public struct RaftCore: Sendable {
         self.random = SplitMix64(seed: seed ^ (id &* 0x9E37_79B9_7F4A_7C15))
         self.term = hardState.term
         self.vote = hardState.vote
-        let commit = min(max(hardState.commit, snapshot.index), entries.last?.index ?? snapshot.index)
-        self.log = RaftLog(snapshot: snapshot, entries: entries, committed: commit)
+        let last = stored.termRuns.isEmpty && stored.cached.isEmpty ? snapshot.index : stored.lastIndex
+        let commit = min(max(hardState.commit, snapshot.index), last)
+        self.log = RaftLog(snapshot: snapshot, stored: stored, committed: commit)
+        self.catchUp = hardState.catchUp > log.lastIndex ? hardState.catchUp : 0
         self.membership = snapshot.membership
         self.membershipIndex = snapshot.index
         self.persistedHardState = hardState
@@ -69,7 +83,9 @@ public struct RaftCore: Sendable {
 
     // MARK: Inspection
 
-    public var hardState: HardState { HardState(term: term, vote: vote, commit: log.committed) }
+    public var hardState: HardState { HardState(term: term, vote: vote, commit: log.committed, catchUp: catchUp) }
+    /// The index this member must hold again before it votes or campaigns (0: it may).
+    public var catchUpIndex: UInt64 { catchUp }
     public var commitIndex: UInt64 { log.committed }
     public var appliedIndex: UInt64 { log.applied }
     public var lastIndex: UInt64 { log.lastIndex }
@@ -88,9 +104,13 @@ public struct RaftCore: Sendable {
 
     /// The entry at `index` if it is still in the in-memory log.
     public func entry(at index: UInt64) -> LogEntry? {
-        index >= log.firstIndex && index <= log.lastIndex ? log.entry(at: index) : nil
+        log.isCached(index) ? log.entry(at: index) : nil
     }
-    private var isPromotable: Bool { membership.voters.contains(id) }
+    /// The first index held in memory (entries before it, after the snapshot, are on disk only).
+    public var cacheFirstIndex: UInt64 { log.cacheFirst }
+    /// Bytes of entries held in memory.
+    public var cachedBytes: Int { log.cachedBytes }
+    private var isPromotable: Bool { membership.voters.contains(id) && catchUp == 0 }
     var debugProgress: String { progress.keys.sorted().map { "\($0): \(progress[$0]!)" }.joined(separator: "; ") }
 
     // MARK: Inputs
@@ -112,13 +132,15 @@ public struct RaftCore: Sendable {
         return ready()
     }
 
-    /// Appends `data` to the log (leader only).
-    public mutating func propose(_ data: [UInt8]) throws(RaftError) -> Ready {
+    /// Appends `data` to the log (leader only): a state-machine command, or with `kind: .journal`
+    /// an entry for the shell itself.
+    public mutating func propose(_ data: [UInt8], kind: EntryKind = .normal) throws(RaftError) -> Ready {
+        precondition(kind == .normal || kind == .journal, "proposing a \(kind) entry")
         try checkCanPropose()
         guard data.count <= options.entrySizeMaxBytes else {
             throw RaftError(.entryTooLarge, "entry of \(data.count) bytes exceeds the maximum of \(options.entrySizeMaxBytes)")
         }
-        appendAsLeader(kind: .normal, data: data)
+        appendAsLeader(kind: kind, data: data)
         return ready()
     }
 
@@ -219,6 +241,19 @@ public struct RaftCore: Sendable {
         return ready()
     }
 
+    /// The shell found this member's state machine divergent from the others' and threw it away:
+    /// apply nothing more, refuse the leader's appends as a member with an empty log would, and
+    /// install the snapshot the leader then sends, even though the log already holds what it
+    /// covers. Until the log again reaches today's last index the member neither votes nor
+    /// campaigns (its acknowledgements may have counted towards commits). Not on a leader: a
+    /// divergent leader first hands leadership over.
+    public mutating func discardStateForSnapshot() throws(RaftError) -> Ready {
+        guard role != .leader else { throw RaftError(.notLeader, "member \(id) leads; transfer leadership before discarding its state") }
+        awaitingSnapshot = true
+        catchUp = max(catchUp, log.lastIndex)
+        return ready()
+    }
+
     /// The metadata a snapshot of the state machine through `index` (≤ applied, still in the
     /// log or the current snapshot) carries.
     public func snapshotMeta(at index: UInt64) -> SnapshotMeta {
@@ -237,13 +272,16 @@ public struct RaftCore: Sendable {
 
     /// Everything to do since the last `advance`.
     public func ready() -> Ready {
-        Ready(hardState: hardState == persistedHardState ? nil : hardState,
-              entries: log.unstableEntries,
-              snapshot: pendingSnapshot,
-              messages: messages,
-              committed: pendingSnapshot == nil ? log.entriesToApply : [],
-              readStates: readStates,
-              role: role, term: term, leader: leader)
+        let applying = pendingSnapshot == nil && !awaitingSnapshot
+        let stored = applying ? log.storedToApply(countMax: options.storedApplyEntriesMax) : nil
+        return Ready(hardState: hardState == persistedHardState ? nil : hardState,
+                     entries: log.unstableEntries,
+                     snapshot: pendingSnapshot,
+                     messages: messages,
+                     committed: applying && stored == nil ? log.entriesToApply : [],
+                     committedStored: stored,
+                     readStates: readStates,
+                     role: role, term: term, leader: leader)
     }
 
     /// The shell has done what `ready` asked.
@@ -253,10 +291,12 @@ public struct RaftCore: Sendable {
         if let hardState = ready.hardState { persistedHardState = hardState }
         if let snapshot = ready.snapshot, snapshot == pendingSnapshot { pendingSnapshot = nil }
         log.markPersisted(ready.entries)
-        if let last = ready.committed.last {
-            precondition(last.index <= log.committed, "applied \(last.index) beyond commit \(log.committed)")
-            log.applied = max(log.applied, last.index)
+        if catchUp > 0 && log.persisted >= catchUp && !awaitingSnapshot { catchUp = 0 }
+        if let last = ready.committed.last?.index ?? ready.committedStored?.upperBound {
+            precondition(last <= log.committed, "applied \(last) beyond commit \(log.committed)")
+            log.applied = max(log.applied, last)
         }
+        log.evict(bytesMax: options.logCacheBytesMax)
         messages.removeFirst(ready.messages.count)
         readStates.removeFirst(ready.readStates.count)
         if role == .leader && maybeCommit() { broadcastAppend() }
@@ -296,12 +336,12 @@ public struct RaftCore: Sendable {
 
         switch message.body {
         case .preVote(let lastIndex, let lastTerm):
-            let grant = message.term > term && log.isUpToDate(lastIndex: lastIndex, lastTerm: lastTerm)
+            let grant = catchUp == 0 && message.term > term && log.isUpToDate(lastIndex: lastIndex, lastTerm: lastTerm)
             send(to: message.from, term: grant ? message.term : term, .preVoteResponse(granted: grant))
             return
         case .vote(let lastIndex, let lastTerm, _):
             let free = vote == message.from || (vote == nil && leader == nil)
-            if free && log.isUpToDate(lastIndex: lastIndex, lastTerm: lastTerm) {
+            if free && catchUp == 0 && log.isUpToDate(lastIndex: lastIndex, lastTerm: lastTerm) {
                 electionElapsed = 0
                 vote = message.from
                 send(to: message.from, .voteResponse(granted: true))
@@ -370,6 +410,8 @@ public struct RaftCore: Sendable {
             if context != 0 { acknowledgeRead(context, from: message.from) }
         case .append, .heartbeat, .snapshot:
             preconditionFailure("member \(id), leader of term \(term), got \(message): two leaders in one term")
+        case .storedAppend:
+            preconditionFailure("member \(id) got \(message), which a shell must resolve before sending")
         case .preVote, .preVoteResponse, .vote, .voteResponse, .timeoutNow:
             break
         }
@@ -390,6 +432,23 @@ public struct RaftCore: Sendable {
     }
 
     private mutating func stepFollower(_ message: RaftMessage) {
+        if awaitingSnapshot {
+            switch message.body {
+            case .append(let previousIndex, _, _, _):
+                // Refuse as a member whose log is empty: the leader starts over with a snapshot.
+                electionElapsed = 0
+                leader = message.from
+                send(to: message.from, .appendResponse(reject: true, index: previousIndex, lastIndex: 0))
+                return
+            case .heartbeat:
+                electionElapsed = 0
+                leader = message.from
+                send(to: message.from, .appendResponse(reject: true, index: 0, lastIndex: 0))
+                return
+            default:
+                break
+            }
+        }
         switch message.body {
         case .append(let previousIndex, let previousTerm, let entries, let commit):
             electionElapsed = 0
@@ -431,6 +490,16 @@ public struct RaftCore: Sendable {
     }
 
     private mutating func handleSnapshot(from sender: MemberID, _ meta: SnapshotMeta) {
+        if awaitingSnapshot {
+            // Our state was thrown away: take the leader's, whatever our log holds.
+            awaitingSnapshot = false
+            log.restore(meta, replacingCommitted: true)
+            membership = meta.membership
+            membershipIndex = meta.index
+            pendingSnapshot = meta
+            send(to: sender, .appendResponse(reject: false, index: log.lastIndex, lastIndex: log.lastIndex))
+            return
+        }
         if meta.index <= log.committed {
             send(to: sender, .appendResponse(reject: false, index: log.committed, lastIndex: log.lastIndex))
             return
@@ -627,6 +696,14 @@ public struct RaftCore: Sendable {
             send(to: member, .snapshot(log.snapshot))
             return false
         }
+        if follower.next < log.cacheFirst {
+            // On disk only: the shell reads them (at most a batch, and not past the cache).
+            let through = min(log.cacheFirst - 1, follower.next + UInt64(options.appendEntriesMax) - 1)
+            send(to: member, .storedAppend(previousIndex: previousIndex, previousTerm: previousTerm, through: through, commit: log.committed))
+            follower.sent(lastIndex: through)
+            progress[member] = follower
+            return follower.state == .replicate
+        }
         let entries = log.entries(from: follower.next, countMax: options.appendEntriesMax, bytesMax: options.appendBytesMax)
         if entries.isEmpty && !sendIfEmpty { return false }
         send(to: member, .append(previousIndex: previousIndex, previousTerm: previousTerm, entries: entries, commit: log.committed))
@@ -693,28 +770,17 @@ public struct RaftCore: Sendable {
 
     /// Sets `membership` from the newest membership entry in the log, else the snapshot's.
     private mutating func refreshMembership() {
-        var index = log.lastIndex
-        while index > log.snapshot.index {
-            let entry = log.entry(at: index)
-            if entry.kind == .membership, let decoded = Membership(decoding: entry.data) {
-                membership = decoded
-                membershipIndex = index
-                return
-            }
-            index -= 1
+        if let newest = log.memberships.last {
+            membership = newest.membership
+            membershipIndex = newest.index
+        } else {
+            membership = log.snapshot.membership
+            membershipIndex = log.snapshot.index
         }
-        membership = log.snapshot.membership
-        membershipIndex = log.snapshot.index
     }
 
     private func membershipAt(_ index: UInt64) -> Membership {
-        var position = index
-        while position > log.snapshot.index {
-            let entry = log.entry(at: position)
-            if entry.kind == .membership, let decoded = Membership(decoding: entry.data) { return decoded }
-            position -= 1
-        }
-        return log.snapshot.membership
+        log.memberships.last(where: { $0.index <= index })?.membership ?? log.snapshot.membership
     }
 
     // MARK: Output

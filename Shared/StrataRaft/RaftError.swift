@@ -53,6 +53,12 @@ public struct RaftOptions: Sendable, Equatable {
     public var entrySizeMaxBytes = 16 << 20
     /// Most reads waiting for a read index at once.
     public var pendingReadsMax = 4096
+    /// Most bytes of log entries kept in memory (data plus a fixed overhead per entry), however
+    /// long the log between snapshots grows: older entries, once applied and durable, are read
+    /// back from the shell's disk when a follower or the state machine needs them.
+    public var logCacheBytesMax = 64 << 20
+    /// Most stored entries handed out for application in one Ready.
+    public var storedApplyEntriesMax = 4096
 
     public init() {}
 }

@@ -19,6 +19,10 @@ public struct RaftMessage: Sendable, Equatable, CustomStringConvertible {
         case snapshot(SnapshotMeta)
         /// Campaign now: the leader is handing over leadership.
         case timeoutNow
+        /// For the shell only, never sent as is: an `append` of the entries
+        /// `previousIndex + 1 ... through`, which are no longer in memory; the shell reads them
+        /// from its disk and sends the append in this message's place.
+        case storedAppend(previousIndex: UInt64, previousTerm: UInt64, through: UInt64, commit: UInt64)
     }
 
     public var from: MemberID

@@ -9,6 +9,9 @@ public enum EntryKind: UInt8, Sendable {
     case membership = 1
     /// The empty entry a new leader appends to commit entries of earlier terms.
     case noop = 2
+    /// An entry for the journal itself, not for the state machine (checkpoint markers, state
+    /// digests): opaque to the core, interpreted by the shell.
+    case journal = 3
 }
 
 /// One entry of the replicated log.
@@ -34,14 +37,22 @@ public struct HardState: Sendable, Equatable, CustomStringConvertible {
     /// Whom this member voted for in `term`, if anyone.
     public var vote: MemberID?
     public var commit: UInt64
+    /// Non-zero while the member is catching up on entries it once held durably and lost (a
+    /// corrupt record cut off at start-up, a damaged snapshot, state discarded as divergent):
+    /// until its log holds this index again it neither votes nor campaigns, because the entries
+    /// it acknowledged may have counted towards a commit that its vote could now undo.
+    public var catchUp: UInt64
 
-    public init(term: UInt64 = 0, vote: MemberID? = nil, commit: UInt64 = 0) {
+    public init(term: UInt64 = 0, vote: MemberID? = nil, commit: UInt64 = 0, catchUp: UInt64 = 0) {
         self.term = term
         self.vote = vote
         self.commit = commit
+        self.catchUp = catchUp
     }
 
-    public var description: String { "term \(term) vote \(vote.map(String.init) ?? "-") commit \(commit)" }
+    public var description: String {
+        "term \(term) vote \(vote.map(String.init) ?? "-") commit \(commit)" + (catchUp == 0 ? "" : " catching up to \(catchUp)")
+    }
 }
 
 /// Who belongs to the group: voters decide elections and commits; learners only receive the log.

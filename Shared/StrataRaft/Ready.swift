@@ -2,8 +2,8 @@
 ///
 /// The shell handles a Ready in this order: install `snapshot` (restore the state machine from
 /// the snapshot it received and drop its whole log); persist `hardState` and `entries`
-/// (truncating its log at `entries.first.index` first) and fsync; send `messages`; apply
-/// `committed` in order; serve `readStates` once applied; then call `advance(ready)`. A Ready is
+/// (truncating its log at `entries.first.index` first) and fsync; send `messages` (reading the
+/// entries of any `storedAppend` from disk); apply `committed` (or `committedStored`) in order; serve `readStates` once applied; then call `advance(ready)`. A Ready is
 /// cumulative: the shell may step the core several times and handle only the last Ready.
 public struct Ready: Sendable, Equatable {
     /// Persist if non-nil.
@@ -16,6 +16,9 @@ public struct Ready: Sendable, Equatable {
     public var messages: [RaftMessage]
     /// Apply, in order, after persisting.
     public var committed: [LogEntry]
+    /// Committed entries to apply that are on disk only: read them back and apply them (in
+    /// place of `committed`, which is then empty).
+    public var committedStored: ClosedRange<UInt64>?
     /// Reads that may be served once `index` is applied.
     public var readStates: [ReadState]
     public var role: RaftRole
@@ -23,7 +26,7 @@ public struct Ready: Sendable, Equatable {
     public var leader: MemberID?
 
     public var isEmpty: Bool {
-        hardState == nil && entries.isEmpty && snapshot == nil && messages.isEmpty && committed.isEmpty && readStates.isEmpty
+        hardState == nil && entries.isEmpty && snapshot == nil && messages.isEmpty && committed.isEmpty && committedStored == nil && readStates.isEmpty
     }
 }
 

@@ -11,6 +11,7 @@ import StrataWire
 //   strata-journal-test-service --member HOST:PORT --members A:P,B:P,C:P --dir PATH
 //                               [--election-timeout-ms N] [--checkpoint-entries N] [--unsafe-flush]
 //                               [--compress-snapshots] [--snapshot-chunk-bytes N] [--heartbeat-ms N]
+//                               [--non-serving A:P,...]   (members that are journal nodes)
 
 /// The test service's methods (service 0x00FE).
 enum TestServiceMethods {
@@ -23,10 +24,10 @@ enum TestServiceMethods {
 /// client retrying after an unknown outcome) is applied once.
 actor PayloadList: ReplicatedStateMachine {
     private(set) var entries: [(index: UInt64, payload: [UInt8])] = []
-    private var seen: Set<[UInt8]> = []
+    private var seen: Set<Data> = [] // Data hashes its bytes in one call, [UInt8] byte by byte
 
     func apply(_ batch: [LogEntry]) {
-        for entry in batch where seen.insert(entry.data).inserted {
+        for entry in batch where seen.insert(Data(entry.data)).inserted {
             entries.append((entry.index, entry.data))
         }
     }
@@ -61,7 +62,7 @@ actor PayloadList: ReplicatedStateMachine {
             offset += length
         }
         entries = restored
-        seen = Set(restored.map(\.1))
+        seen = Set(restored.map { Data($0.1) })
     }
 }
 
@@ -95,10 +96,21 @@ configuration.segmentSizeMaxBytes = 256 << 10
 configuration.compressSnapshots = CommandLine.arguments.contains("--compress-snapshots")
 configuration.snapshotChunkSizeBytes = Int(argument("--snapshot-chunk-bytes") ?? "4194304") ?? 4 << 20
 
+configuration.nonServing = (argument("--non-serving") ?? "").split(separator: ",").compactMap { HostAndPort(parsing: String($0)) }
+// A journal node keeps the log and the snapshots shipped to it, and takes none of its own.
+configuration.keepsOwnState = !configuration.nonServing.contains(member)
+
+/// A journal node's state machine: it holds nothing.
+struct NoState: ReplicatedStateMachine {
+    func apply(_ entries: [LogEntry]) async {}
+    func snapshot() async -> @Sendable () -> [UInt8] { preconditionFailure("a journal node takes no snapshot") }
+    func restore(_ data: [UInt8]) async throws {}
+}
+
 let list = PayloadList()
 let node: RaftNode
 do {
-    node = try await RaftNode(configuration: configuration, stateMachine: list, logger: logger)
+    node = try await RaftNode(configuration: configuration, stateMachine: configuration.keepsOwnState ? list : NoState() as any ReplicatedStateMachine, logger: logger)
 } catch {
     fail("\(error)")
 }

@@ -83,6 +83,7 @@ import Testing
         #expect(recovered.repairs.count == 1)
         #expect(recovered.repairs[0].contains(last))
         #expect(recovered.repairs[0].contains("torn tail"))
+        #expect(recovered.lostThrough == 0, "a torn tail was never acknowledged")
         let recordSize = RaftLogStore.recordHeaderSizeBytes + RaftLogStore.recordFixedPayloadBytes + 40
         #expect(recovered.repairs[0].contains("at offset \(size - recordSize)"), "\(recovered.repairs[0])")
         // The log continues from the repaired tail, and the repair is not needed again.
@@ -112,13 +113,52 @@ import Testing
         try Data(bytes).write(to: URL(fileURLWithPath: second))
 
         let firstIndexOfSecond = UInt64(files[1].dropFirst("segment-".count).prefix(20))!
+        // readJournal reports the damage and reads on past it.
+        let read = try RaftLogStore.readOnly(directory: directory, identity: identity)
+        #expect(read.entries.map(\.index) == Array(1...80).filter { $0 != firstIndexOfSecond + 2 })
+        #expect(read.problems.count == 1 && read.problems[0].contains("\(second) at offset") && read.problems[0].contains("entry \(firstIndexOfSecond + 2)"), "\(read.problems)")
         let (_, recovered) = try open(directory)
+        #expect(recovered.lostThrough == 80, "everything from the damaged record to the end was held once")
         #expect(recovered.entries == entries(1...(firstIndexOfSecond + 1)))
         #expect(recovered.repairs.count == 1)
         let expectedOffset = RaftLogStore.segmentHeaderSizeBytes + 2 * recordSize
         #expect(recovered.repairs[0].contains("\(second) at offset \(expectedOffset)"))
         #expect(recovered.repairs[0].contains("checksum mismatch"))
         #expect(segmentFiles(directory).count == 2, "later segments removed")
+    }
+
+    @Test func aCorruptRecordInTheMiddleOfTheNewestSegmentIsNoTornTail() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let (store, _) = try open(directory)
+            try store.append(entries(1...10))
+            try store.flush()
+        }
+        let only = directory + "/" + segmentFiles(directory).last!
+        var bytes = [UInt8](FileManager.default.contents(atPath: only)!)
+        let recordSize = RaftLogStore.recordHeaderSizeBytes + RaftLogStore.recordFixedPayloadBytes + 40
+        bytes[RaftLogStore.segmentHeaderSizeBytes + 4 * recordSize + 30] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: only))
+        let (_, recovered) = try open(directory)
+        #expect(recovered.entries == entries(1...4))
+        #expect(recovered.repairs.count == 1 && recovered.repairs[0].contains("corrupt record, entry 5"), "\(recovered.repairs)")
+        #expect(recovered.lostThrough == 10)
+    }
+
+    @Test func theCatchUpIndexRoundTripsInTheHardState() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let (store, _) = try open(directory)
+            try store.saveHardState(HardState(term: 4, vote: 9, commit: 12, catchUp: 77))
+        }
+        #expect(try open(directory).1.hardState == HardState(term: 4, vote: 9, commit: 12, catchUp: 77))
+        do {
+            let (store, _) = try open(directory)
+            try store.saveHardState(HardState(term: 4, vote: 9, commit: 12))
+        }
+        #expect(try open(directory).1.hardState == HardState(term: 4, vote: 9, commit: 12))
     }
 
     @Test func tornSegmentHeaderIsRemoved() throws {

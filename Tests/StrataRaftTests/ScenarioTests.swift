@@ -338,6 +338,79 @@ import Testing
         #expect(cluster.applied[3]!.last.map { String(decoding: $0.data, as: UTF8.self) } == "after")
     }
 
+    /// Five members; an entry committed by {1, 2, 3} only. Member 2 loses it from its disk (the
+    /// shell cut off a corrupt record and set the catch-up index), 1 and 3 go down. Were 2 to
+    /// vote, {2, 4, 5} would elect 4, whose log lacks the committed entry, and lose it. It must
+    /// neither vote nor campaign until the entry is back in its log.
+    @Test func aMemberThatLostAcknowledgedEntriesNeitherVotesNorCampaignsUntilCaughtUp() throws {
+        var cluster = ScenarioCluster(members: [1, 2, 3, 4, 5])
+        cluster.elect(1)
+        cluster.settle()
+        cluster.crash(4)
+        cluster.crash(5)
+        for index in 0..<5 { try cluster.propose(1, "e\(index)") }
+        cluster.settle(ticks: 3)
+        let committed = cluster[1].commitIndex
+        #expect(cluster[2].lastIndex == committed)
+        let kept = 2
+        cluster.crash(1)
+        cluster.crash(2)
+        cluster.crash(3)
+        cluster.disks[2]!.entries = Array(cluster.disks[2]!.entries.prefix(kept))
+        cluster.disks[2]!.hardState.catchUp = committed
+        cluster.restart(2)
+        cluster.restart(4)
+        cluster.restart(5)
+        #expect(cluster[2].catchUpIndex == committed)
+        for _ in 0..<5 {
+            cluster.timeout(4)
+            cluster.deliver()
+        }
+        cluster.settle(ticks: 30)
+        #expect(cluster.leaders.isEmpty, "elected \(cluster.leaders) without the committed entry")
+        #expect(!cluster.outbox.contains { message in
+            if case .vote = message.body { return message.from == 2 }
+            if case .preVote = message.body { return message.from == 2 }
+            return false
+        })
+        // The member holding the entry comes back: it is elected, and 2 catches up and may vote again.
+        cluster.restart(1)
+        cluster.elect(1)
+        cluster.settle(ticks: 5)
+        #expect(cluster.leaders == [1])
+        #expect(cluster[2].lastIndex >= committed && cluster[2].catchUpIndex == 0)
+        #expect(cluster.disks[2]!.hardState.catchUp == 0, "the cleared catch-up index is persisted")
+        #expect(cluster.appliedData(4).prefix(5) == ["e0", "e1", "e2", "e3", "e4"])
+    }
+
+    /// A follower whose state machine was found divergent discards it: it applies nothing more,
+    /// the leader starts it over with a snapshot, and it installs that snapshot although its log
+    /// already holds what the snapshot covers.
+    @Test func aMemberThatDiscardsItsStateInstallsTheLeadersSnapshot() throws {
+        var cluster = ScenarioCluster(members: [1, 2, 3])
+        cluster.elect(1)
+        for index in 0..<10 { try cluster.propose(1, "e\(index)") }
+        cluster.settle(ticks: 3)
+        cluster.cores[1]!.compact(through: cluster[1].appliedIndex)
+        let snapshotIndex = cluster[1].snapshotMeta.index
+        #expect(cluster[2].appliedIndex == snapshotIndex)
+        cluster.handle(2, try cluster.cores[2]!.discardStateForSnapshot())
+        #expect(cluster[2].awaitingSnapshot && cluster[2].catchUpIndex == cluster[2].lastIndex)
+        cluster.applied[2] = []
+        try cluster.propose(1, "before the snapshot")
+        // Nothing is applied until the snapshot arrives.
+        cluster.deliver(where: { !(($0.to == 2 && { if case .snapshot = $0.body { return true } else { return false } }($0))) })
+        #expect(cluster.applied[2]!.isEmpty)
+        cluster.settle(ticks: 5)
+        #expect(!cluster[2].awaitingSnapshot)
+        #expect(cluster.disks[2]!.snapshot.index == snapshotIndex, "2 installed the leader's snapshot")
+        try cluster.propose(1, "after")
+        cluster.settle(ticks: 3)
+        #expect(cluster.appliedData(2).suffix(2) == ["before the snapshot", "after"])
+        #expect(cluster[2].commitIndex == cluster[1].commitIndex && cluster[2].catchUpIndex == 0)
+        #expect(throws: RaftError.self) { _ = try cluster.cores[1]!.discardStateForSnapshot() }
+    }
+
     @Test func nonServingLeaderHandsOffAtOnce() throws {
         var cluster = ScenarioCluster(members: [1, 2, 3], nonServing: [3])
         cluster.elect(1)

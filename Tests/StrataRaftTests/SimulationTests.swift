@@ -47,20 +47,22 @@ import Testing
         nonisolated(unsafe) let settings = settings
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
-        let outcome = try await pool.runIfActive { () -> (leaders: Int, commits: Int, failure: String?) in
+        let outcome = try await pool.runIfActive { () -> (leaders: Int, commits: Int, stored: Int, failure: String?) in
             var leaders = 0
             var commits = 0
+            var stored = 0
             for seed in seeds {
                 var simulation = Simulation(seed: seed, settings: settings)
                 do {
                     try simulation.run()
                 } catch {
-                    return (leaders, commits, "\(error)\nreplay: STRATA_RAFT_SEED=\(seed) swift test --filter SimulationTests")
+                    return (leaders, commits, stored, "\(error)\nreplay: STRATA_RAFT_SEED=\(seed) swift test --filter SimulationTests")
                 }
                 leaders += simulation.leaderOfTerm.count
                 commits += simulation.canonical.count
+                stored += simulation.storedReads
             }
-            return (leaders, commits, nil)
+            return (leaders, commits, stored, nil)
         }
         try await pool.shutdownGracefully()
         if let failure = outcome.failure {
@@ -71,6 +73,7 @@ import Testing
         if seeds.count >= 100 {
             #expect(outcome.leaders >= seeds.count)
             #expect(outcome.commits >= seeds.count * 10)
+            #expect(outcome.stored >= seeds.count / 3, "seeds with a tiny log cache must read entries back from disk")
         }
     }
 }

@@ -73,6 +73,8 @@ struct Simulation {
     /// Proposals some leader applied (so a client would have been told they succeeded).
     var acknowledged: Set<[UInt8]> = []
     var events = 0
+    /// Entries read back from disk (stored appends and applies): the small-cache seeds must.
+    var storedReads = 0
 
     init(seed: UInt64, settings: Settings = Settings()) {
         self.seed = seed
@@ -86,6 +88,9 @@ struct Simulation {
         // Vary the protections across seeds, so the checks also see the bare algorithm.
         options.preVote = seed % 4 != 1
         options.checkQuorum = seed % 4 != 2
+        // Every third seed keeps only a few entries in memory: appends to lagging followers and
+        // applies after a restart then read the entries back from the disk.
+        if seed % 3 == 0 { options.logCacheBytesMax = 3 * (RaftLog.entryOverheadBytes + 8) }
         self.options = options
         let ids = (1...UInt64(settings.members)).map { $0 }
         let membership = Membership(voters: Set(ids))
@@ -207,9 +212,32 @@ struct Simulation {
             member.disk.entries.append(contentsOf: ready.entries)
         }
         members[id] = member
-        for message in ready.messages { send(message) }
+        for message in ready.messages {
+            if case .storedAppend = message.body { storedReads += 1 }
+            send(try resolved(message, disk: member.disk))
+        }
+        if let range = ready.committedStored {
+            storedReads += 1
+            for index in range {
+                guard let entry = member.disk.entries.first(where: { $0.index == index }) else {
+                    throw violation("member \(id) must apply stored entry \(index), which its disk lacks")
+                }
+                try apply(entry, on: id)
+            }
+        }
         for entry in ready.committed { try apply(entry, on: id) }
         members[id]!.core.advance(ready)
+    }
+
+    /// A stored append becomes an append of the entries read from the disk.
+    func resolved(_ message: RaftMessage, disk: Disk) throws(Violation) -> RaftMessage {
+        guard case .storedAppend(let previousIndex, let previousTerm, let through, let commit) = message.body else { return message }
+        let entries = disk.entries.filter { $0.index > previousIndex && $0.index <= through }
+        guard entries.count == Int(through - previousIndex) else {
+            throw violation("member \(message.from) sends stored entries \(previousIndex + 1)...\(through), which its disk lacks")
+        }
+        return RaftMessage(from: message.from, to: message.to, term: message.term,
+                           body: .append(previousIndex: previousIndex, previousTerm: previousTerm, entries: entries, commit: commit))
     }
 
     mutating func apply(_ entry: LogEntry, on id: MemberID) throws(Violation) {
@@ -258,8 +286,10 @@ struct Simulation {
     mutating func restart(_ id: MemberID) {
         var member = members[id]!
         member.incarnation += 1
+        var stored = StoredLog.Builder(cacheBytesMax: options.logCacheBytesMax)
+        for entry in member.disk.entries { stored.add(entry) }
         member.core = RaftCore(id: id, options: options, seed: seed &+ id &+ member.incarnation &* 7919,
-                               hardState: member.disk.hardState, snapshot: member.disk.snapshot, entries: member.disk.entries)
+                               hardState: member.disk.hardState, snapshot: member.disk.snapshot, stored: stored.build())
         member.applied = member.disk.snapshotData
         member.up = true
         members[id] = member
@@ -320,9 +350,12 @@ struct Simulation {
         leaderOfTerm[ready.term] = id
         // Leader completeness: every entry committed so far is in the new leader's log.
         let core = members[id]!.core
+        let disk = members[id]!.disk
         for (index, entry) in canonical where index >= core.firstIndex {
-            guard core.entry(at: index) == entry else {
-                throw violation("leader completeness: leader \(id) of term \(ready.term) lacks committed \(entry) (has \(core.entry(at: index).map(String.init(describing:)) ?? "nothing"))")
+            // Entries no longer in memory are on its disk.
+            let held = index < core.cacheFirstIndex ? disk.entries.first(where: { $0.index == index }) : core.entry(at: index)
+            guard held == entry else {
+                throw violation("leader completeness: leader \(id) of term \(ready.term) lacks committed \(entry) (has \(held.map(String.init(describing:)) ?? "nothing"))")
             }
         }
     }
@@ -358,6 +391,12 @@ struct Simulation {
         throw violation("liveness: the event queue ran dry")
     }
 
+    /// The entry at `index` of `id`'s log: in memory, or else on its disk.
+    func held(_ id: MemberID, _ index: UInt64) -> LogEntry? {
+        let member = members[id]!
+        return member.core.entry(at: index) ?? member.disk.entries.first { $0.index == index }
+    }
+
     func checkFinalState() throws(Violation) {
         // Log matching: where two members hold an entry with the same index and term, their logs
         // agree up to it.
@@ -370,7 +409,7 @@ struct Simulation {
                 guard low <= high else { continue }
                 var matchedFrom: UInt64? = nil
                 for index in stride(from: high, through: low, by: -1) {
-                    if x.entry(at: index) == y.entry(at: index) { matchedFrom = matchedFrom ?? index } else if matchedFrom != nil {
+                    if held(a, index) == held(b, index) { matchedFrom = matchedFrom ?? index } else if matchedFrom != nil {
                         throw violation("log matching: members \(a) and \(b) agree at \(matchedFrom!) but differ at \(index)")
                     }
                 }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -10,14 +11,18 @@ import StrataWire
 // beside a 3-member etcd cluster started here, both on loopback, both with 100ms heartbeats and a
 // 1–2s election timeout.
 //   (a)/(b) commits/s and p50/p99 commit latency, 1 KiB entries, 1 and 64 concurrent proposers;
-//   (c) leader failure → next commit, over N trials: kill -9, and SIGSTOP (a silent failure).
+//   (c) leader failure → next commit, over N trials: kill -9, and SIGSTOP (a silent failure);
+//   (d) catch-up: a member killed (-9), N entries committed without it, then restarted: the
+//       time until it has applied them all, for a Strata journal node (2 masters' worth of
+//       serving members + 1 journal node), a Strata serving follower, and an etcd follower.
 //
-//   strata-bench-journal [--seconds N] [--trials N] [--workdir DIR] [--skip-etcd]
+//   strata-bench-journal [--seconds N] [--trials N] [--catchup-entries N] [--workdir DIR] [--skip-etcd] [--catchup-only]
 
 let options = BenchOptions()
 func option(_ name: String) -> String? { options.value(name) }
 let seconds = Double(option("--seconds") ?? "5") ?? 5
 let trials = Int(option("--trials") ?? "20") ?? 20
+let catchUpEntries = Int(option("--catchup-entries") ?? "100000") ?? 100_000
 let workDirectory = option("--workdir") ?? NSTemporaryDirectory() + "strata-bench-journal-\(getpid())"
 let binaryDirectory = options.binaryDirectory
 let payload = [UInt8](repeating: 0x61, count: 1024)
@@ -54,6 +59,8 @@ protocol Cluster: Sendable {
     func waitHealthy(_ index: Int) async throws
     /// The highest Raft term any member reports (each election raises it).
     func term() async -> UInt64
+    /// The index member `index` has applied, if it answers.
+    func appliedIndex(_ index: Int) async -> UInt64?
 }
 
 final class StrataCluster: Cluster, @unchecked Sendable {
@@ -63,16 +70,19 @@ final class StrataCluster: Cluster, @unchecked Sendable {
     let members: [BenchProcess]
     let clients: [RPCClient]
 
-    init() async throws {
+    /// With `journalNode`, the third member is a journal node (votes and keeps the log, serves nothing).
+    init(journalNode: Bool = false) async throws {
         let ports = try await freePorts(3)
         let addresses = ports.map { "127.0.0.1:\($0)" }
         var members: [BenchProcess] = []
+        let prefix = journalNode ? "strata-jn" : "strata"
         for (position, address) in addresses.enumerated() {
-            members.append(try startedChild(name: "strata-\(position + 1)", executable: binaryDirectory + "/strata-journal-test-service",
+            members.append(try startedChild(name: "\(prefix)-\(position + 1)", executable: binaryDirectory + "/strata-journal-test-service",
                                      arguments: ["--member", address, "--members", addresses.joined(separator: ","),
-                                                 "--dir", workDirectory + "/strata-\(position + 1)",
-                                                 "--heartbeat-ms", "100", "--election-timeout-ms", "1000"],
-                                     logPath: workDirectory + "/strata-\(position + 1).log"))
+                                                 "--dir", workDirectory + "/\(prefix)-\(position + 1)",
+                                                 "--heartbeat-ms", "100", "--election-timeout-ms", "1000"]
+                                         + (journalNode ? ["--non-serving", addresses[2]] : []),
+                                     logPath: workDirectory + "/\(prefix)-\(position + 1).log"))
         }
         self.members = members
         clients = ports.map { RPCClient(address: HostAndPort(host: "127.0.0.1", port: $0), frameSizeMaxBytes: 16 << 20, connectTimeout: .milliseconds(200)) }
@@ -95,6 +105,12 @@ final class StrataCluster: Cluster, @unchecked Sendable {
             }
         }
         return highest
+    }
+
+    func appliedIndex(_ index: Int) async -> UInt64? {
+        guard let status = try? await clients[index].call(Self.status, EchoRequest(data: []), deadline: .milliseconds(300)) else { return nil }
+        let fields = String(decoding: status.data, as: UTF8.self).split(separator: " ")
+        return fields.count > 4 ? UInt64(fields[4]) : nil
     }
 
     func commit(through index: Int, key: String, deadline: Duration) async throws {
@@ -157,6 +173,13 @@ final class EtcdCluster: Cluster, @unchecked Sendable {
             }
         }
         return highest
+    }
+
+    func appliedIndex(_ index: Int) async -> UInt64? {
+        guard let body = try? await HTTPConnection.post(port: clientPorts[index], path: "/v3/maintenance/status", body: "{}", deadline: .milliseconds(300)),
+              let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else { return nil }
+        let value = json["raftAppliedIndex"] ?? json["raftIndex"]
+        return (value as? String).flatMap(UInt64.init) ?? (value as? NSNumber)?.uint64Value
     }
 
     func commit(through index: Int, key: String, deadline: Duration) async throws {
@@ -304,6 +327,41 @@ func failover(_ cluster: any Cluster, silent: Bool, trial: Int) async throws -> 
     return recovered
 }
 
+/// Kills member `member` (-9), commits `catchUpEntries` entries from 64 proposers without it,
+/// restarts it and times how long it takes to apply everything the leader had applied.
+func catchUp(_ cluster: any Cluster, member: Int) async throws -> (seconds: Double, perSecond: Double) {
+    let leader = try await waitForLeader(cluster)
+    precondition(leader != member, "catching up the leader")
+    cluster.members[member].kill9()
+    let counter = NIOLockedValueBox(0)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for proposer in 0..<64 {
+            group.addTask {
+                while true {
+                    let sequence: Int? = counter.withLockedValue { count in
+                        guard count < catchUpEntries else { return nil }
+                        count += 1
+                        return count
+                    }
+                    guard let sequence else { return }
+                    try await cluster.commit(through: leader, key: "c-\(member)-\(proposer)-\(sequence)", deadline: .seconds(10))
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
+    guard let target = await cluster.appliedIndex(leader) else { throw BenchError("\(cluster.name): the leader does not report its applied index") }
+    let restarted = ContinuousClock.now
+    try cluster.members[member].start()
+    while true {
+        if let applied = await cluster.appliedIndex(member), applied >= target { break }
+        guard ContinuousClock.now - restarted < .seconds(300) else { throw BenchError("\(cluster.members[member].name) did not catch up within 300s") }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    let seconds = milliseconds(ContinuousClock.now - restarted) / 1000
+    return (seconds, Double(catchUpEntries) / seconds)
+}
+
 func format(_ value: Double, _ digits: Int = 1) -> String {
     let scale = pow(10, Double(digits))
     return String((value * scale).rounded() / scale)
@@ -325,9 +383,10 @@ do {
         clusters.append(try await EtcdCluster())
     }
     print("strata-bench-journal: 3 members each, loopback, fsync on, 1 KiB entries, \(seconds)s per load case, \(trials) failover trials, \(System.coreCount) cores")
+    let catchUpOnly = options.arguments.contains("--catchup-only")
     print(pad("system", 8) + pad("proposers", 11) + pad("commits/s", 12) + pad("p50 ms", 10) + pad("p99 ms", 10))
     var electionNotes: [String] = []
-    for cluster in clusters {
+    for cluster in clusters where !catchUpOnly {
         _ = try await waitForLeader(cluster)
         let termBefore = await cluster.term()
         for proposers in [1, 64] {
@@ -340,12 +399,31 @@ do {
     print(electionNotes.joined(separator: "; "))
     print("")
     print(pad("system", 8) + pad("failure", 10) + pad("median ms", 11) + pad("worst ms", 10))
-    for cluster in clusters {
+    for cluster in clusters where !catchUpOnly {
         for silent in [false, true] {
             var times: [Double] = []
             for trial in 0..<trials { times.append(try await failover(cluster, silent: silent, trial: trial)) }
             times.sort()
             print(pad(cluster.name, 8) + pad(silent ? "SIGSTOP" : "kill -9", 10) + pad(format(percentile(times, 0.5), 0), 11) + pad(format(times.last ?? 0, 0), 10))
+        }
+    }
+    if catchUpEntries > 0 {
+        // Catch-up after a restart: everything written while the member was down (more than the
+        // 64 MiB log cache at the default 100,000 KiB entries, so part is read back from disk).
+        print("")
+        print("catch-up of a member killed (-9) while \(catchUpEntries) entries of 1 KiB were committed, from its restart")
+        print(pad("system", 8) + pad("member", 16) + pad("seconds", 10) + pad("entries/s", 12))
+        let others = clusters
+        let withJournalNode = try await StrataCluster(journalNode: true)
+        clusters.append(withJournalNode)
+        _ = try await waitForLeader(withJournalNode)
+        let journalNode = try await catchUp(withJournalNode, member: 2)
+        print(pad("strata", 8) + pad("journal node", 16) + pad(format(journalNode.seconds, 2), 10) + pad(format(journalNode.perSecond, 0), 12))
+        for cluster in others {
+            let leader = try await waitForLeader(cluster)
+            let follower = (0..<cluster.members.count).first { $0 != leader }!
+            let result = try await catchUp(cluster, member: follower)
+            print(pad(cluster.name, 8) + pad("follower", 16) + pad(format(result.seconds, 2), 10) + pad(format(result.perSecond, 0), 12))
         }
     }
 } catch {

@@ -42,7 +42,7 @@ struct  Strata__RaftEntry
   uint64_t term;
   uint64_t index;
   /*
-   * 0 normal, 1 membership, 2 no-op
+   * 0 normal, 1 membership, 2 no-op, 3 journal (checkpoint marker, state digest)
    */
   uint32_t kind;
   ProtobufCBinaryData data;
@@ -142,10 +142,21 @@ struct  Strata__RaftMessageBatch
    * the sender's journal storage id (journal.id): a member whose disk was
    */
   uint64_t storage_id;
+  /*
+   * wiped comes back with another one and is refused as that member
+   */
+  /*
+   * the sender's latest checkpoint taken at a CHECKPOINT entry ...
+   */
+  uint64_t state_digest_index;
+  /*
+   * ... and the SHA-256 of its bytes, until the leader has logged it
+   */
+  ProtobufCBinaryData state_digest;
 };
 #define STRATA__RAFT_MESSAGE_BATCH__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&strata__raft_message_batch__descriptor) \
-    , {0,NULL}, 0,NULL, 0 }
+    , {0,NULL}, 0,NULL, 0, 0, {0,NULL} }
 
 
 struct  Strata__RaftMessageBatchResponse

@@ -79,6 +79,8 @@ extension PropertyKey {
         .size, default: "10MB", "Largest journal entry.")
     public static let masterEmbeddedJournalSegmentSize = PropertyKey("strata.master.embedded.journal.segment.size",
         .size, default: "64MB", "Size at which a journal log segment file is closed and a new one started.")
+    public static let masterEmbeddedJournalLogCacheSize = PropertyKey("strata.master.embedded.journal.log.cache.size",
+        .size, default: "64MB", "Most journal log entries held in memory, however many entries lie between checkpoints; older ones are read back from the log segments when a lagging member or a replay needs them.")
     public static let masterEmbeddedJournalSnapshotReplicationChunkSize = PropertyKey(
         "strata.master.embedded.journal.snapshot.replication.chunk.size", .size, default: "4MB",
         "Size of the pieces a snapshot is streamed to a lagging member in.")
@@ -253,7 +255,7 @@ extension PropertyKey {
         .masterBackupDirectory, .masterBackupDelegationEnabled, .masterDailyBackupEnabled, .masterDailyBackupTime,
         .masterDailyBackupFilesRetained, .masterJournalBackupWhenCorrupted,
         .masterEmbeddedJournalElectionTimeoutMin, .masterEmbeddedJournalElectionTimeoutMax, .masterEmbeddedJournalHeartbeatInterval,
-        .masterEmbeddedJournalEntrySizeMax, .masterEmbeddedJournalSegmentSize, .masterEmbeddedJournalSnapshotReplicationChunkSize,
+        .masterEmbeddedJournalEntrySizeMax, .masterEmbeddedJournalSegmentSize, .masterEmbeddedJournalLogCacheSize, .masterEmbeddedJournalSnapshotReplicationChunkSize,
         .masterEmbeddedJournalSnapshotReplicationCompressionType, .masterEmbeddedJournalUnsafeFlushEnabled,
         .masterJournalFlushBatchTime, .masterJournalCheckpointPeriodEntries, .masterEmbeddedJournalSnapshotsRetained,
         .masterJournalLogSizeBytesMax, .masterJournalTailerSleepTime, .masterJournalCheckpointsRetained,

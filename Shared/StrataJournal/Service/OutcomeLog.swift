@@ -9,6 +9,8 @@ public protocol OutcomeStateMachine: ReplicatedStateMachine {
     /// A snapshot (as `snapshot()`) with the number of entries it holds (inodes, jobs), taken
     /// together: what a backup reports.
     func backupView() async -> (serialize: @Sendable () -> [UInt8], entries: UInt64)
+    /// What to do with a committed entry that cannot be applied (set before the journal opens).
+    func setCorruptEntryHandler(_ handler: CorruptEntryHandler) async
 }
 
 /// Outcomes of applied records by journal index, kept for their proposers: between `kept` and

@@ -151,9 +151,18 @@ public struct OpenedJournaledService<StateMachine: OutcomeStateMachine>: Sendabl
 
 extension ServiceJournals {
     /// Opens `domain`'s journal for this process (restoring `stateMachine`) and the seam over it.
+    /// An entry the state machine cannot apply stops the member — from the first replayed at
+    /// start-up on — after backing up its state as `section` (see `CorruptEntryHandler`).
     public static func openService<StateMachine: OutcomeStateMachine>(
-        domain: JournalDomain, configuration: Configuration, stateMachine: StateMachine, methods: JournaledServiceMethods, logger: Logger
+        domain: JournalDomain, configuration: Configuration, stateMachine: StateMachine, section: Backup.SectionKind,
+        methods: JournaledServiceMethods, logger: Logger
     ) async throws -> OpenedJournaledService<StateMachine> {
+        let folder = configuration.string(domain.journalFolderKey)
+        let expected = configuration.isSet(.clusterID) ? try JournalIdentity.clusterID(fromHex: configuration.string(.clusterID)) : nil
+        let identity = try JournalIdentity.read(from: folder, expectedClusterID: expected)
+        await stateMachine.setCorruptEntryHandler(.stopping(
+            stateMachine, clusterID: identity.clusterID, domain: domain, section: section, folder: folder + ".backup-when-corrupted",
+            backUp: configuration.boolean(.masterJournalBackupWhenCorrupted), logger: logger))
         let opened = try await open(domain: domain, configuration: configuration, stateMachine: stateMachine, logger: logger)
         let journaled = JournaledService(journal: opened.journal, stateMachine: stateMachine, directory: opened.directory,
                                          thisRPCAddress: domain.rpcAddress(configuration), clusterID: opened.identity.clusterID,

@@ -185,16 +185,22 @@ public struct CorruptEntryHandler: Sendable {
     public init(stop: @escaping @Sendable (_ index: UInt64, _ reason: String) async -> Void) { self.stop = stop }
 }
 
-extension JournaledService {
-    /// Backs up this member's state to `folder` (when `backUp`), logs what was wrong, and exits.
-    public func corruptEntryHandler(section: Backup.SectionKind, folder: String, backUp: Bool, logger: Logger) -> CorruptEntryHandler {
+extension CorruptEntryHandler {
+    /// Backs up `stateMachine`'s state to `folder` (when `backUp`), logs what was wrong, and
+    /// exits. Built before the journal opens, so that a corrupt entry met while a standby replays
+    /// the log at start-up is handled like one met later.
+    public static func stopping<StateMachine: OutcomeStateMachine>(
+        _ stateMachine: StateMachine, clusterID: [UInt8], domain: JournalDomain, section: Backup.SectionKind,
+        folder: String, backUp: Bool, logger: Logger
+    ) -> CorruptEntryHandler {
         CorruptEntryHandler { index, reason in
             var saved = "no backup taken (strata.master.journal.backup.when.corrupted=false)"
             if backUp {
-                let state = await self.exportState()
+                let view = await stateMachine.backupView()
+                let data = await Task.detached { view.serialize() }.value
                 let created = UInt64(Date().timeIntervalSince1970 * 1000)
-                let backup = Backup(clusterID: self.clusterID, createdMilliseconds: created, journalIndex: index - 1,
-                                    sections: [Backup.Section(kind: section, entries: state.entries, data: state.data)])
+                let backup = Backup(clusterID: clusterID, createdMilliseconds: created, journalIndex: index - 1,
+                                    sections: [Backup.Section(kind: section, entries: view.entries, data: data)])
                 do {
                     let file = try backup.encoded()
                     let (ufs, relative) = try underStorage(at: folder)
@@ -206,7 +212,7 @@ extension JournaledService {
                     saved = "backing up its state failed: \(error)"
                 }
             }
-            logger.critical("journal entry \(index) cannot be applied: \(reason). The \(self.domain.serviceName) stops rather than skip it (its state would differ from the other members'); \(saved)")
+            logger.critical("journal entry \(index) cannot be applied: \(reason). The \(domain.serviceName) stops rather than skip it (its state would differ from the other members'); \(saved)")
             exit(3)
         }
     }

@@ -73,16 +73,29 @@ public struct RaftMessageBatch: WireMessage {
     public var messages: [RaftMessage]
     /// The sender's journal storage id.
     public var storageID: UInt64
+    /// The sender's state digest at a checkpoint index, reported until the leader has logged it.
+    public var stateDigest: StateDigestReport?
 
-    public init(clusterID: [UInt8], messages: [RaftMessage], storageID: UInt64) {
+    public init(clusterID: [UInt8], messages: [RaftMessage], storageID: UInt64, stateDigest: StateDigestReport? = nil) {
         self.clusterID = clusterID
         self.messages = messages
         self.storageID = storageID
+        self.stateDigest = stateDigest
     }
 
     public init(proto: ProtoMessage) throws(WireError) {
         clusterID = proto.bytes(1)
         storageID = proto.uint64(3)
+        let digestIndex = proto.uint64(4)
+        let digest = proto.bytes(5)
+        if digestIndex > 0 || !digest.isEmpty {
+            guard digestIndex > 0, digest.count == JournalControl.digestSizeBytes else {
+                throw WireError(.invalidField, "RaftMessageBatch: state digest of \(digest.count) bytes at index \(digestIndex); expected \(JournalControl.digestSizeBytes) bytes at an index above 0")
+            }
+            stateDigest = StateDigestReport(index: digestIndex, digest: digest)
+        } else {
+            stateDigest = nil
+        }
         var messages: [RaftMessage] = []
         guard case .repeated(let items)? = proto.fields[2] else {
             self.messages = []
@@ -100,6 +113,10 @@ public struct RaftMessageBatch: WireMessage {
         proto.set(1, clusterID)
         if !messages.isEmpty { proto.fields[2] = .repeated(messages.map { .message(RaftMessageCodec.encode($0)) }) }
         proto.set(3, storageID)
+        if let stateDigest {
+            proto.set(4, stateDigest.index)
+            proto.set(5, stateDigest.digest)
+        }
         return proto
     }
 }
@@ -222,6 +239,8 @@ enum RaftMessageCodec {
             type(9); proto.fields[16] = .message(encode(meta))
         case .timeoutNow:
             type(10)
+        case .storedAppend:
+            preconditionFailure("\(message) must be resolved into an append before it is sent")
         }
         return proto
     }

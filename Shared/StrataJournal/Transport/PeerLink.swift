@@ -24,6 +24,8 @@ final class PeerLink: Sendable {
         var waiter: CheckedContinuation<Void, Never>?
         var node: RaftNode?
         var dropped = 0
+        /// This member's state digest, carried by every batch until the leader has logged it.
+        var stateDigest: StateDigestReport?
     }
 
     private enum Work {
@@ -101,6 +103,11 @@ final class PeerLink: Sendable {
         waiter?.resume()
     }
 
+    /// Sets (or, with nil, clears) the state digest this member's batches carry.
+    func report(_ stateDigest: StateDigestReport?) {
+        state.withLockedValue { $0.stateDigest = stateDigest }
+    }
+
     func close() async { await client.close() }
 
     /// Sends until cancelled.
@@ -112,8 +119,9 @@ final class PeerLink: Sendable {
                 await node.peerDisconnected(peer)
             case .messages(let messages):
                 do throws(RPCError) {
-                    _ = try await client.call(JournalMethods.raftMessages, RaftMessageBatch(clusterID: clusterID, messages: messages, storageID: storageID),
-                                              deadline: deadline)
+                    let stateDigest = state.withLockedValue { $0.stateDigest }
+                    let batch = RaftMessageBatch(clusterID: clusterID, messages: messages, storageID: storageID, stateDigest: stateDigest)
+                    _ = try await client.call(JournalMethods.raftMessages, batch, deadline: deadline)
                     await node.peerAccepted(peer)
                 } catch {
                     if error.code == .failedPrecondition { await node.peerRefused(peer, error.message) }
