@@ -135,6 +135,9 @@ public final class RaftLogStore {
         var next = range.lowerBound
         for segment in segments {
             guard let last = segment.lastIndex, last >= next, segment.firstIndex <= range.upperBound else { continue }
+            guard segment.firstIndex <= next else {
+                throw JournalError(.corruptRecord, "entries \(next)...\(segment.firstIndex - 1) are no longer in \(directory) (compacted)")
+            }
             let from = Int(next - segment.firstIndex)
             let through = Int(min(last, range.upperBound) - segment.firstIndex)
             let start = segment.offsets[from]
@@ -357,7 +360,10 @@ public final class RaftLogStore {
                 // A torn tail (the last record of the newest segment, cut short by a crash) was
                 // never acknowledged; anything else held records that were whole once.
                 let end = Self.recordEnd(bytes, at: offset, entrySizeMaxBytes: entrySizeMaxBytes)
-                let torn = isLast && (end == nil || end == bytes.count)
+                // A last record whose length field reaches exactly the end of the file but whose
+                // checksum fails may be a torn write or a flipped bit in an acknowledged record:
+                // counted as lost (the safe side; it only delays this member's votes).
+                let torn = isLast && end == nil
                 let laterPaths = names[(position + 1)...].map { directory + "/" + $0 }
                 if !torn {
                     var held = next

@@ -168,8 +168,12 @@ public actor RaftNode {
     /// On the leader: followers' digests to log, and the ones proposed (term/member/index).
     private var receivedDigests: [MemberID: StateDigestReport] = [:]
     private var proposedDigests: Set<String> = []
-    /// A divergent leader hands leadership over first, then discards its state.
-    private var repairAfterStepDown: UInt64?
+    /// A divergent leader hands leadership over first, then discards its state (index, majority digest).
+    private var repairAfterStepDown: (UInt64, [UInt8]?)?
+    /// Digests of checkpoints this process took (a verdict against this member counts only for these).
+    private var localDigests: [UInt64: [UInt8]] = [:]
+    /// The checkpoint index at which this member's state was discarded, until the leader's snapshot is installed.
+    private var repairedAt: UInt64?
     /// This member's role after each change (the newest 16 are kept for a slow reader).
     public nonisolated let roleChanges: AsyncStream<RaftRole>
     private let roleContinuation: AsyncStream<RaftRole>.Continuation
@@ -323,6 +327,7 @@ public actor RaftNode {
             try await Task.sleep(for: configuration.tickInterval)
             _ = core.tick()
             promoteCaughtUpLearner()
+            handOffDivergentLeadership()
             maybeProposeCheckpoint()
             proposePendingDigests()
             offerSnapshotsToJournalNodes()
@@ -401,6 +406,13 @@ public actor RaftNode {
                 self.received = nil
                 lastSnapshotIndex = snapshot.index
                 logger.info("installed snapshot \(snapshot.index)@\(snapshot.term) from the leader")
+                if repairedAt != nil {
+                    // Any snapshot of this member's own above the leader's held the discarded state.
+                    repairedAt = nil
+                    localDigests = [:]
+                    let moved = try await threadPool.runIfActive { [disk] in try disk.snapshots.setAside(fromIndex: snapshot.index + 1, suffix: ".diverged") }
+                    if !moved.isEmpty { logger.warning("set aside \(moved.joined(separator: ", ")), taken from the discarded state") }
+                }
             }
             let normal = applying.filter { $0.kind == .normal }
             let applyStarted = ContinuousClock.now
@@ -431,9 +443,9 @@ public actor RaftNode {
             noticeRoleChange(ready)
             resumeAppliedWaiters()
             if let last = applying.last, last.kind == .journal { try await handleJournalEntry(last) }
-            if let index = repairAfterStepDown, core.role != .leader {
+            if let (index, majority) = repairAfterStepDown, core.role != .leader {
                 repairAfterStepDown = nil
-                await discardDivergentState(at: index)
+                await discardDivergentState(at: index, majority: majority)
             }
             maybeProposeCheckpoint()
         }
@@ -546,8 +558,13 @@ public actor RaftNode {
         switch control {
         case .checkpoint:
             lastMarkerIndex = max(lastMarkerIndex, entry.index)
-            guard configuration.keepsOwnState else { return }
-            if let running = checkpointRunning { _ = try? await running.value }
+            guard configuration.keepsOwnState, core.appliedIndex == entry.index else { return }
+            // One still being written is not waited for (the ready loop would stop: no fsyncs,
+            // no heartbeats); this round then has no digest from this member.
+            guard checkpointRunning == nil else {
+                logger.warning("CHECKPOINT entry \(entry.index) skipped: the previous checkpoint is still being written (strata.master.journal.checkpoint.period.entries may be too small)")
+                return
+            }
             try await startCheckpoint(reportingDigest: true)
         case .stateDigest(let index, let member, let digest):
             if member == memberID, ownDigest?.index == index {
@@ -556,7 +573,10 @@ public actor RaftNode {
             }
             if receivedDigests[member]?.index == index { receivedDigests[member] = nil }
             guard configuration.keepsOwnState else { return }
-            let serving = core.membership.voters.subtracting(core.membership.nonServing)
+            // The membership as of this entry, which every member sees alike.
+            let membership = core.appliedIndex == entry.index && core.snapshotMeta.index <= entry.index
+                ? core.snapshotMeta(at: entry.index).membership : core.membership
+            let serving = membership.voters.subtracting(membership.nonServing)
             guard let verdict = digestBook.record(index: index, member: member, digest: digest, serving: serving) else { return }
             await act(on: verdict)
         }
@@ -575,28 +595,28 @@ public actor RaftNode {
             let digests = verdict.undecided.sorted().map { "\(name($0)) \(short(digestBook.digest(of: $0, at: verdict.index)))" }.joined(separator: ", ")
             logger.error("the serving members' states differ at index \(verdict.index) (\(digests)) and no majority shows which is right: nothing is discarded; compare backups of each (strata fsadmin backup --local) and remove the wrong member from the quorum")
         }
-        if verdict.divergent.contains(memberID) { await discardDivergentState(at: verdict.index) }
+        // Only a state this process computed is judged: after a restart or an installed snapshot
+        // the log still holds the old digests, but the state they describe is gone.
+        if verdict.divergent.contains(memberID), localDigests[verdict.index] != nil {
+            await discardDivergentState(at: verdict.index, majority: verdict.majority)
+        }
     }
 
     /// This member's state was outvoted: set its snapshots from `index` on aside (`.diverged`,
     /// for inspection), throw the state away and install the leader's snapshot. A leader hands
     /// leadership to a member whose state agrees with the majority first.
-    private func discardDivergentState(at index: UInt64) async {
+    private func discardDivergentState(at index: UInt64, majority: [UInt8]?) async {
         if core.role == .leader {
-            let agreeing = core.membership.voters.subtracting(core.membership.nonServing).sorted().filter { member in
-                member != memberID && digestBook.digest(of: member, at: index) != nil
-                    && digestBook.digest(of: member, at: index) != digestBook.digest(of: memberID, at: index)
-            }
-            guard let target = agreeing.first else { return }
-            logger.error("handing leadership to \(name(target)) before discarding this member's divergent state")
-            repairAfterStepDown = index
-            _ = try? core.transferLeadership(to: target)
-            signalReady()
+            repairAfterStepDown = (index, majority)
+            handOffDivergentLeadership()
             return
         }
         do {
-            let setAside = try await threadPool.runIfActive { [disk] in try disk.snapshots.setAside(fromIndex: index, suffix: ".diverged") }
             _ = try core.discardStateForSnapshot()
+            repairedAt = index
+            // A checkpoint being written holds the divergent state too: let it land, then set it aside.
+            if let running = checkpointRunning { _ = try? await running.value }
+            let setAside = try await threadPool.runIfActive { [disk] in try disk.snapshots.setAside(fromIndex: index, suffix: ".diverged") }
             logger.error("discarded the divergent state (\(setAside.joined(separator: ", ")) set aside); will not vote until it holds index \(core.catchUpIndex) again")
         } catch {
             logger.error("cannot discard the divergent state at index \(index): \(error)")
@@ -604,10 +624,25 @@ public actor RaftNode {
         signalReady()
     }
 
+    /// A divergent leader hands leadership to a serving member whose digest is the majority's
+    /// and that may campaign (tried again each tick until it no longer leads).
+    private func handOffDivergentLeadership() {
+        guard let (index, majority) = repairAfterStepDown, core.role == .leader, core.leadershipTransferee == nil, let majority else { return }
+        let agreeing = core.membership.voters.subtracting(core.membership.nonServing).sorted().filter { member in
+            member != memberID && digestBook.digest(of: member, at: index) == majority
+        }
+        guard let target = agreeing.first(where: { core.isRecentlyActive($0) == true }) ?? agreeing.first else { return }
+        logger.error("handing leadership to \(name(target)) before discarding this member's divergent state")
+        _ = try? core.transferLeadership(to: target)
+        signalReady()
+    }
+
     /// Records this member's digest at a CHECKPOINT and reports it: logged at once on the
     /// leader, carried by every batch to the leader elsewhere.
     private func checkpointDigested(_ index: UInt64, _ digest: [UInt8]) {
         ownDigest = StateDigestReport(index: index, digest: digest)
+        localDigests[index] = digest
+        for old in localDigests.keys.sorted().dropLast(StateDigestBook.indicesKept) { localDigests[old] = nil }
         for link in links.values { link.report(ownDigest) }
         proposePendingDigests()
     }
@@ -651,8 +686,11 @@ public actor RaftNode {
     /// compacted when the file is durable.
     private func startCheckpoint(reportingDigest: Bool = false) async throws {
         let applied = core.appliedIndex
-        guard applied > lastSnapshotIndex, checkpointRunning == nil else { return }
+        // Never of a state thrown away, nor while a received snapshot waits to be installed.
+        guard applied > lastSnapshotIndex, checkpointRunning == nil, !core.awaitingSnapshot, core.ready().snapshot == nil else { return }
         let serialize = await stateMachine.snapshot()
+        // A snapshot stepped in meanwhile moves `applied`: this view is then not of `applied`.
+        guard core.appliedIndex == applied, core.snapshotMeta.index <= applied, !core.awaitingSnapshot, core.ready().snapshot == nil else { return }
         let meta = core.snapshotMeta(at: applied)
         let started = ContinuousClock.now
         checkpointRunning = Task {
@@ -681,7 +719,8 @@ public actor RaftNode {
 
     private func compactAfterCheckpoint(_ snapshot: SnapshotStore.Snapshot, took: Duration) async {
         let index = snapshot.meta.index
-        guard index > core.snapshotMeta.index else { return } // a newer snapshot was installed meanwhile
+        // A newer snapshot was installed meanwhile (or the state was discarded for one).
+        guard index > core.snapshotMeta.index, index <= core.appliedIndex, !core.awaitingSnapshot else { return }
         core.compact(through: index)
         lastSnapshotIndex = index
         do {

@@ -251,6 +251,8 @@ public struct RaftCore: Sendable {
         guard role != .leader else { throw RaftError(.notLeader, "member \(id) leads; transfer leadership before discarding its state") }
         awaitingSnapshot = true
         catchUp = max(catchUp, log.lastIndex)
+        // A campaign under way must not win with the state thrown away.
+        if role != .follower { becomeFollower(term: term, leader: nil) }
         return ready()
     }
 
@@ -561,6 +563,10 @@ public struct RaftCore: Sendable {
         let grants = votes.values.filter { $0 }.count
         let refusals = votes.count - grants
         if grants >= membership.quorum {
+            guard isPromotable && !awaitingSnapshot else {
+                becomeFollower(term: term, leader: nil)
+                return
+            }
             role == .preCandidate ? campaign(.election) : becomeLeader()
         } else if refusals >= membership.quorum {
             becomeFollower(term: term, leader: nil)

@@ -411,6 +411,18 @@ import Testing
         #expect(throws: RaftError.self) { _ = try cluster.cores[1]!.discardStateForSnapshot() }
     }
 
+    /// A member that discards its state while campaigning stops campaigning: it cannot win
+    /// with votes already on their way.
+    @Test func aCandidateThatDiscardsItsStateCannotWin() throws {
+        var cluster = ScenarioCluster(members: [1, 2, 3], options: Self.bare)
+        cluster.timeout(2)
+        #expect(cluster[2].role == .candidate)
+        cluster.handle(2, try cluster.cores[2]!.discardStateForSnapshot())
+        #expect(cluster[2].role == .follower)
+        cluster.deliver()
+        #expect(cluster.leaders.isEmpty, "votes granted to the old campaign elected \(cluster.leaders)")
+    }
+
     @Test func nonServingLeaderHandsOffAtOnce() throws {
         var cluster = ScenarioCluster(members: [1, 2, 3], nonServing: [3])
         cluster.elect(1)
