@@ -383,8 +383,19 @@ public actor RaftNode {
             let ready = draft
             var messages = ready.messages
             if messages.contains(where: { if case .storedAppend = $0.body { true } else { false } }) {
-                messages = try await threadPool.runIfActive { [disk, logger, messages, options = configuration.options] in
+                let resolved = try await threadPool.runIfActive { [disk, logger, messages, options = configuration.options] in
                     Self.resolveStoredAppends(messages, log: disk.log, bytesMax: options.appendBytesMax, logger: logger)
+                }
+                messages = resolved.messages
+                if resolved.failed && configuration.keepsOwnState && checkpointRunning == nil && !checkpointingPastUnreadable {
+                    // Entries that cannot be read back: a checkpoint past them makes the leader
+                    // send those members a snapshot instead.
+                    logger.warning("taking a checkpoint so that members needing unreadable entries get a snapshot instead")
+                    checkpointingPastUnreadable = true
+                    Task {
+                        try? await self.checkpoint()
+                        self.checkpointPastUnreadableDone()
+                    }
                 }
             }
             let received = ready.snapshot != nil ? self.received : nil
@@ -453,9 +464,10 @@ public actor RaftNode {
 
     /// Replaces each stored append with an append of its entries, read from the log segments
     /// (at most about `bytesMax` of them: a follower that gets fewer asks again). One that cannot
-    /// be read is dropped, with the reason logged; the follower is probed again.
-    private static func resolveStoredAppends(_ messages: [RaftMessage], log: RaftLogStore, bytesMax: Int, logger: Logger) -> [RaftMessage] {
-        messages.compactMap { message in
+    /// be read is dropped, with the reason logged (`failed`); the follower is probed again.
+    private static func resolveStoredAppends(_ messages: [RaftMessage], log: RaftLogStore, bytesMax: Int, logger: Logger) -> (messages: [RaftMessage], failed: Bool) {
+        var failed = false
+        let resolved: [RaftMessage] = messages.compactMap { message in
             guard case .storedAppend(let previousIndex, let previousTerm, let through, let commit) = message.body else { return message }
             do {
                 var entries = try log.read((previousIndex + 1)...through)
@@ -468,9 +480,11 @@ public actor RaftNode {
                                    body: .append(previousIndex: previousIndex, previousTerm: previousTerm, entries: entries, commit: commit))
             } catch {
                 logger.error("cannot read entries \(previousIndex + 1)...\(through) back for member \(message.to): \(error)")
+                failed = true
                 return nil
             }
         }
+        return (resolved, failed)
     }
 
     private func send(_ messages: [RaftMessage]) {
@@ -712,6 +726,9 @@ public actor RaftNode {
             self.checkpointFinished()
         }
     }
+
+    private var checkpointingPastUnreadable = false
+    private func checkpointPastUnreadableDone() { checkpointingPastUnreadable = false }
 
     private func checkpointFinished() {
         checkpointRunning = nil

@@ -51,4 +51,41 @@ import Testing
             await client.close()
         }
     }
+
+    /// The leader's log segment damaged while it runs, inside the entries a lagging member needs:
+    /// it cannot read them back, says so, takes a checkpoint past them and sends a snapshot.
+    @Test func entriesThatCannotBeReadBackAreReplacedByASnapshot() async throws {
+        try await ProcessHarness.with("journal-cache-damaged") { harness in
+            let cluster = try await MasterCluster.prepare(harness, count: 3, extra: [
+                "strata.master.embedded.journal.log.cache.size": "32KB",
+                "strata.master.journal.checkpoint.period.entries": "1000000",
+            ])
+            var processes: [String: TestProcess] = [:]
+            for member in cluster.members { processes[member.name] = try await cluster.start(member, in: harness) }
+            let client = try MasterHATests.client(cluster)
+            _ = try await client.createDirectory("/s")
+            for index in 0..<500 { _ = try await client.createFile("/s/f\(index)") }
+            let leader = try await cluster.leader()
+            let lagging = cluster.members.first { $0.name != leader.name }!
+            _ = try await processes[lagging.name]!.stop()
+            for index in 500..<2000 { _ = try await client.createFile("/s/f\(index)") }
+            // Flip a byte at two fifths of the leader's segment: around entry 800, long out of its cache.
+            let log = harness.directory + "/" + leader.name + "/journal/log"
+            let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: log).filter { $0.hasSuffix(".log") }.sorted().first)
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: log + "/" + segment))
+            bytes[bytes.count * 2 / 5] ^= 0x5A
+            try bytes.write(to: URL(fileURLWithPath: log + "/" + segment))
+
+            _ = try await cluster.start(lagging, in: harness, suffix: "-again")
+            let commit = try #require(await JournalNodeTests.masterInfo(leader)).commitIndex
+            try await JournalNodeTests.waitUntil("the lagging member catching up to \(commit)", timeout: .seconds(60)) {
+                (await JournalNodeTests.masterInfo(lagging)?.appliedIndex ?? 0) >= commit
+            }
+            #expect(try await JournalNodeTests.names(web: lagging.web, path: "/s") == Set((0..<2000).map { "f\($0)" }))
+            let text = processes[leader.name]!.log()
+            #expect(text.contains("cannot read entries") && text.contains("checksum mismatch"), "\(text.suffix(2000))")
+            #expect(text.contains("taking a checkpoint so that members needing unreadable entries get a snapshot instead"))
+            await client.close()
+        }
+    }
 }
