@@ -17,22 +17,31 @@ import Testing
         return Int(value)
     }
 
+    /// Three masters with a 32 KB log cache and no checkpoints; 2,000 creates under /s, one
+    /// follower stopped after `stopAfter` of them. Returns the cluster, its processes, the client,
+    /// the leader and the stopped follower.
+    static func lagging(_ harness: ProcessHarness, stopAfter: Int) async throws
+        -> (MasterCluster, [String: TestProcess], FileSystemClient, MasterCluster.Member, MasterCluster.Member) {
+        let cluster = try await MasterCluster.prepare(harness, count: 3, extra: [
+            "strata.master.embedded.journal.log.cache.size": "32KB",
+            "strata.master.journal.checkpoint.period.entries": "1000000",
+        ])
+        var processes: [String: TestProcess] = [:]
+        for member in cluster.members { processes[member.name] = try await cluster.start(member, in: harness) }
+        let client = try MasterHATests.client(cluster)
+        _ = try await client.createDirectory("/s")
+        for index in 0..<stopAfter { _ = try await client.createFile("/s/f\(index)") }
+        let leader = try await cluster.leader()
+        let lagging = cluster.members.first { $0.name != leader.name }!
+        _ = try await processes[lagging.name]!.stop()
+        for index in stopAfter..<2000 { _ = try await client.createFile("/s/f\(index)") }
+        return (cluster, processes, client, leader, lagging)
+    }
+
     @Test func theInMemoryLogIsBoundedAndOlderEntriesAreReadBackFromDisk() async throws {
         try await ProcessHarness.with("journal-cache") { harness in
             let cache = 32 << 10
-            let cluster = try await MasterCluster.prepare(harness, count: 3, extra: [
-                "strata.master.embedded.journal.log.cache.size": "32KB",
-                "strata.master.journal.checkpoint.period.entries": "1000000",
-            ])
-            var processes: [String: TestProcess] = [:]
-            for member in cluster.members { processes[member.name] = try await cluster.start(member, in: harness) }
-            let client = try MasterHATests.client(cluster)
-            _ = try await client.createDirectory("/s")
-            for index in 0..<1000 { _ = try await client.createFile("/s/f\(index)") }
-            let leader = try await cluster.leader()
-            let lagging = cluster.members.first { $0.name != leader.name }!
-            _ = try await processes[lagging.name]!.stop()
-            for index in 1000..<2000 { _ = try await client.createFile("/s/f\(index)") }
+            let (cluster, _, client, leader, lagging) = try await Self.lagging(harness, stopAfter: 1000)
             // 2,000 entries of a few hundred bytes each: far more than the cache holds.
             let held = try await Self.cacheBytes(web: leader.web)
             #expect(held > 0 && held <= cache + 4096, "the leader holds \(held) bytes of log in memory, over \(cache)")
@@ -56,19 +65,7 @@ import Testing
     /// it cannot read them back, says so, takes a checkpoint past them and sends a snapshot.
     @Test func entriesThatCannotBeReadBackAreReplacedByASnapshot() async throws {
         try await ProcessHarness.with("journal-cache-damaged") { harness in
-            let cluster = try await MasterCluster.prepare(harness, count: 3, extra: [
-                "strata.master.embedded.journal.log.cache.size": "32KB",
-                "strata.master.journal.checkpoint.period.entries": "1000000",
-            ])
-            var processes: [String: TestProcess] = [:]
-            for member in cluster.members { processes[member.name] = try await cluster.start(member, in: harness) }
-            let client = try MasterHATests.client(cluster)
-            _ = try await client.createDirectory("/s")
-            for index in 0..<500 { _ = try await client.createFile("/s/f\(index)") }
-            let leader = try await cluster.leader()
-            let lagging = cluster.members.first { $0.name != leader.name }!
-            _ = try await processes[lagging.name]!.stop()
-            for index in 500..<2000 { _ = try await client.createFile("/s/f\(index)") }
+            let (cluster, processes, client, leader, lagging) = try await Self.lagging(harness, stopAfter: 500)
             // Flip a byte at two fifths of the leader's segment: around entry 800, long out of its cache.
             let log = harness.directory + "/" + leader.name + "/journal/log"
             let segment = try #require(try FileManager.default.contentsOfDirectory(atPath: log).filter { $0.hasSuffix(".log") }.sorted().first)
