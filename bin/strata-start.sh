@@ -95,19 +95,15 @@ mount_ramdisk() {
   done
 }
 
-# One cluster id for every master formatted in this run: strata.cluster.id if set, else new.
-cluster_id() {
-  local configured; configured=$("$STRATA_BIN_DIR/strata" getConf strata.cluster.id 2>/dev/null || true)
-  if [ -n "$configured" ]; then echo "$configured"; else od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; fi
-}
+# Formatting needs no cluster id here: strata.cluster.id if it is set, else each quorum's id is
+# derived from its configured addresses, the same on every host and in every run.
 
 start_masters_here() {
   require_binaries strata-master
-  local id=""; [ "$format" = 1 ] && id=$(cluster_id)
   while read -r host args; do
     # shellcheck disable=SC2086
     set -- $args
-    if [ "$format" = 1 ]; then "$STRATA_BIN_DIR/strata" formatJournal --job "$@" "-Dstrata.cluster.id=$id" >/dev/null; fi
+    if [ "$format" = 1 ]; then "$STRATA_BIN_DIR/strata" formatJournal --job "$@" >/dev/null; fi
     [ -n "$backup" ] && restore_args=(-i "$backup")
     launch strata-master "master-$(conf_value strata.master.rpc.port "$@")" "$@"
     restore_args=()
@@ -116,11 +112,10 @@ start_masters_here() {
 
 start_job_masters_here() {
   require_binaries strata-jobmaster
-  local id=""; [ "$format" = 1 ] && id=$(cluster_id)
   while read -r host args; do
     # shellcheck disable=SC2086
     set -- $args
-    if [ "$format" = 1 ]; then "$STRATA_BIN_DIR/strata" formatJournal --job-only "$@" "-Dstrata.cluster.id=$id" >/dev/null; fi
+    if [ "$format" = 1 ]; then "$STRATA_BIN_DIR/strata" formatJournal --job-only "$@" >/dev/null; fi
     [ -n "$backup" ] && restore_args=(-i "$backup")
     launch strata-jobmaster "job-master-$(conf_value strata.job.master.rpc.port "$@")" "$@"
     restore_args=()
@@ -151,11 +146,10 @@ start_workers_here() {
 # Journal nodes: voting members of the masters' (and job masters') quorums that run no master.
 start_journal_nodes_here() {
   require_binaries strata-journal-node
-  local id=""; [ "$format" = 1 ] && id=$(cluster_id)
   while read -r host args; do
     # shellcheck disable=SC2086
     set -- $args
-    if [ "$format" = 1 ]; then "$STRATA_BIN_DIR/strata" formatJournal --journal-node "$@" "-Dstrata.cluster.id=$id" >/dev/null; fi
+    if [ "$format" = 1 ]; then "$STRATA_BIN_DIR/strata" formatJournal --journal-node "$@" >/dev/null; fi
     launch strata-journal-node "journal-node-$(conf_value strata.journal.node.web.port "$@")" "$@"
   done < <(local_entries journal-nodes)
 }
@@ -175,7 +169,7 @@ case "$action" in
   journal_node) start_journal_nodes_here ;;
   journal_nodes) for host in $(distinct_hosts journal-nodes); do on_host "$host" strata-start.sh journal_node $flags; done ;;
   masters|all)
-    # Every master's (and job master's) journal formatted at once, with one cluster id (other hosts over ssh).
+    # Every master's (and job master's) journal formatted at once (other hosts over ssh).
     if [ "$format" = 1 ]; then "$STRATA_BIN_DIR/strata" formatMasters; fi
     # shellcheck disable=SC2086
     for host in $(distinct_hosts masters); do on_host "$host" strata-start.sh master ${backup:+-i "$backup"}; done

@@ -10,7 +10,7 @@ struct FormatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "format",
         abstract: "Format this host's master and job-master journals; check the root under storage.",
-        discussion: "Every master must be formatted with the same cluster id: set strata.cluster.id, or pass the id printed by the first format with -Dstrata.cluster.id=… on the others. In a job-service-only deployment (no strata.master.mount.table.root.ufs set, and its default folder absent) the root under storage is not checked.")
+        discussion: "Every member of a quorum must be formatted with the same cluster id. With strata.cluster.id set, that one; otherwise it is derived from the quorum's configured embedded-journal addresses (RPC addresses on the UFS journal), so masters formatted each on its own host agree. A member added to a running cluster is formatted with -Dstrata.cluster.id=<the id its cluster has>. In a job-service-only deployment (no strata.master.mount.table.root.ufs set, and its default folder absent) the root under storage is not checked.")
 
     @Flag(name: .customShort("s"), help: "Only format journals that are not formatted yet.")
     var skipFormatted = false
@@ -28,12 +28,11 @@ struct FormatCommand: ParsableCommand {
         } else {
             print("Root under storage not checked: strata.master.mount.table.root.ufs is not set and \(rootUFS) does not exist (a job-service-only deployment needs none)")
         }
-        let clusterID = try JournalFormatter.clusterID(configuration)
         let ufs = JournalFormatter.isUFS(configuration)
         let jobFolder = configuration.string(.jobMasterJournalFolder)
-        try JournalFormatter.format(configuration.string(.masterJournalFolder), clusterID: clusterID, skipFormatted: skipFormatted,
-                                    ufs: ufs, keeping: jobFolder)
-        try JournalFormatter.format(jobFolder, clusterID: clusterID, skipFormatted: skipFormatted, ufs: ufs)
+        try JournalFormatter.format(configuration.string(.masterJournalFolder), clusterID: try JournalFormatter.clusterID(configuration, .master),
+                                    skipFormatted: skipFormatted, ufs: ufs, keeping: jobFolder)
+        try JournalFormatter.format(jobFolder, clusterID: try JournalFormatter.clusterID(configuration, .jobMaster), skipFormatted: skipFormatted, ufs: ufs)
     }
 }
 
@@ -52,23 +51,26 @@ struct FormatJournalCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try CommandContext.loadConfiguration()
-        let clusterID = try JournalFormatter.clusterID(configuration)
         let ufs = JournalFormatter.isUFS(configuration)
         let jobFolder = configuration.string(.jobMasterJournalFolder)
-        if journalNode { return try JournalFormatter.formatJournalNode(configuration, clusterID: clusterID) }
+        if journalNode { return try JournalFormatter.formatJournalNode(configuration) }
         if !jobOnly {
-            try JournalFormatter.format(configuration.string(.masterJournalFolder), clusterID: clusterID, skipFormatted: false, ufs: ufs, keeping: jobFolder)
+            try JournalFormatter.format(configuration.string(.masterJournalFolder), clusterID: try JournalFormatter.clusterID(configuration, .master),
+                                        skipFormatted: false, ufs: ufs, keeping: jobFolder)
         }
-        if job || jobOnly { try JournalFormatter.format(jobFolder, clusterID: clusterID, skipFormatted: false, ufs: ufs) }
+        if job || jobOnly {
+            try JournalFormatter.format(jobFolder, clusterID: try JournalFormatter.clusterID(configuration, .jobMaster), skipFormatted: false, ufs: ufs)
+        }
     }
 }
 
 enum JournalFormatter {
-    /// `strata.cluster.id` if set (32 hex digits), else a new random id.
-    static func clusterID(_ configuration: Configuration) throws -> [UInt8] {
+    /// `strata.cluster.id` if set (32 hex digits), else the id derived from `domain`'s configured quorum.
+    static func clusterID(_ configuration: Configuration, _ domain: JournalDomain) throws -> [UInt8] {
         guard configuration.isSet(.clusterID) else {
-            var generator = SystemRandomNumberGenerator()
-            return JournalIdentity.random(using: &generator).clusterID
+            let derived = JournalIdentity.derivedClusterID(domain: domain, configuration: configuration)
+            print("Cluster id for \(domain.rawValue) derived from \(derived.basis) (strata.cluster.id is not set)")
+            return derived.clusterID
         }
         do {
             return try JournalIdentity.clusterID(fromHex: configuration.string(.clusterID))
@@ -80,14 +82,16 @@ enum JournalFormatter {
     static func isUFS(_ configuration: Configuration) -> Bool { configuration.string(.masterJournalType) == "UFS" }
 
     /// Formats a journal node's journals: those of the quorums in strata.journal.node.domains.
-    static func formatJournalNode(_ configuration: Configuration, clusterID: [UInt8]) throws {
+    static func formatJournalNode(_ configuration: Configuration) throws {
         guard !isUFS(configuration) else { throw CommandFailure("a journal node belongs to an embedded-journal quorum; strata.master.journal.type is UFS") }
         let jobFolder = configuration.string(.jobMasterJournalFolder)
         let domains = JournalDomain.journalNodeDomains(configuration)
         if domains.contains(.master) {
-            try format(configuration.string(.masterJournalFolder), clusterID: clusterID, skipFormatted: false, ufs: false, keeping: jobFolder)
+            try format(configuration.string(.masterJournalFolder), clusterID: try clusterID(configuration, .master), skipFormatted: false, ufs: false, keeping: jobFolder)
         }
-        if domains.contains(.jobMaster) { try format(jobFolder, clusterID: clusterID, skipFormatted: false, ufs: false) }
+        if domains.contains(.jobMaster) {
+            try format(jobFolder, clusterID: try clusterID(configuration, .jobMaster), skipFormatted: false, ufs: false)
+        }
     }
 
     /// Erases `folder` and writes a new identity; for a UFS journal (a shared folder that every
@@ -146,32 +150,39 @@ struct FormatMastersCommand: ParsableCommand {
         if FileManager.default.fileExists(atPath: nodesPath) {
             do { nodes = try HostsFile.read(nodesPath).entries } catch { throw CommandFailure(error.description) }
         }
-        let clusterID = try JournalFormatter.clusterID(configuration)
-        let clusterText = clusterID.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        // With strata.cluster.id set, every journal gets it; otherwise each derives its quorum's
+        // id from the configured addresses, which comes out the same on every host.
+        var clusterText: String? = nil
+        if configuration.isSet(.clusterID) {
+            _ = try JournalFormatter.clusterID(configuration, .master) // checks it
+            clusterText = configuration.string(.clusterID).lowercased()
+        }
         var failures: [String] = []
         for entry in masters.entries {
             format(entry, file: path, flag: "--job", clusterText: clusterText, configuration: configuration, failures: &failures) { local in
                 let jobFolder = local.string(.jobMasterJournalFolder)
-                try JournalFormatter.format(local.string(.masterJournalFolder), clusterID: clusterID, skipFormatted: false,
-                                            ufs: JournalFormatter.isUFS(local), keeping: jobFolder)
-                try JournalFormatter.format(jobFolder, clusterID: clusterID, skipFormatted: false, ufs: JournalFormatter.isUFS(local))
+                try JournalFormatter.format(local.string(.masterJournalFolder), clusterID: try JournalFormatter.clusterID(local, .master),
+                                            skipFormatted: false, ufs: JournalFormatter.isUFS(local), keeping: jobFolder)
+                try JournalFormatter.format(jobFolder, clusterID: try JournalFormatter.clusterID(local, .jobMaster), skipFormatted: false,
+                                            ufs: JournalFormatter.isUFS(local))
             }
         }
         for entry in nodes {
             format(entry, file: nodesPath, flag: "--journal-node", clusterText: clusterText, configuration: configuration, failures: &failures) { local in
-                try JournalFormatter.formatJournalNode(local, clusterID: clusterID)
+                try JournalFormatter.formatJournalNode(local)
             }
         }
         guard failures.isEmpty else { throw CommandFailure("formatting failed on " + failures.joined(separator: "; ")) }
-        print("Formatted \(masters.entries.count) master journal(s)\(nodes.isEmpty ? "" : " and \(nodes.count) journal node(s)") for cluster \(clusterText)")
+        print("Formatted \(masters.entries.count) master journal(s)\(nodes.isEmpty ? "" : " and \(nodes.count) journal node(s)")"
+              + (clusterText.map { " for cluster \($0)" } ?? " (cluster ids derived from the configured quorums)"))
     }
 
     /// Formats one entry: here with `local` (its configuration: the entry's properties and the
     /// cluster id), on another host with `strata formatJournal FLAG` over ssh.
-    private func format(_ entry: HostsFile.Entry, file: String, flag: String, clusterText: String, configuration: Configuration,
+    private func format(_ entry: HostsFile.Entry, file: String, flag: String, clusterText: String?, configuration: Configuration,
                         failures: inout [String], local: (Configuration) throws -> Void) {
         let arguments = CommandContext.propertyArguments.filter { $0.name != PropertyKey.clusterID.name }
-            + entry.properties + [(PropertyKey.clusterID.name, clusterText)]
+            + entry.properties + (clusterText.map { [(PropertyKey.clusterID.name, $0)] } ?? [])
         if entry.isLocal {
             do {
                 try local(try Configuration.load(environment: ProcessInfo.processInfo.environment, arguments: arguments))

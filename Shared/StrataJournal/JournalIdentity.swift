@@ -1,3 +1,4 @@
+import Crypto
 import StrataCore
 import Foundation
 import StrataWire
@@ -88,4 +89,19 @@ public struct JournalIdentity: Sendable, Equatable, CustomStringConvertible {
 
 func hex(_ bytes: [UInt8]) -> String {
     bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+}
+
+extension JournalIdentity {
+    /// The cluster id of `domain`'s quorum when `strata.cluster.id` is not set: derived from
+    /// what every member of the quorum is configured with — its embedded-journal addresses (or,
+    /// on the UFS journal, its RPC addresses), sorted — as etcd derives its cluster id from the
+    /// initial membership. Members formatted each on its own host agree; another cluster (other
+    /// addresses) differs. A member added later is formatted with the id its cluster already has.
+    public static func derivedClusterID(domain: JournalDomain, configuration: Configuration) -> (clusterID: [UInt8], basis: String) {
+        let ufs = configuration.string(.masterJournalType) == "UFS"
+        let addresses = (ufs ? domain.rpcAddresses(configuration) : domain.journalAddresses(configuration)).map(\.description).sorted()
+        let basis = (ufs ? "UFS " : "EMBEDDED ") + domain.rawValue + " " + addresses.joined(separator: ",")
+        let digest = SHA256.hash(data: Array(("strata cluster id v1\n" + basis).utf8))
+        return (Array(Array(digest).prefix(16)), basis)
+    }
 }

@@ -18,19 +18,22 @@ public struct MasterCluster: Sendable {
 
     /// Prepares (formats) `count` masters and `journalNodes` journal nodes of their quorum; start
     /// them with `start(_:in:)` and `startJournalNode(_:in:)`.
-    public static func prepare(_ harness: ProcessHarness, count: Int, journalNodes: Int = 0, extra: [String: String] = [:]) async throws -> MasterCluster {
+    /// With `derivingClusterID`, `strata.cluster.id` is not set: each master's format derives it
+    /// from the configured quorum (and `clusterID` is empty).
+    public static func prepare(_ harness: ProcessHarness, count: Int, journalNodes: Int = 0, extra: [String: String] = [:],
+                               derivingClusterID: Bool = false) async throws -> MasterCluster {
         let nodePorts = try await ProcessHarness.freePorts(journalNodes * 2)
         let nodeJournals = (0..<journalNodes).map { HostAndPort(host: "127.0.0.1", port: nodePorts[$0]) }
         let underStorage = harness.directory + "/ufs"
         try FileManager.default.createDirectory(atPath: underStorage, withIntermediateDirectories: true)
-        let clusterID = (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let clusterID = derivingClusterID ? "" : (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
         let (members, shared) = try await ServiceGroup.formatMembers(harness, count: count, namePrefix: "master", prefix: "strata.master") { rpcs, journals in
             [
                 "strata.master.embedded.journal.addresses": (journals + nodeJournals).map(\.description).joined(separator: ","),
                 "strata.master.rpc.addresses": rpcs.map(\.description).joined(separator: ","),
                 "strata.master.mount.table.root.ufs": underStorage,
                 "strata.cluster.id": clusterID,
-            ].merging(extra) { _, new in new }
+            ].filter { !($0.key == "strata.cluster.id" && derivingClusterID) }.merging(extra) { _, new in new }
         }
         var cluster = MasterCluster(members: members, underStorage: underStorage, clusterID: clusterID, clientProperties: shared)
         cluster.journalNodes = try await ServiceGroup.formatJournalNodes(harness, domain: "MASTER", journalPortKey: "strata.master.embedded.journal.port",

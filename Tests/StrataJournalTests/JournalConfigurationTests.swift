@@ -60,4 +60,20 @@ import Testing
         }
         #expect(error?.message.contains("m1:19200 is not in strata.master.embedded.journal.addresses") == true)
     }
+
+    /// Without strata.cluster.id, a quorum's cluster id comes from its configured addresses: the
+    /// same on every host (whatever the order and this host's own name), another for another
+    /// cluster, another for the other quorum and the other journal type.
+    @Test func theClusterIDIsDerivedFromTheConfiguredQuorum() throws {
+        func derived(_ overrides: [PropertyKey: String], _ domain: JournalDomain = .master) throws -> [UInt8] {
+            JournalIdentity.derivedClusterID(domain: domain, configuration: try Configuration.defaults(overrides: overrides)).clusterID
+        }
+        let onM1 = try derived([.masterEmbeddedJournalAddresses: "m1:19200,m2:19200,m3:19200", .masterHostname: "m1"])
+        let onM3 = try derived([.masterEmbeddedJournalAddresses: "m3:19200,m1:19200,m2:19200", .masterHostname: "m3"])
+        #expect(onM1 == onM3 && onM1.count == 16)
+        #expect(try derived([.masterEmbeddedJournalAddresses: "n1:19200,n2:19200,n3:19200"]) != onM1)
+        #expect(try derived([.masterEmbeddedJournalAddresses: "m1:19200,m2:19200,m3:19200"], .jobMaster) != onM1)
+        #expect(try derived([.masterEmbeddedJournalAddresses: "m1:19200,m2:19200,m3:19200", .masterJournalType: "UFS",
+                             .masterRpcAddresses: "m1:19998,m2:19998,m3:19998"]) != onM1)
+    }
 }

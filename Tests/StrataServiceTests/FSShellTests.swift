@@ -81,7 +81,7 @@ import Testing
             let format = try harness.start("strata", name: "format-masters", properties: [:], arguments: ["formatMasters"],
                                            environment: ["STRATA_CONF_DIR": conf])
             try #require(try await format.waitForExit() == 0, "\(format.log())")
-            #expect(format.log().contains("Formatted 3 master journal(s) for cluster"))
+            #expect(format.log().contains("Formatted 3 master journal(s) (cluster ids derived from the configured quorums)"), "\(format.log())")
             let identities = try (1...3).map { try JournalIdentity.read(from: "\(harness.directory)/m\($0)/journal") }
             #expect(Set(identities.map(\.clusterID)).count == 1)
             #expect(Set(identities.map(\.storageID)).count == 3)

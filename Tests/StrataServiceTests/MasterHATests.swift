@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import StrataClient
 import StrataCore
+import StrataJournal
 import StrataTesting
 import StrataWire
 import Testing
@@ -304,5 +305,22 @@ import Testing
         await client.close()
         throw HarnessError("\(member.rpc) did not apply index \(index) within 20s")
     }
-}
 
+    /// Three masters each formatted on its own (`strata format` per host) with no strata.cluster.id:
+    /// they derive one cluster id from the configured quorum, accept each other and elect a leader.
+    @Test func mastersFormattedEachOnItsOwnAgreeOnTheClusterID() async throws {
+        try await ProcessHarness.with("derived-cluster-id") { harness in
+            let cluster = try await MasterCluster.prepare(harness, count: 3, derivingClusterID: true)
+            let ids = try cluster.members.map { try JournalIdentity.read(from: harness.directory + "/" + $0.name + "/journal").clusterIDText }
+            #expect(Set(ids).count == 1, "\(ids)")
+            var processes: [TestProcess] = []
+            for member in cluster.members { processes.append(try await cluster.start(member, in: harness)) }
+            let client = try Self.client(cluster)
+            _ = try await client.createDirectory("/derived")
+            let leader = try await cluster.leader()
+            let reported = await JournalNodeTests.masterInfo(leader)?.clusterID.map { String(format: "%02x", $0) }.joined()
+            #expect(reported == ids.first)
+            await client.close()
+        }
+    }
+}

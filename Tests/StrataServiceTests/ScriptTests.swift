@@ -151,7 +151,7 @@ import Testing
 
             let (started, startOutput) = try await Self.run("strata-start.sh", ["masters", "-f"], conf: conf)
             try #require(started == 0, "\(startOutput)")
-            #expect(startOutput.contains("Formatted 2 master journal(s) and 1 journal node(s) for cluster"), "\(startOutput)")
+            #expect(startOutput.contains("Formatted 2 master journal(s) and 1 journal node(s) (cluster ids derived from the configured quorums)"), "\(startOutput)")
             let (nodeStarted, nodeOutput) = try await Self.run("strata-start.sh", ["journal_nodes"], conf: conf)
             try #require(nodeStarted == 0, "\(nodeOutput)")
             #expect(nodeOutput.contains("Started journal-node-\(ports[7])"), "\(nodeOutput)")
