@@ -181,12 +181,14 @@ public enum ServiceProcess {
             identity.serving.withLockedValue { $0 = true }
             logger.info("\(name) \(StrataVersion.release) serving (pid \(getpid())): \((listening + ["\(description.web.name) \(webHost):\(boundPort)"]).joined(separator: ", "))")
             logger.info("configuration from \(configuration.sitePropertiesPath ?? "defaults, environment and arguments (no strata-site.properties)")")
+            // Serving (a standby answers too): a Type=notify unit becomes active only now.
+            Task { await SystemdNotify.send("READY=1\nSTATUS=serving", logger: logger) }
         }
 
         // swift-service-lifecycle stops services in reverse order: the web port first, then the
         // service's own work, then the RPC servers, and the journal last.
         let group = ServiceGroup(
-            services: parts.foundation + servers.map { RPCServerService(server: $0) } + parts.services + [web],
+            services: parts.foundation + servers.map { RPCServerService(server: $0) } + parts.services + [web, SystemdStoppingNotifier(logger: logger)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         do {

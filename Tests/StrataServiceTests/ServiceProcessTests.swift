@@ -48,7 +48,8 @@ import Testing
 
     /// Starts `layout`'s executable; a master (or job master) first gets a formatted journal and a
     /// root under storage in its own folder.
-    static func start(_ layout: Layout, harness: ProcessHarness, name: String, properties: [String: String], arguments: [String] = []) async throws -> TestProcess {
+    static func start(_ layout: Layout, harness: ProcessHarness, name: String, properties: [String: String], arguments: [String] = [],
+                      environment: [String: String] = [:]) async throws -> TestProcess {
         var properties = properties
         if layout.kind == .master {
             let home = harness.directory + "/" + name
@@ -75,7 +76,7 @@ import Testing
             let format = try harness.start("strata", name: name + "-format", properties: properties, arguments: ["formatJournal", "--journal-node"])
             try #require(try await format.waitForExit() == 0, "format: \(format.log())")
         }
-        return try harness.start(layout.executable, name: name, properties: properties, arguments: arguments)
+        return try harness.start(layout.executable, name: name, properties: properties, arguments: arguments, environment: environment)
     }
 
     static func properties(_ layout: Layout, ports: [Int]) -> [String: String] {
@@ -113,6 +114,65 @@ import Testing
             let status = try await process.stop()
             try #require(status == 0, "graceful stop must exit 0")
             #expect(process.log().contains("stopped"))
+        }
+    }
+
+    /// systemd's side of NOTIFY_SOCKET: a unix datagram socket (bound by CPython, as systemd's
+    /// is by systemd) whose every message lands as one line of `messages`.
+    final class NotifySocket: Sendable {
+        let path: String
+        let output: String
+        let process: Process
+
+        init(directory: String) throws {
+            path = directory + "/notify.sock"
+            output = directory + "/notify.out"
+            process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "-c", """
+                import socket, sys
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                s.bind(sys.argv[1])
+                open(sys.argv[2], "w").close()
+                while True:
+                    message = s.recv(65536).decode().replace("\\n", "|")
+                    with open(sys.argv[2], "a") as out: out.write(message + "\\n")
+                """, path, output]
+            // Not the test's own output: a pipe held open by a child would keep `swift test` waiting.
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+        }
+
+        /// SIGKILL: the child inherits the test process's ignored SIGTERM.
+        func close() {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+
+        var messages: [String] {
+            ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+
+    }
+
+    /// Under systemd (`Type=notify`) every service says READY=1 once it serves and STOPPING=1 when
+    /// a graceful shutdown begins, over the datagram socket in NOTIFY_SOCKET.
+    @Test(arguments: layouts)
+    func tellsSystemdWhenItIsReadyAndWhenItStops(layout: Layout) async throws {
+        try await ProcessHarness.with("notify-\(layout.executable)") { harness in
+            let socket = try NotifySocket(directory: harness.directory)
+            defer { socket.close() }
+            try await JournalNodeTests.waitUntil("the notification socket") { FileManager.default.fileExists(atPath: socket.output) }
+            let ports = try await ProcessHarness.freePorts(layout.portProperties.count)
+            let process = try await Self.start(layout, harness: harness, name: "p", properties: Self.properties(layout, ports: ports),
+                                               environment: ["NOTIFY_SOCKET": socket.path])
+            try await JournalNodeTests.waitUntil("READY=1 from \(layout.executable)") { socket.messages.contains("READY=1|STATUS=serving") }
+            #expect(process.log().contains("serving (pid"), "READY=1 before serving: \(process.log())")
+            #expect(!socket.messages.contains("STOPPING=1"))
+            #expect(try await process.stop() == 0)
+            try await JournalNodeTests.waitUntil("STOPPING=1 from \(layout.executable)", timeout: .seconds(5)) { socket.messages.contains("STOPPING=1") }
+            #expect(socket.messages == ["READY=1|STATUS=serving", "STOPPING=1"], "\(socket.messages)")
         }
     }
 
