@@ -141,6 +141,10 @@ public actor RaftNode {
     private var incoming: (index: UInt64, term: UInt64, bytes: [UInt8])?
     private var received: SnapshotStore.Snapshot?
     private var lastSnapshotIndex: UInt64
+    /// The index the state machine holds: entries applied or a snapshot installed. The core's
+    /// applied index runs ahead of it while the ready loop waits in the middle of a round (a
+    /// snapshot the core stepped is not yet restored), so reports and waiters use this one.
+    private var stateMachineAppliedIndex: UInt64
     /// The checkpoint being serialized and saved, if any.
     private var checkpointRunning: Task<Void, any Error>?
     /// Callers of `checkpoint()` waiting for the ready loop to start one.
@@ -233,6 +237,7 @@ public actor RaftNode {
         if let snapshot = opened.snapshot { try await stateMachine.restore(snapshot.data) }
         let restored = ContinuousClock.now - restoreStarted
         self.lastSnapshotIndex = snapshotMeta.index
+        self.stateMachineAppliedIndex = snapshotMeta.index
         self.lastMarkerIndex = snapshotMeta.index
         self.persistedTerm = opened.recovered.hardState.term
         // Entries once held and now gone (a corrupt record cut off, a damaged snapshot) may have
@@ -444,6 +449,7 @@ public actor RaftNode {
             }
             for read in ready.readStates { reads.removeValue(forKey: read.context)?.resume(returning: read.index) }
             core.advance(ready)
+            stateMachineAppliedIndex = core.appliedIndex
             syncPeers()
             let current = status
             statusBox.withLockedValue { $0 = current }
@@ -520,7 +526,7 @@ public actor RaftNode {
     }
 
     private func resumeAppliedWaiters() {
-        let applied = core.appliedIndex
+        let applied = stateMachineAppliedIndex
         appliedWaiters.removeAll { waiter in
             guard waiter.index <= applied else { return false }
             waiter.continuation.resume()
@@ -790,7 +796,7 @@ public actor RaftNode {
         } catch {
             throw ProposalError(code: .outcomeUnknown, message: "\(error)", leaderHint: nil)
         }
-        if core.appliedIndex < index {
+        if stateMachineAppliedIndex < index {
             await withCheckedContinuation { appliedWaiters.append((index, $0)) }
         }
     }
@@ -905,7 +911,7 @@ public actor RaftNode {
     public var status: RaftNodeStatus {
         RaftNodeStatus(memberID: memberID, address: configuration.address, role: core.role, term: core.term,
                        leader: core.leader.flatMap { addresses[$0] }, commitIndex: core.commitIndex,
-                       appliedIndex: core.appliedIndex, lastIndex: core.lastIndex, snapshotIndex: core.snapshotMeta.index)
+                       appliedIndex: stateMachineAppliedIndex, lastIndex: core.lastIndex, snapshotIndex: core.snapshotMeta.index)
     }
 
     /// The status as of the last handled Ready, readable without waiting for the actor: health
