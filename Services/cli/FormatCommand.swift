@@ -12,7 +12,7 @@ struct FormatCommand: ParsableCommand {
         abstract: "Format this host's master and job-master journals; check the root under storage.",
         discussion: "Every member of a quorum must be formatted with the same cluster id. With strata.cluster.id set, that one; otherwise it is derived from the quorum's configured embedded-journal addresses (RPC addresses on the UFS journal), so masters formatted each on its own host agree. A member added to a running cluster is formatted with -Dstrata.cluster.id=<the id its cluster has>. In a job-service-only deployment (no strata.master.mount.table.root.ufs set, and its default folder absent) the root under storage is not checked.")
 
-    @Flag(name: .customShort("s"), help: "Only format journals that are not formatted yet.")
+    @Flag(name: [.customShort("s"), .customLong("skip-formatted")], help: "Only format journals that hold nothing yet: a formatted one is left as it is, and one that holds files but no journal identity is refused, never erased.")
     var skipFormatted = false
 
     func run() throws {
@@ -48,18 +48,20 @@ struct FormatJournalCommand: ParsableCommand {
     var jobOnly = false
     @Flag(name: .customLong("journal-node"), help: "Format this journal node's journals: those of the quorums in strata.journal.node.domains.")
     var journalNode = false
+    @Flag(name: [.customShort("s"), .customLong("skip-formatted")], help: "Only format journals that hold nothing yet (what a container does at every start): a formatted one is left as it is, and one that holds files but no journal identity is refused, never erased.")
+    var skipFormatted = false
 
     func run() throws {
         let configuration = try CommandContext.loadConfiguration()
         let ufs = JournalFormatter.isUFS(configuration)
         let jobFolder = configuration.string(.jobMasterJournalFolder)
-        if journalNode { return try JournalFormatter.formatJournalNode(configuration) }
+        if journalNode { return try JournalFormatter.formatJournalNode(configuration, skipFormatted: skipFormatted) }
         if !jobOnly {
             try JournalFormatter.format(configuration.string(.masterJournalFolder), clusterID: try JournalFormatter.clusterID(configuration, .master),
-                                        skipFormatted: false, ufs: ufs, keeping: jobFolder)
+                                        skipFormatted: skipFormatted, ufs: ufs, keeping: jobFolder)
         }
         if job || jobOnly {
-            try JournalFormatter.format(jobFolder, clusterID: try JournalFormatter.clusterID(configuration, .jobMaster), skipFormatted: false, ufs: ufs)
+            try JournalFormatter.format(jobFolder, clusterID: try JournalFormatter.clusterID(configuration, .jobMaster), skipFormatted: skipFormatted, ufs: ufs)
         }
     }
 }
@@ -82,28 +84,53 @@ enum JournalFormatter {
     static func isUFS(_ configuration: Configuration) -> Bool { configuration.string(.masterJournalType) == "UFS" }
 
     /// Formats a journal node's journals: those of the quorums in strata.journal.node.domains.
-    static func formatJournalNode(_ configuration: Configuration) throws {
+    static func formatJournalNode(_ configuration: Configuration, skipFormatted: Bool = false) throws {
         guard !isUFS(configuration) else { throw CommandFailure("a journal node belongs to an embedded-journal quorum; strata.master.journal.type is UFS") }
         let jobFolder = configuration.string(.jobMasterJournalFolder)
         let domains = JournalDomain.journalNodeDomains(configuration)
         if domains.contains(.master) {
-            try format(configuration.string(.masterJournalFolder), clusterID: try clusterID(configuration, .master), skipFormatted: false, ufs: false, keeping: jobFolder)
+            try format(configuration.string(.masterJournalFolder), clusterID: try clusterID(configuration, .master), skipFormatted: skipFormatted, ufs: false, keeping: jobFolder)
         }
         if domains.contains(.jobMaster) {
-            try format(jobFolder, clusterID: try clusterID(configuration, .jobMaster), skipFormatted: false, ufs: false)
+            try format(jobFolder, clusterID: try clusterID(configuration, .jobMaster), skipFormatted: skipFormatted, ufs: false)
         }
     }
 
     /// Erases `folder` and writes a new identity; for a UFS journal (a shared folder that every
     /// master uses) also its layout: epoch, logs, epochs and checkpoints. A journal nested in it
     /// (`keeping`: the job masters' journal inside the masters', by default) is left alone.
+    ///
+    /// With `skipFormatted` the folder is locked first (members sharing a UFS journal folder
+    /// may all start at once: one formats it, the others find it formatted), and only a folder
+    /// holding nothing (but the nested journal) is formatted.
     static func format(_ folder: String, clusterID: [UInt8], skipFormatted: Bool, ufs: Bool = false, keeping nested: String? = nil) throws {
-        if skipFormatted, (try? JournalIdentity.read(from: folder)) != nil {
-            print("Journal \(folder) is already formatted; left as it is")
-            return
+        let kept = nested.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        var lock: FolderLock? = nil
+        if skipFormatted {
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                lock = try FolderLock(folder)
+            } catch {
+                throw CommandFailure("cannot prepare journal folder \(folder): \(error)")
+            }
+            do {
+                let identity = try JournalIdentity.read(from: folder)
+                print("Journal \(folder) is already formatted (cluster \(identity.clusterIDText)); left as it is")
+                return
+            } catch where error.code == .notFormatted {
+                let held = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { name in
+                    let path = URL(fileURLWithPath: folder + "/" + name).standardizedFileURL.path
+                    return !(kept.map { $0 == path || $0.hasPrefix(path + "/") } ?? false)
+                }
+                guard held.isEmpty else {
+                    throw CommandFailure("journal folder \(folder) holds \(held.sorted().prefix(5).joined(separator: ", ")) but no journal identity: not formatting it, since that would erase them (move them away, or format it without -s)")
+                }
+            } catch {
+                throw CommandFailure("journal folder \(folder): \(error.message); not formatting it, since that would erase it (format it without -s to start over)")
+            }
         }
+        defer { lock?.release() }
         if FileManager.default.fileExists(atPath: folder) {
-            let kept = nested.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             do {
                 for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
                     let path = URL(fileURLWithPath: folder + "/" + name).standardizedFileURL.path

@@ -96,4 +96,62 @@ import Testing
             #expect(try JournalIdentity.read(from: "\(harness.directory)/m1/journal") == identities[0])
         }
     }
+
+    /// `formatJournal -s`, run by every container and unit at each start: an empty journal is
+    /// formatted once, a formatted one never again, and one holding files it cannot account for
+    /// is refused rather than erased. Several processes sharing one (UFS) folder at once format it once.
+    @Test func skipFormattedFormatsOnceAndNeverErases() async throws {
+        try await ProcessHarness.with("format-skip") { harness in
+            let folder = harness.directory + "/journal"
+            func format(_ name: String, _ extra: [String: String] = [:]) throws -> TestProcess {
+                try harness.start("strata", name: name, properties: ["strata.master.journal.folder": folder,
+                                                                    "strata.master.mount.table.root.ufs": harness.directory] .merging(extra) { $1 },
+                                  arguments: ["formatJournal", "--job", "-s"])
+            }
+            let first = try format("first")
+            try #require(try await first.waitForExit() == 0, "\(first.log())")
+            #expect(first.log().contains("Formatted journal \(folder) "), "\(first.log())")
+            let identity = try JournalIdentity.read(from: folder)
+            let jobIdentity = try JournalIdentity.read(from: folder + "/JobJournal")
+            try "entries".write(toFile: folder + "/log-kept", atomically: true, encoding: .utf8)
+
+            let again = try format("again")
+            try #require(try await again.waitForExit() == 0, "\(again.log())")
+            #expect(again.log().contains("Journal \(folder) is already formatted"), "\(again.log())")
+            #expect(try JournalIdentity.read(from: folder) == identity)
+            #expect(try JournalIdentity.read(from: folder + "/JobJournal") == jobIdentity)
+            #expect(FileManager.default.fileExists(atPath: folder + "/log-kept"), "a formatted journal's files were erased")
+
+            // Files but no identity (it was deleted or the volume holds something else): refused, kept.
+            try FileManager.default.removeItem(atPath: folder + "/" + "journal.meta")
+            let refused = try format("refused")
+            #expect(try await refused.waitForExit() != 0)
+            #expect(refused.log().contains("journal folder \(folder) holds log-kept but no journal identity: not formatting it"), "\(refused.log())")
+            #expect(FileManager.default.fileExists(atPath: folder + "/log-kept"))
+
+            // A damaged identity: refused too.
+            try Data("not an identity".utf8).write(to: URL(fileURLWithPath: folder + "/JobJournal/journal.meta"))
+            try FileManager.default.removeItem(atPath: folder + "/log-kept")
+            let damaged = try harness.start("strata", name: "damaged", properties: ["strata.master.journal.folder": folder],
+                                            arguments: ["formatJournal", "--job-only", "-s"])
+            #expect(try await damaged.waitForExit() != 0)
+            #expect(damaged.log().contains("not formatting it, since that would erase it"), "\(damaged.log())")
+
+            // Four processes on one shared UFS journal folder at once: one formats it.
+            let shared = harness.directory + "/shared-journal"
+            let racers = try (0..<4).map { index in
+                try harness.start("strata", name: "ufs-\(index)", properties: [
+                    "strata.master.journal.folder": shared, "strata.master.journal.type": "UFS",
+                    "strata.zookeeper.enabled": "true", "strata.zookeeper.address": "127.0.0.1:2181",
+                    "strata.master.rpc.addresses": "a:19998,b:19998,c:19998"],
+                    arguments: ["formatJournal", "-s"])
+            }
+            var formatted = 0
+            for racer in racers {
+                try #require(try await racer.waitForExit() == 0, "\(racer.log())")
+                if racer.log().contains("Formatted UFS journal") { formatted += 1 }
+            }
+            #expect(formatted == 1, "\(racers.map { $0.log() })")
+        }
+    }
 }
