@@ -224,7 +224,7 @@ enum HTTPConnection {
         do {
             channel = try await ClientBootstrap(group: eventLoop)
             .connectTimeout(.milliseconds(deadline.components.seconds * 1000 + deadline.components.attoseconds / 1_000_000_000_000_000))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()

@@ -78,7 +78,7 @@ final class EchoClientHandler: ChannelInboundHandler {
 
 func rawEcho(inflight: Int) async throws -> Result {
     let server = try await ServerBootstrap(group: group)
-        .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+        .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
         .childChannelInitializer { channel in
             channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(EchoServerHandler()) }
         }
@@ -89,7 +89,7 @@ func rawEcho(inflight: Int) async throws -> Result {
     let started = ContinuousClock.now
     let deadline = NIODeadline.now() + .milliseconds(Int64(secondsPerCase * 1000))
     _ = try await ClientBootstrap(group: eventLoop)
-        .channelOption(.socketOption(.tcp_nodelay), value: 1)
+        .channelOption(.tcpOption(.tcp_nodelay), value: 1)
         .channelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(EchoClientHandler(inflight: inflight, deadline: deadline, done: done))

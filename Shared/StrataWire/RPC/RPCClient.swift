@@ -129,7 +129,7 @@ public final class RPCClient: Sendable {
         let address = address
         let future = ClientBootstrap(group: group)
             .connectTimeout(.milliseconds(connectTimeout.milliseconds))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(frameSizeMaxBytes: frameSizeMaxBytes)))
