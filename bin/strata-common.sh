@@ -3,11 +3,13 @@
 # STRATA_HOME      the installation (default: the folder above bin/)
 # STRATA_CONF_DIR  strata-site.properties, masters, workers (default: $STRATA_HOME/conf)
 # STRATA_BIN_DIR   the executables (default: $STRATA_HOME/.build/release)
-STRATA_HOME=${STRATA_HOME:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+STRATA_HOME=${STRATA_HOME:-$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)}
+# An installed package says where its configuration and executables are (/etc/strata, /usr/bin).
+if [ -f "$STRATA_HOME/install.env" ]; then source "$STRATA_HOME/install.env"; fi
 STRATA_CONF_DIR=${STRATA_CONF_DIR:-$STRATA_HOME/conf}
 STRATA_BIN_DIR=${STRATA_BIN_DIR:-$STRATA_HOME/.build/release}
 export STRATA_HOME STRATA_CONF_DIR STRATA_BIN_DIR
-SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SCRIPT_DIR=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 
 die() { echo "$(basename "$0"): $*" >&2; exit 1; }
 

@@ -29,7 +29,7 @@
 #   localhost strata.master.rpc.port=19998 strata.master.web.port=19999 strata.master.embedded.journal.port=19200 strata.work.dir=/var/strata/m1
 # (with job masters there too: strata.job.master.rpc.port=…, .web.port=…, .embedded.journal.port=…)
 set -euo pipefail
-source "$(dirname "$0")/strata-common.sh"
+source "$(dirname "$(readlink -f "$0")")/strata-common.sh"
 
 usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 

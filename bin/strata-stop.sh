@@ -13,7 +13,7 @@
 #   journal_nodes, journal_node  the journal nodes of every host in conf/journal-nodes, or of this machine
 #   secondary_master  this machine's secondary master
 set -euo pipefail
-source "$(dirname "$0")/strata-common.sh"
+source "$(dirname "$(readlink -f "$0")")/strata-common.sh"
 
 [ $# -eq 1 ] || { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 1; }
 

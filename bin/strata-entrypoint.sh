@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Runs one Strata role in the foreground: the container image's entrypoint (as Alluxio's), and
+# usable on any host. Journals are formatted on first start and never again.
+#
+# Usage: strata-entrypoint COMMAND [-Dstrata.property=value ...]
+#   master          a master and a job master (the job service beside it), supervised together
+#   master-only     a master
+#   job-master      a job master
+#   worker          a worker with the job-worker role (block store and job tasks)
+#   worker-only     a worker without the job-worker role
+#   job-worker      a job worker alone (no block store): job-service-only deployments
+#   journal-node    a journal node (quorums in strata.journal.node.domains)
+#   secondary-master  a secondary master (UFS journal: replays it and writes checkpoints)
+#   format          format this host's master and job-master journals (everything in them is erased)
+#   strata ARGS...  the CLI (strata fs ls /, strata fsadmin report, ...); any other program is run as it is
+#
+# Properties come from /etc/strata/strata-site.properties ($STRATA_CONF_DIR), from STRATA_*
+# environment variables (strata.master.hostname is STRATA_MASTER_HOSTNAME) and from -D options.
+# One process is exec'ed, so signals reach it; `master` forwards SIGTERM/SIGINT to both and
+# exits, with the status of the first to end, as soon as either ends.
+set -euo pipefail
+
+bin=${STRATA_BIN_DIR:-$(dirname "$(readlink -f "$0")")}
+[ -x "$bin/strata-master" ] || bin=/usr/bin
+export STRATA_CONF_DIR=${STRATA_CONF_DIR:-/etc/strata}
+
+usage() { sed -n '/^# Usage/,/^set -euo/p' "$(readlink -f "$0")" | sed -n 's/^# \{0,1\}//p'; }
+say() { echo "strata-entrypoint: $*" >&2; }
+
+[ $# -ge 1 ] || { usage >&2; exit 2; }
+command=$1; shift
+case "$command" in
+  master|master-only|job-master|worker|worker-only|job-worker|journal-node|secondary-master|format)
+    # The processes take nothing but -D options.
+    for argument in "$@"; do
+      case "$argument" in
+        -D*=*) ;;
+        *) say "'$argument' is not a -Dstrata.property=value option (command $command)"; exit 2 ;;
+      esac
+    done ;;
+  -h|--help|help) usage; exit 0 ;;
+  strata) exec "$bin/strata" "$@" ;;
+  *)
+    command -v "$command" >/dev/null || { say "unknown command '$command'"; usage >&2; exit 2; }
+    exec "$command" "$@" ;;
+esac
+
+# Formats the journals given by the formatJournal flags if they hold nothing yet.
+format_once() {
+  "$bin/strata" formatJournal -s "$@" || { say "the journal could not be prepared (above); not starting"; exit 1; }
+}
+
+# Runs two processes; when either ends (or a signal arrives), stops the other and exits with
+# the status of the first to end.
+supervise() {
+  local first_name=$1 second_name=$2; shift 2
+  "$bin/$first_name" "$@" &
+  local first=$!
+  "$bin/$second_name" "$@" &
+  local second=$!
+  trap 'kill -TERM "$first" "$second" 2>/dev/null || true' TERM INT
+  local status=0
+  wait -n "$first" "$second" || status=$?
+  if kill -0 "$first" 2>/dev/null && kill -0 "$second" 2>/dev/null; then
+    status=0
+    # A signal interrupted the wait: both were told to stop; wait for both.
+  else
+    say "a process ended (status $status); stopping the other"
+  fi
+  kill -TERM "$first" "$second" 2>/dev/null || true
+  wait "$first" 2>/dev/null || true
+  wait "$second" 2>/dev/null || true
+  exit "$status"
+}
+
+case "$command" in
+  master)
+    format_once --job "$@"
+    supervise strata-master strata-jobmaster "$@" ;;
+  master-only)
+    format_once "$@"
+    exec "$bin/strata-master" "$@" ;;
+  job-master)
+    format_once --job-only "$@"
+    exec "$bin/strata-jobmaster" "$@" ;;
+  worker)
+    exec "$bin/strata-worker" "$@" ;;
+  worker-only)
+    exec "$bin/strata-worker" -Dstrata.job.worker.enabled=false "$@" ;;
+  job-worker)
+    exec "$bin/strata-worker" -Dstrata.worker.block.enabled=false "$@" ;;
+  journal-node)
+    format_once --journal-node "$@"
+    exec "$bin/strata-journal-node" "$@" ;;
+  secondary-master)
+    exec "$bin/strata-secondary-master" "$@" ;;
+  format)
+    exec "$bin/strata" format "$@" ;;
+esac
