@@ -12,6 +12,8 @@
 #   journal-node    a journal node (quorums in strata.journal.node.domains)
 #   secondary-master  a secondary master (UFS journal: replays it and writes checkpoints)
 #   format          format this host's master and job-master journals (everything in them is erased)
+#   health          exit 0 if the role this container runs serves (GET /health on its web ports):
+#                   the image's HEALTHCHECK, right for every role without configuration
 #   strata ARGS...  the CLI (strata fs ls /, strata fsadmin report, ...); any other program is run as it is
 #
 # Properties come from /etc/strata/strata-site.properties ($STRATA_CONF_DIR), from STRATA_*
@@ -27,6 +29,30 @@ export STRATA_CONF_DIR=${STRATA_CONF_DIR:-/etc/strata}
 usage() { sed -n '/^# Usage/,/^set -euo/p' "$(readlink -f "$0")" | sed -n 's/^# \{0,1\}//p'; }
 say() { echo "strata-entrypoint: $*" >&2; }
 
+# The role this container runs and its options, for `health` (written at start).
+role_file=${STRATA_RUN_DIR:-/tmp}/strata-entrypoint.role
+
+# Asks each web port of the recorded role for /health; exits 0 only if all answer 200.
+check_health() {
+  [ -f "$role_file" ] || { echo "no role started yet"; exit 1; }
+  local role; mapfile -t role < "$role_file"
+  local keys
+  case "${role[0]}" in
+    master) keys="strata.master.web.port strata.job.master.web.port" ;;
+    master-only) keys="strata.master.web.port" ;;
+    job-master) keys="strata.job.master.web.port" ;;
+    worker|worker-only|job-worker) keys="strata.worker.web.port" ;;
+    journal-node) keys="strata.journal.node.web.port" ;;
+    secondary-master) keys="strata.secondary.master.web.port" ;;
+    *) echo "role ${role[0]} has no web port"; exit 1 ;;
+  esac
+  for key in $keys; do
+    local port; port=$("$bin/strata" getConf "${role[@]:1}" "$key") || exit 1
+    curl -fsS --max-time 2 "http://127.0.0.1:$port/health" >/dev/null || { echo "$key $port does not answer /health"; exit 1; }
+  done
+  exit 0
+}
+
 [ $# -ge 1 ] || { usage >&2; exit 2; }
 command=$1; shift
 case "$command" in
@@ -37,7 +63,10 @@ case "$command" in
         -D*=*) ;;
         *) say "'$argument' is not a -Dstrata.property=value option (command $command)"; exit 2 ;;
       esac
-    done ;;
+    done
+    # One word a line, so that a value with spaces stays one option.
+    [ "$command" = format ] || printf '%s\n' "$command" "$@" > "$role_file" ;;
+  health) check_health ;;
   -h|--help|help) usage; exit 0 ;;
   strata) exec "$bin/strata" "$@" ;;
   *)

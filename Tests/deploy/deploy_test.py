@@ -221,6 +221,15 @@ def masters_topology(t, masters, client, workers, others=(), jobs=False):
         wait_until(f"{killed} to rejoin (fsadmin report)", rejoined, timeout=120)
         print(f"  {killed} restarted by its restart policy and rejoined")
 
+        if jobs:
+            # `master` supervises two processes: when one dies, the container ends and restarts.
+            other = next(m for m in masters if m != killed)
+            restarts = t.state(other)[2]
+            t.exec(other, "bash", "-c", 'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = strata-jobmaste ] && kill -9 "${p#/proc/}"; done; true')
+            t.wait_restarted(other, restarts)
+            t.wait_healthy([other])
+            print(f"  the job master in {other} killed: the container ended with it, restarted and is healthy")
+
         # down and up again with the volumes: everything is still there.
         t.down(volumes=False)
         t.compose("up", "-d")
