@@ -58,6 +58,8 @@ let package = Package(
         ),
         // The Raft algorithm as a pure value type: no dependencies, no I/O.
         .target(name: "StrataRaft", path: "Shared/StrataRaft"),
+        // Linearizability checking of recorded histories (Wing–Gong/Lowe, per-key partitions): pure.
+        .target(name: "StrataLinearizability", path: "Shared/StrataLinearizability"),
         // The file-system namespace as a deterministic state machine: no I/O.
         .target(name: "StrataNamespace", dependencies: ["StrataCore"], path: "Shared/StrataNamespace"),
         // The job table as a deterministic state machine, and the job service's decisions: no I/O.
@@ -267,6 +269,7 @@ let package = Package(
         ),
 
         .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"], path: "Tests/StrataCoreTests"),
+        .testTarget(name: "StrataLinearizabilityTests", dependencies: ["StrataLinearizability"], path: "Tests/StrataLinearizabilityTests"),
         .testTarget(
             name: "StrataWireTests",
             dependencies: [
