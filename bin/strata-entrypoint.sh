@@ -18,8 +18,8 @@
 #
 # Properties come from /etc/strata/strata-site.properties ($STRATA_CONF_DIR), from STRATA_*
 # environment variables (strata.master.hostname is STRATA_MASTER_HOSTNAME) and from -D options.
-# One process is exec'ed, so signals reach it; `master` forwards SIGTERM/SIGINT to both and
-# exits, with the status of the first to end, as soon as either ends.
+# One process is exec'ed, so signals reach it; `master` forwards SIGTERM/SIGINT to both, and
+# when either ends by itself stops the other and exits non-zero (a restart policy brings both back).
 set -euo pipefail
 
 bin=${STRATA_BIN_DIR:-$(dirname "$(readlink -f "$0")")}
@@ -55,6 +55,8 @@ check_health() {
 
 [ $# -ge 1 ] || { usage >&2; exit 2; }
 command=$1; shift
+# As PID 1, bash ignores SIGTERM unless it traps it: stop at once if told to before a process runs.
+trap 'say "stopped before the process started"; exit 143' TERM INT
 case "$command" in
   master|master-only|job-master|worker|worker-only|job-worker|journal-node|secondary-master|format)
     # The processes take nothing but -D options.
@@ -65,7 +67,9 @@ case "$command" in
       esac
     done
     # One word a line, so that a value with spaces stays one option.
-    [ "$command" = format ] || printf '%s\n' "$command" "$@" > "$role_file" ;;
+    if [ "$command" != format ]; then
+      printf '%s\n' "$command" "$@" 2>/dev/null > "$role_file" || say "cannot write $role_file (STRATA_RUN_DIR): the health check will fail"
+    fi ;;
   health) check_health ;;
   -h|--help|help) usage; exit 0 ;;
   strata) exec "$bin/strata" "$@" ;;
@@ -79,26 +83,32 @@ format_once() {
   "$bin/strata" formatJournal -s "$@" || { say "the journal could not be prepared (above); not starting"; exit 1; }
 }
 
-# Runs two processes; when either ends (or a signal arrives), stops the other and exits with
-# the status of the first to end.
+# Runs two processes. A signal is passed to both, and the exit status is the first one's. When
+# either ends by itself, the other is stopped and the exit status is non-zero even if it ended
+# with 0, so that a restart policy (on-failure) brings the pair back.
 supervise() {
   local first_name=$1 second_name=$2; shift 2
+  local signalled=0
   "$bin/$first_name" "$@" &
   local first=$!
   "$bin/$second_name" "$@" &
   local second=$!
-  trap 'kill -TERM "$first" "$second" 2>/dev/null || true' TERM INT
+  trap 'signalled=1; kill -TERM "$first" "$second" 2>/dev/null || true' TERM INT
   local status=0
   wait -n "$first" "$second" || status=$?
-  if kill -0 "$first" 2>/dev/null && kill -0 "$second" 2>/dev/null; then
-    status=0
-    # A signal interrupted the wait: both were told to stop; wait for both.
-  else
-    say "a process ended (status $status); stopping the other"
+  if [ "$signalled" = 1 ]; then
+    # Both were told to stop: their own statuses say whether they stopped cleanly.
+    local first_status=0 second_status=0
+    wait "$first" || first_status=$?
+    wait "$second" || second_status=$?
+    [ "$first_status" -ne 0 ] && exit "$first_status"
+    exit "$second_status"
   fi
+  say "a process ended by itself (status $status); stopping the other"
   kill -TERM "$first" "$second" 2>/dev/null || true
   wait "$first" 2>/dev/null || true
   wait "$second" 2>/dev/null || true
+  [ "$status" -ne 0 ] || status=1
   exit "$status"
 }
 

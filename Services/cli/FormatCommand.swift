@@ -109,7 +109,7 @@ enum JournalFormatter {
         if skipFormatted {
             do {
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                lock = try FolderLock(folder)
+                lock = try FolderLock(folder) { print("Waiting for another process formatting \(folder) (it holds the folder's lock)") }
             } catch {
                 throw CommandFailure("cannot prepare journal folder \(folder): \(error)")
             }
@@ -118,9 +118,16 @@ enum JournalFormatter {
                 print("Journal \(folder) is already formatted (cluster \(identity.clusterIDText)); left as it is")
                 return
             } catch where error.code == .notFormatted {
+                // Nothing that holds data: the nested journal, a file system's lost+found, empty
+                // folders (a format cut short before it wrote the identity leaves those).
                 let held = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { name in
                     let path = URL(fileURLWithPath: folder + "/" + name).standardizedFileURL.path
-                    return !(kept.map { $0 == path || $0.hasPrefix(path + "/") } ?? false)
+                    if kept.map({ $0 == path || $0.hasPrefix(path + "/") }) ?? false { return false }
+                    if name == "lost+found" { return false }
+                    var isDirectory: ObjCBool = false
+                    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
+                       (try? FileManager.default.contentsOfDirectory(atPath: path).isEmpty) == true { return false }
+                    return true
                 }
                 guard held.isEmpty else {
                     throw CommandFailure("journal folder \(folder) holds \(held.sorted().prefix(5).joined(separator: ", ")) but no journal identity: not formatting it, since that would erase them (move them away, or format it without -s)")

@@ -10,11 +10,17 @@ import Darwin
 public final class FolderLock {
     private var descriptor: Int32
 
-    /// Creates `path` if it is missing, then waits for the lock on it.
-    public init(_ path: String) throws(FolderLockError) {
+    /// Creates `path` if it is missing, then waits for the lock on it, calling `waiting` once if
+    /// another process holds it.
+    public init(_ path: String, waiting: () -> Void = {}) throws(FolderLockError) {
         mkdir(path, 0o755)
         let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { throw FolderLockError("cannot open folder \(path) to lock it: \(String(cString: strerror(errno)))") }
+        if flock(descriptor, LOCK_EX | LOCK_NB) == 0 {
+            self.descriptor = descriptor
+            return
+        }
+        waiting()
         while flock(descriptor, LOCK_EX) != 0 {
             guard errno == EINTR else {
                 let reason = String(cString: strerror(errno))

@@ -421,6 +421,7 @@ public actor RaftNode {
                 try await stateMachine.restore(received.data)
                 self.received = nil
                 lastSnapshotIndex = snapshot.index
+                stateMachineAppliedIndex = snapshot.index
                 logger.info("installed snapshot \(snapshot.index)@\(snapshot.term) from the leader")
                 if repairedAt != nil {
                     // Any snapshot of this member's own above the leader's held the discarded state.
@@ -435,6 +436,9 @@ public actor RaftNode {
             for start in stride(from: 0, to: normal.count, by: Self.applyBatchMax) {
                 await stateMachine.apply(Array(normal[start..<min(normal.count, start + Self.applyBatchMax)]))
             }
+            // What this round restored and applied, not the core's index: a snapshot stepped
+            // while the round waited moves the core's at once, and is restored only next round.
+            if let last = applying.last { stateMachineAppliedIndex = max(stateMachineAppliedIndex, last.index) }
             if normal.count >= 10_000 {
                 logger.info("applied \(normal.count) entries (through \(applying.last?.index ?? 0)) in \(ContinuousClock.now - applyStarted)")
             }
@@ -449,7 +453,6 @@ public actor RaftNode {
             }
             for read in ready.readStates { reads.removeValue(forKey: read.context)?.resume(returning: read.index) }
             core.advance(ready)
-            stateMachineAppliedIndex = core.appliedIndex
             syncPeers()
             let current = status
             statusBox.withLockedValue { $0 = current }

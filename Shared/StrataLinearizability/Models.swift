@@ -44,9 +44,11 @@ public struct RegisterModel: LinearizabilityModel {
     }
 }
 
-/// A namespace of files: create, delete, getStatus, rename and list, with Strata's answers
-/// (ALREADY_EXISTS, NOT_FOUND). Operations on different top-level directories are independent
-/// unless one operation (a rename) joins them.
+/// A namespace of files in directories that exist throughout the history: create, delete,
+/// getStatus, rename and list, with Strata's answers for files (ALREADY_EXISTS, NOT_FOUND).
+/// Directories themselves are not modelled (no creating, deleting or renaming them), so a
+/// history must keep to files. Operations on different top-level directories are independent
+/// unless one operation joins them (a rename between them, a listing of the root).
 public struct NamespaceModel: LinearizabilityModel {
     public enum Input: Sendable, Hashable {
         case create(String)
@@ -55,6 +57,12 @@ public struct NamespaceModel: LinearizabilityModel {
         case rename(String, String)
         /// The names directly under a directory.
         case list(String)
+
+        /// Whether it lists the root or names a file at the root (which a listing of the root sees).
+        var touchesRoot: Bool {
+            if case .list(let directory) = self { return NamespaceModel.top(directory).isEmpty }
+            return paths.contains { $0.split(separator: "/").count <= 1 }
+        }
 
         var paths: [String] {
             switch self {
@@ -109,6 +117,10 @@ public struct NamespaceModel: LinearizabilityModel {
     static func top(_ path: String) -> Substring { path.split(separator: "/").first ?? "" }
 
     public func partition(_ history: [Operation<Input, Output>]) -> [[Operation<Input, Output>]] {
+        // A listing of the root (or anything at the root) sees every top-level name: one partition.
+        if history.contains(where: { $0.input.touchesRoot }) {
+            return history.isEmpty ? [] : [history]
+        }
         // Union-find over top-level directories: an operation touching two joins them.
         var parent: [Substring: Substring] = [:]
         func find(_ name: Substring) -> Substring {

@@ -121,6 +121,10 @@ import Testing
                      Self.nop(4, .create("/c/h"), .ok, 1, 2, client: 2)]
         guard case .linearizable(let partitions, _, _) = checker.check(moved) else { Issue.record("\(checker.check(moved))"); return }
         #expect(partitions == 2)
+        // Names at the root are listed by a listing of "/" (one partition for all).
+        #expect(checker.check([Self.nop(0, .create("/a"), .ok, 1, 2), Self.nop(1, .create("/b/f"), .ok, 1, 2, client: 1),
+                               Self.nop(2, .list("/"), .listing(["a"]), 3, 4)]).isLinearizable)
+        #expect(!checker.check([Self.nop(0, .create("/a"), .ok, 1, 2), Self.nop(1, .list("/"), .listing([]), 3, 4)]).isLinearizable)
         // A listing that misses a file created before it began is stale.
         #expect(!checker.check([Self.nop(0, .create("/a/f"), .ok, 1, 2), Self.nop(1, .list("/a"), .listing([]), 3, 4)]).isLinearizable)
         // A retried create whose first attempt's answer was lost: one operation, unknown, then found.

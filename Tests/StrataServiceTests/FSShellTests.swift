@@ -137,6 +137,17 @@ import Testing
             #expect(try await damaged.waitForExit() != 0)
             #expect(damaged.log().contains("not formatting it, since that would erase it"), "\(damaged.log())")
 
+            // A fresh disk's lost+found and the empty folders of a format cut short hold nothing.
+            let fresh = harness.directory + "/fresh"
+            for name in ["lost+found", "logs", "epochs"] {
+                try FileManager.default.createDirectory(atPath: fresh + "/" + name, withIntermediateDirectories: true)
+            }
+            try "x".write(toFile: fresh + "/lost+found/#1234", atomically: true, encoding: .utf8)
+            let onFresh = try harness.start("strata", name: "format-fresh", properties: ["strata.master.journal.folder": fresh],
+                                            arguments: ["formatJournal", "-s"])
+            try #require(try await onFresh.waitForExit() == 0, "\(onFresh.log())")
+            #expect(onFresh.log().contains("Formatted journal \(fresh) "), "\(onFresh.log())")
+
             // Four processes on one shared UFS journal folder at once: one formats it.
             let shared = harness.directory + "/shared-journal"
             let racers = try (0..<4).map { index in
