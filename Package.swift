@@ -269,7 +269,7 @@ let package = Package(
         ),
 
         .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"], path: "Tests/StrataCoreTests"),
-        .testTarget(name: "StrataLinearizabilityTests", dependencies: ["StrataLinearizability"], path: "Tests/StrataLinearizabilityTests"),
+        .testTarget(name: "StrataLinearizabilityTests", dependencies: ["StrataLinearizability", "StrataRaft"], path: "Tests/StrataLinearizabilityTests"),
         .testTarget(
             name: "StrataWireTests",
             dependencies: [

@@ -1,4 +1,5 @@
 import StrataLinearizability
+import StrataRaft
 import Testing
 
 /// The checker against histories whose verdict is known: textbook linearizable and
@@ -138,7 +139,7 @@ import Testing
     /// its interval, so the history is linearizable. Corrupting one read to a value never written
     /// must then be caught.
     @Test(arguments: 0..<40) func randomHistoriesAreJudgedRight(seed: UInt64) {
-        var random = SeededRandom(seed: seed &+ 1)
+        var random = SplitMix64(seed: seed &+ 1)
         let keys = ["a", "b", "c"]
         var values: [String: Int] = [:]
         var history: [RegisterOperation] = []
@@ -177,24 +178,12 @@ import Testing
     }
 }
 
-/// SplitMix64, for reproducible random histories.
-struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// A campaign-sized history: 20,000 operations of 16 clients over 200 keys, with overlapping
 /// intervals, is decided well inside the default step bound.
 @Suite struct LinearizabilityCheckerScaleTests {
     @Test func aLargeHistoryIsDecided() {
-        var random = SeededRandom(seed: 7)
+        var random = SplitMix64(seed: 7)
         var values: [String: Int] = [:]
         var history: [Operation<RegisterModel.Input, RegisterModel.Output>] = []
         var time: UInt64 = 10
