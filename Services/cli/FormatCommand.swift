@@ -105,43 +105,50 @@ enum JournalFormatter {
     /// holding nothing (but the nested journal) is formatted.
     static func format(_ folder: String, clusterID: [UInt8], skipFormatted: Bool, ufs: Bool = false, keeping nested: String? = nil) throws {
         let kept = nested.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-        var lock: FolderLock? = nil
-        if skipFormatted {
-            do {
-                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                lock = try FolderLock(folder) { print("Waiting for another process formatting \(folder) (it holds the folder's lock)") }
-            } catch {
-                throw CommandFailure("cannot prepare journal folder \(folder): \(error)")
-            }
-            do {
-                let identity = try JournalIdentity.read(from: folder)
-                print("Journal \(folder) is already formatted (cluster \(identity.clusterIDText)); left as it is")
-                return
-            } catch where error.code == .notFormatted {
-                // Nothing that holds data: the nested journal, a file system's lost+found, empty
-                // folders (a format cut short before it wrote the identity leaves those).
-                let held = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { name in
-                    let path = URL(fileURLWithPath: folder + "/" + name).standardizedFileURL.path
-                    if kept.map({ $0 == path || $0.hasPrefix(path + "/") }) ?? false { return false }
-                    if name == "lost+found" { return false }
-                    var isDirectory: ObjCBool = false
-                    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue,
-                       (try? FileManager.default.contentsOfDirectory(atPath: path).isEmpty) == true { return false }
-                    return true
-                }
-                guard held.isEmpty else {
-                    throw CommandFailure("journal folder \(folder) holds \(held.sorted().prefix(5).joined(separator: ", ")) but no journal identity: not formatting it, since that would erase them (move them away, or format it without -s)")
-                }
-            } catch {
-                throw CommandFailure("journal folder \(folder): \(error.message); not formatting it, since that would erase it (format it without -s to start over)")
-            }
+        // Whether `name` in the folder is (or holds) the nested journal, which is never touched.
+        func isKept(_ name: String) -> Bool {
+            let path = URL(fileURLWithPath: folder + "/" + name).standardizedFileURL.path
+            return kept.map { $0 == path || $0.hasPrefix(path + "/") } ?? false
         }
-        defer { lock?.release() }
+        guard skipFormatted else { return try erase(folder, keeping: isKept, thenFormat: clusterID, ufs: ufs) }
+        let lock: FolderLock
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            lock = try FolderLock(folder) { print("Waiting for another process formatting \(folder) (it holds the folder's lock)") }
+        } catch {
+            throw CommandFailure("cannot prepare journal folder \(folder): \(error)")
+        }
+        defer { lock.release() }
+        do {
+            let identity = try JournalIdentity.read(from: folder)
+            print("Journal \(folder) is already formatted (cluster \(identity.clusterIDText)); left as it is")
+            return
+        } catch where error.code == .notFormatted {
+            // Nothing that holds data: the nested journal, a file system's lost+found, empty
+            // folders (a format cut short before it wrote the identity leaves those).
+            let held = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { name in
+                if isKept(name) || name == "lost+found" { return false }
+                let path = folder + "/" + name
+                var isDirectory: ObjCBool = false
+                let emptyFolder = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+                    && (try? FileManager.default.contentsOfDirectory(atPath: path).isEmpty) == true
+                return !emptyFolder
+            }
+            guard held.isEmpty else {
+                throw CommandFailure("journal folder \(folder) holds \(held.sorted().prefix(5).joined(separator: ", ")) but no journal identity: not formatting it, since that would erase them (move them away, or format it without -s)")
+            }
+        } catch {
+            throw CommandFailure("journal folder \(folder): \(error.message); not formatting it, since that would erase it (format it without -s to start over)")
+        }
+        try erase(folder, keeping: isKept, thenFormat: clusterID, ufs: ufs)
+    }
+
+    /// Removes everything in `folder` but what `isKept` names, then writes a new identity (and a
+    /// UFS journal's layout).
+    private static func erase(_ folder: String, keeping isKept: (String) -> Bool, thenFormat clusterID: [UInt8], ufs: Bool) throws {
         if FileManager.default.fileExists(atPath: folder) {
             do {
-                for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
-                    let path = URL(fileURLWithPath: folder + "/" + name).standardizedFileURL.path
-                    if let kept, kept == path || kept.hasPrefix(path + "/") { continue }
+                for name in try FileManager.default.contentsOfDirectory(atPath: folder) where !isKept(name) {
                     try FileManager.default.removeItem(atPath: folder + "/" + name)
                 }
             } catch {

@@ -10,10 +10,9 @@ import Darwin
 public final class FolderLock {
     private var descriptor: Int32
 
-    /// Creates `path` if it is missing, then waits for the lock on it, calling `waiting` once if
+    /// Waits for the lock on the folder `path` (which must exist), calling `waiting` once if
     /// another process holds it.
     public init(_ path: String, waiting: () -> Void = {}) throws(FolderLockError) {
-        mkdir(path, 0o755)
         let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { throw FolderLockError("cannot open folder \(path) to lock it: \(String(cString: strerror(errno)))") }
         if flock(descriptor, LOCK_EX | LOCK_NB) == 0 {

@@ -3,8 +3,8 @@ import Synchronization
 /// Records a concurrent history as clients run it: `invoke` just before a request is sent,
 /// then exactly one of `complete`, `fail` or `unknown` once its fate is known. Every event gets
 /// the next number of one shared sequence, so the numbers respect real-time order across
-/// clients and threads. A retried mutation (same operation id) is recorded once, around all
-/// of its attempts.
+/// clients and threads. A mutation retried with the same operation id is one operation: record
+/// it once, around all of its attempts.
 public final class HistoryRecorder<Input: Sendable, Output: Sendable>: Sendable {
     private struct Pending: Sendable {
         let client: Int

@@ -57,7 +57,7 @@ public struct LinearizabilityChecker<M: LinearizabilityModel>: Sendable {
     private func search(_ operations: [Operation<M.Input, M.Output>], steps: inout Int) -> PartitionResult {
         guard !operations.isEmpty else { return .linearizable }
         let entries = Entries(operations)
-        var list = entries.list
+        var list = EntryList(count: 2 * operations.count)
         var linearized = BitSet(count: operations.count)
         var seen = Set<Memo>()
         var state = model.initialState
@@ -135,15 +135,14 @@ public struct LinearizabilityViolation: Sendable, Equatable {
     public let longestLinearizedPrefix: [Int]
 }
 
-/// The call and return entries of a partition, ordered by time, as a doubly linked list over
-/// indices. Index 0 is the head sentinel; `end` marks the list's end.
+/// The call and return entries of a partition, ordered by time, at indices 1…2n (0 is the list's
+/// head sentinel); `end` marks the end of an `EntryList` over them.
 struct Entries {
     static let end = -1
     /// Per entry (index 1…2n): its operation's position, whether it is a call, and its partner.
     var operation: [Int] = [0]
     var isCall: [Bool] = [false]
     var match: [Int] = [0]
-    var list: EntryList
 
     init<Input, Output>(_ operations: [Operation<Input, Output>]) {
         // Calls before returns at equal times: touching operations count as concurrent.
@@ -171,7 +170,6 @@ struct Entries {
                 match[callIndex[event.operation]] = index
             }
         }
-        list = EntryList(count: events.count)
     }
 }
 

@@ -11,8 +11,8 @@ kill -9 the leading master's (job master's) container, check that a new leader s
 file (job), that the killed container is restarted and rejoins, then down and up again with the
 volumes (data intact), and down -v.
 """
+import contextlib
 import hashlib
-import json
 import os
 import re
 import subprocess
@@ -29,9 +29,9 @@ class Failure(Exception):
     pass
 
 
-def run(args, check=True, timeout=300, input=None):
+def run(args, check=True, timeout=300):
     """Runs a command; returns its standard output (stderr folded in on failure)."""
-    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, input=input)
+    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
         raise Failure(f"{' '.join(args)} exited with {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return result.stdout
@@ -69,8 +69,8 @@ class Topology:
         out = run(["podman", "ps", "-a", "--filter", f"label=io.podman.compose.project={self.project}", "--format", "{{.Names}}"])
         return sorted(name[len(self.project) + 1:-2] for name in out.split())
 
-    def exec(self, service, *command, check=True, timeout=120, input=None):
-        return run(["podman", "exec", "-i", self.container(service), *command], check=check, timeout=timeout, input=input)
+    def exec(self, service, *command, check=True, timeout=120):
+        return run(["podman", "exec", self.container(service), *command], check=check, timeout=timeout)
 
     def strata(self, service, *arguments, check=True, timeout=120):
         return self.exec(service, "strata", *arguments, check=check, timeout=timeout)
@@ -79,8 +79,9 @@ class Topology:
         result = subprocess.run(["podman", "healthcheck", "run", self.container(service)], capture_output=True, text=True, timeout=30)
         return result.returncode == 0
 
-    def wait_healthy(self, services, timeout=180):
-        for service in services:
+    def wait_healthy(self, services=None, timeout=180):
+        """Waits until each of `services` (default: every service of the project) is healthy."""
+        for service in services or self.services():
             wait_until(f"{self.container(service)} to be healthy", lambda: self.healthy(service), timeout=timeout)
 
     def state(self, service):
@@ -107,6 +108,24 @@ class Topology:
             result = subprocess.run(["podman", "logs", "--tail", "60", self.container(service)], capture_output=True, text=True)
             text += f"----- {self.container(service)} -----\n{result.stdout[-6000:]}{result.stderr[-6000:]}\n"
         return text
+
+    def up(self):
+        """`up -d`, then waits until every container is healthy."""
+        self.compose("up", "-d")
+        self.wait_healthy()
+
+    @contextlib.contextmanager
+    def session(self):
+        """Brings the topology up from nothing (clearing what an aborted run left) and, if the
+        test fails, prints every container's log and removes containers and volumes."""
+        self.down(volumes=True, check=False)
+        self.up()
+        try:
+            yield self
+        except BaseException:
+            print(self.logs())
+            subprocess.run(["podman-compose", "-p", self.project, "-f", self.file, "down", "-v"], capture_output=True)
+            raise
 
     def down(self, volumes, check=True):
         """`down` (with -v, also the volumes). With check=False (clearing what an aborted run
@@ -171,24 +190,21 @@ def report_roles(topology, service):
 
 def test_embedded_ha():
     t = Topology("embedded-ha.yml", "strata-embedded-ha")
-    return masters_topology(t, masters=["m1", "m2", "m3"], client="w1", workers=["w1", "w2"], jobs=True)
+    masters_topology(t, masters=["m1", "m2", "m3"], client="w1", jobs=True)
 
 
 def test_journal_node():
     t = Topology("journal-node.yml", "strata-journal-node")
-    return masters_topology(t, masters=["m1", "m2"], client="w1", workers=["w1"], others=["jn1"], jobs=False)
+    masters_topology(t, masters=["m1", "m2"], client="w1")
 
 
 def test_zookeeper_ha():
     t = Topology("zookeeper-ha.yml", "strata-zookeeper-ha")
-    return masters_topology(t, masters=["m1", "m2", "m3"], client="w1", workers=["w1", "w2"], others=["zk1", "zk2", "zk3"], jobs=False)
+    masters_topology(t, masters=["m1", "m2", "m3"], client="w1")
 
 
-def masters_topology(t, masters, client, workers, others=(), jobs=False):
-    try:
-        t.down(volumes=True, check=False)
-        t.compose("up", "-d")
-        t.wait_healthy(list(others) + masters + workers)
+def masters_topology(t, masters, client, jobs=False):
+    with t.session():
         first = wait_leader(t, client)
         print(f"  up: {len(masters)} masters healthy, {first} leads")
         digests = write_files(t, client)
@@ -198,7 +214,10 @@ def masters_topology(t, masters, client, workers, others=(), jobs=False):
             out = t.strata(client, "fs", "distributedLoad", "/deploy", timeout=300)
             if "COMPLETED" not in out:
                 raise Failure(f"distributedLoad did not complete:\n{out}")
-            job_id = re.search(r"job (\d+)", out).group(1) if re.search(r"job (\d+)", out) else None
+            match = re.search(r"job (\d+)", out)
+            if not match:
+                raise Failure(f"distributedLoad named no job:\n{out}")
+            job_id = match.group(1)
             print(f"  wrote {len(digests)} files; distributedLoad job {job_id} completed (job leader {job_leader})")
         else:
             print(f"  wrote {len(digests)} files")
@@ -213,7 +232,7 @@ def masters_topology(t, masters, client, workers, others=(), jobs=False):
         if jobs:
             new_job_leader = wait_leader(t, client, "job")
             listing = t.strata(client, "job", "ls")
-            if job_id and job_id not in listing:
+            if job_id not in listing:
                 raise Failure(f"job {job_id} is missing after the fail-over (job leader {new_job_leader}):\n{listing}")
         t.wait_restarted(killed, restarts)
         t.wait_healthy([killed])
@@ -234,31 +253,23 @@ def masters_topology(t, masters, client, workers, others=(), jobs=False):
 
         # down and up again with the volumes: everything is still there.
         t.down(volumes=False)
-        t.compose("up", "-d")
-        t.wait_healthy(list(others) + masters + workers)
+        t.up()
         wait_leader(t, client)
         check_files(t, client, digests)
-        if jobs and job_id:
+        if jobs:
             wait_leader(t, client, "job")
             if job_id not in t.strata(client, "job", "ls"):
                 raise Failure(f"job {job_id} is missing after down and up")
         print("  down, up: every file" + (" and the job" if jobs else "") + " intact")
         t.down(volumes=True)
         print("  down -v: volumes removed")
-    except BaseException:
-        print(t.logs())
-        subprocess.run(["podman-compose", "-p", t.project, "-f", t.file, "down", "-v"], capture_output=True)
-        raise
 
 
 def test_job_service():
     """Job-service-only: three job masters and two job workers, no file-system master; a
     `strata job copy` survives the leading job master's container being killed."""
     t = Topology("job-service.yml", "strata-job-service")
-    try:
-        t.down(volumes=True, check=False)
-        t.compose("up", "-d")
-        t.wait_healthy(["jm1", "jm2", "jm3", "jw1", "jw2"])
+    with t.session():
         first = wait_leader(t, "jw1", "job")
         # 300 source files in the shared data volume.
         t.exec("jw1", "bash", "-c", "set -e; mkdir -p /var/lib/strata/shared/in; cd /var/lib/strata/shared/in; for i in $(seq 1 300); do head -c 30000 /dev/urandom > f$i; done")
@@ -282,17 +293,13 @@ def test_job_service():
         t.wait_healthy([first])
         print(f"  job {job_id} COMPLETED with all 300 files; {first} restarted")
         t.down(volumes=False)
-        t.compose("up", "-d")
-        t.wait_healthy(["jm1", "jm2", "jm3", "jw1", "jw2"])
+        t.up()
         wait_leader(t, "jw1", "job")
         if job_id not in wait_until("the job list", lambda: t.strata("jw1", "job", "ls", check=False)):
             raise Failure(f"job {job_id} is missing after down and up")
         print("  down, up: the job's history intact")
         t.down(volumes=True)
-    except BaseException:
-        print(t.logs())
-        subprocess.run(["podman-compose", "-p", t.project, "-f", t.file, "down", "-v"], capture_output=True)
-        raise
+        print("  down -v: volumes removed")
 
 
 SYSTEMD_IMAGE = os.environ.get("STRATA_SYSTEMD_IMAGE", "localhost/strata-systemd:latest")
