@@ -234,6 +234,14 @@ let package = Package(
         ),
         // What the benchmarks share: options, errors, the processes they run.
         .target(name: "StrataBenchSupport", path: "bench/support"),
+        // The Raft simulation (the real RaftCore under a simulated network, crashes and disks), shared by
+        // the tests and by strata-raft-sim, which runs many seeds in an optimised build.
+        .target(name: "StrataRaftSimulation", dependencies: ["StrataRaft"], path: "Tests/StrataRaftSimulation"),
+        .executableTarget(
+            name: "strata-raft-sim",
+            dependencies: ["StrataRaftSimulation", "StrataRaft", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tests/RaftSimulator"
+        ),
         .executableTarget(
             name: "strata-bench-journal",
             dependencies: [
@@ -282,7 +290,7 @@ let package = Package(
         ),
         .testTarget(name: "StrataNamespaceTests", dependencies: ["StrataNamespace", "StrataCore"], path: "Tests/StrataNamespaceTests"),
         .testTarget(name: "StrataJobTests", dependencies: ["StrataJob", "StrataCore"], path: "Tests/StrataJobTests"),
-        .testTarget(name: "StrataRaftTests", dependencies: ["StrataRaft", .product(name: "NIOPosix", package: "swift-nio")], path: "Tests/StrataRaftTests"),
+        .testTarget(name: "StrataRaftTests", dependencies: ["StrataRaft", "StrataRaftSimulation", .product(name: "NIOPosix", package: "swift-nio")], path: "Tests/StrataRaftTests"),
         .testTarget(name: "StrataJournalTests", dependencies: ["StrataJournal", "StrataRaft", "StrataCore", "StrataWire"], path: "Tests/StrataJournalTests"),
         .testTarget(name: "StrataZooKeeperTests", dependencies: ["StrataZooKeeper", "StrataTesting"], path: "Tests/StrataZooKeeperTests"),
         .testTarget(

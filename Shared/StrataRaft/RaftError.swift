@@ -57,6 +57,8 @@ public struct RaftOptions: Sendable, Equatable {
     /// long the log between snapshots grows: older entries, once applied and durable, are read
     /// back from the shell's disk when a follower or the state machine needs them.
     public var logCacheBytesMax = 64 << 20
+    /// The fixed overhead counted per cached entry against `logCacheBytesMax`.
+    public static let logCacheEntryOverheadBytes = 64
     /// Most stored entries handed out for application in one Ready.
     public var storedApplyEntriesMax = 4096
 

@@ -24,7 +24,7 @@ struct RaftLog: Sendable {
     /// Highest index the shell has made durable.
     private(set) var persisted: UInt64
 
-    static let entryOverheadBytes = 64
+    static let entryOverheadBytes = RaftOptions.logCacheEntryOverheadBytes
 
     /// A log whose entries are all in memory.
     init(snapshot: SnapshotMeta, entries: [LogEntry], committed: UInt64) {

@@ -328,6 +328,46 @@ import Testing
         await client.close()
     }
 
+    /// A server stopping while connections are being accepted must close those nobody served.
+    /// Before `AcceptedConnections`, one accepted but unread at the stop was dropped with its
+    /// writer unfinished and the process trapped ("Deinited NIOAsyncWriter without calling
+    /// finish()"); that crashed a CI run.
+    @Test func stoppingWhileConnectionsArriveClosesThemWithoutCrashing() async throws {
+        for round in 0..<40 {
+            let server = try await RPCServer.bind(host: "127.0.0.1", port: 0, handlers: Self.handlers(Observations()),
+                                                  frameSizeMaxBytes: Self.frameSizeMaxBytes, logger: Self.logger)
+            let address = server.localAddress
+            let serving = Task { try await server.run() }
+            let connecting = Task {
+                await withTaskGroup(of: (any Channel)?.self) { group in
+                    for _ in 0..<16 {
+                        group.addTask {
+                            try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                                .connectTimeout(.seconds(2))
+                                .connect(host: address.host, port: address.port).get()
+                        }
+                    }
+                    var channels: [any Channel] = []
+                    for await channel in group { if let channel { channels.append(channel) } }
+                    return channels
+                }
+            }
+            try await Task.sleep(for: .microseconds(Int64.random(in: 0...3000)))
+            serving.cancel()
+            _ = try? await serving.value
+            // Every connection the server accepted is closed by it; none is left open.
+            let channels = await connecting.value
+            let deadline = ContinuousClock.now + .seconds(10)
+            while channels.contains(where: \.isActive) && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let open = channels.filter(\.isActive)
+            for channel in channels { try? await channel.close() }
+            #expect(open.isEmpty, "round \(round): \(open.count) of \(channels.count) connections still open 10 s after the server stopped")
+            if !open.isEmpty { return }
+        }
+    }
+
     @Test func unreachableServerIsUnavailable() async throws {
         let port = try await ProcessHarness.freePorts(1)[0]
         let client = RPCClient(address: HostAndPort(host: "127.0.0.1", port: port), frameSizeMaxBytes: Self.frameSizeMaxBytes)

@@ -92,15 +92,17 @@ public struct RPCBindError: Error, CustomStringConvertible {
 /// do not hold up others on the same connection. A malformed frame closes only its connection.
 public final class RPCServer: Sendable {
     private let channel: NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>
+    private let accepted: AcceptedConnections<Frame, Frame>
     private let handlers: RPCHandlers
     private let frameSizeMaxBytes: Int
     private let logger: Logger
     /// The address the server listens on (with the real port when bound to port 0).
     public let localAddress: HostAndPort
 
-    private init(channel: NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>, handlers: RPCHandlers,
-                 frameSizeMaxBytes: Int, logger: Logger, localAddress: HostAndPort) {
+    private init(channel: NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>, accepted: AcceptedConnections<Frame, Frame>,
+                 handlers: RPCHandlers, frameSizeMaxBytes: Int, logger: Logger, localAddress: HostAndPort) {
         self.channel = channel
+        self.accepted = accepted
         self.handlers = handlers
         self.frameSizeMaxBytes = frameSizeMaxBytes
         self.logger = logger
@@ -113,6 +115,7 @@ public final class RPCServer: Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws(RPCBindError) -> RPCServer {
         let channel: NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>
+        let accepted = AcceptedConnections<Frame, Frame>()
         do {
             channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -122,7 +125,15 @@ public final class RPCServer: Sendable {
                     child.eventLoop.makeCompletedFuture {
                         try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(frameSizeMaxBytes: frameSizeMaxBytes)))
                         try child.pipeline.syncOperations.addHandler(FrameEncoder())
-                        return try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: child)
+                        let connection = try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: child)
+                        guard accepted.admit(connection) else {
+                            // The server is stopping: refuse the connection (its writer must still
+                            // be finished; a failed initializer alone leaves the socket open).
+                            connection.outbound.finish()
+                            child.close(promise: nil)
+                            throw ChannelError.ioOnClosedChannel
+                        }
+                        return connection
                     }
                 }
         } catch let error as IOError where error.errnoCode == 98 /* EADDRINUSE */ {
@@ -133,7 +144,7 @@ public final class RPCServer: Sendable {
             throw RPCBindError(address: "\(host):\(port)", reason: "\(error)")
         }
         let bound = channel.channel.localAddress?.port ?? port
-        return RPCServer(channel: channel, handlers: handlers, frameSizeMaxBytes: frameSizeMaxBytes,
+        return RPCServer(channel: channel, accepted: accepted, handlers: handlers, frameSizeMaxBytes: frameSizeMaxBytes,
                          logger: logger, localAddress: HostAndPort(host: host, port: bound))
     }
 
@@ -155,11 +166,17 @@ public final class RPCServer: Sendable {
     /// Accepts and serves connections until the calling task is cancelled; then closes the port.
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in
-            try await channel.executeThenClose { connections in
-                for try await connection in connections {
-                    group.addTask { await self.serve(connection) }
+            do {
+                try await channel.executeThenClose { connections in
+                    for try await connection in connections where accepted.take(connection) {
+                        group.addTask { await self.serve(connection) }
+                    }
                 }
+            } catch {
+                await accepted.closeAll()
+                throw error
             }
+            await accepted.closeAll()
         }
     }
 

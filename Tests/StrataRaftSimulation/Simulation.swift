@@ -1,28 +1,29 @@
-@testable import StrataRaft
+import StrataRaft
 
 /// A deterministic simulation of a Raft group: the real `RaftCore` on every member, a simulated
 /// network (loss, delay, reordering, duplication, asymmetric partitions), crashes that lose what
 /// was not persisted, restarts, clock skew, compaction and snapshot transfer — all driven by one
 /// seed, so a failing seed replays exactly. Checkers run on every event.
-struct Simulation {
-    struct Settings {
-        var members = 3
-        var chaosTicks = 200
-        var livenessTicksMax = 600
-        var lossRate = 0.05
-        var duplicateRate = 0.02
-        var crashRate = 0.002          // per member per tick
-        var partitionRate = 0.01       // per tick
-        var compactionRate = 0.01      // per member per tick
-        var proposalRate = 0.5         // per tick
-        var ticksPerElectionTimeout = 10
+public struct Simulation {
+    public struct Settings: Sendable {
+        public init() {}
+        public var members = 3
+        public var chaosTicks = 200
+        public var livenessTicksMax = 600
+        public var lossRate = 0.05
+        public var duplicateRate = 0.02
+        public var crashRate = 0.002          // per member per tick
+        public var partitionRate = 0.01       // per tick
+        public var compactionRate = 0.01      // per member per tick
+        public var proposalRate = 0.5         // per tick
+        public var ticksPerElectionTimeout = 10
     }
 
-    struct Violation: Error, CustomStringConvertible {
-        let seed: UInt64
-        let time: Int
-        let message: String
-        var description: String { "seed \(seed) at time \(time): \(message)" }
+    public struct Violation: Error, CustomStringConvertible {
+        public let seed: UInt64
+        public let time: Int
+        public let message: String
+        public var description: String { "seed \(seed) at time \(time): \(message)" }
     }
 
     /// What a member keeps on disk: survives crashes.
@@ -53,8 +54,8 @@ struct Simulation {
         case snapshotStatus(from: MemberID, to: MemberID, success: Bool)
     }
 
-    let seed: UInt64
-    let settings: Settings
+    public let seed: UInt64
+    public let settings: Settings
     var random: SplitMix64
     var members: [MemberID: Member] = [:]
     var queue = EventQueue<Event>()
@@ -66,17 +67,20 @@ struct Simulation {
     var faultsEnabled = true
 
     // Checker state.
-    var leaderOfTerm: [UInt64: MemberID] = [:]
+    public private(set) var leaderOfTerm: [UInt64: MemberID] = [:]
     /// The one true committed log: index → entry, as first applied anywhere.
-    var canonical: [UInt64: LogEntry] = [:]
+    public private(set) var canonical: [UInt64: LogEntry] = [:]
+    /// For each committed index, the term of the member that first applied it: the entry was
+    /// committed in that term or an earlier one.
+    var committedByTerm: [UInt64: UInt64] = [:]
     var proposalsMade = 0
     /// Proposals some leader applied (so a client would have been told they succeeded).
     var acknowledged: Set<[UInt8]> = []
-    var events = 0
+    public private(set) var events = 0
     /// Entries read back from disk (stored appends and applies): the small-cache seeds must.
-    var storedReads = 0
+    public private(set) var storedReads = 0
 
-    init(seed: UInt64, settings: Settings = Settings()) {
+    public init(seed: UInt64, settings: Settings = Settings()) {
         self.seed = seed
         self.settings = settings
         self.random = SplitMix64(seed: seed)
@@ -90,7 +94,7 @@ struct Simulation {
         options.checkQuorum = seed % 4 != 2
         // Every third seed keeps only a few entries in memory: appends to lagging followers and
         // applies after a restart then read the entries back from the disk.
-        if seed % 3 == 0 { options.logCacheBytesMax = 3 * (RaftLog.entryOverheadBytes + 8) }
+        if seed % 3 == 0 { options.logCacheBytesMax = 3 * (RaftOptions.logCacheEntryOverheadBytes + 8) }
         self.options = options
         let ids = (1...UInt64(settings.members)).map { $0 }
         let membership = Membership(voters: Set(ids))
@@ -107,7 +111,7 @@ struct Simulation {
     // MARK: Running
 
     /// The chaos phase, then healing and a liveness check. Throws the first violation.
-    mutating func run() throws(Violation) {
+    public mutating func run() throws(Violation) {
         let chaosEnd = settings.chaosTicks * 1000
         while let time = queue.nextTime, time <= chaosEnd {
             let (_, event) = queue.pop()!
@@ -119,7 +123,7 @@ struct Simulation {
         try checkFinalState()
     }
 
-    var trace = false
+    public var trace = false
 
     mutating func handle(_ event: Event, chaos: Bool) throws(Violation) {
         events += 1
@@ -251,6 +255,7 @@ struct Simulation {
             }
         } else {
             canonical[entry.index] = entry
+            committedByTerm[entry.index] = members[id]!.core.term
         }
         members[id]!.applied.append(entry)
         if members[id]!.core.role == .leader && entry.kind == .normal { acknowledged.insert(entry.data) }
@@ -348,10 +353,13 @@ struct Simulation {
             return
         }
         leaderOfTerm[ready.term] = id
-        // Leader completeness: every entry committed so far is in the new leader's log.
+        // Leader completeness: an entry committed in a term is in the log of every leader of a
+        // later term. (A leader of an older term can still be elected late, by slow votes, after
+        // a newer leader committed entries it lacks; it is deposed as soon as it meets the newer
+        // term. So only entries known to be committed before this term are required.)
         let core = members[id]!.core
         let disk = members[id]!.disk
-        for (index, entry) in canonical where index >= core.firstIndex {
+        for (index, entry) in canonical.sorted(by: { $0.key < $1.key }) where index >= core.firstIndex && committedByTerm[index]! < ready.term {
             // Entries no longer in memory are on its disk.
             let held = index < core.cacheFirstIndex ? disk.entries.first(where: { $0.index == index }) : core.entry(at: index)
             guard held == entry else {
