@@ -40,7 +40,7 @@ enum FSContext {
         } else {
             do { locator = try MasterLocator.configured(configuration) } catch { throw CommandFailure(error.message) }
         }
-        return (FileSystemClient(locator: locator, configuration: configuration), paths)
+        return (FileSystemClient(locator: locator, configuration: configuration, waiting: CommandContext.reportWaiting), paths)
     }
 
     /// Runs `body` with a client, closing it afterwards; RPC errors become one-line failures.

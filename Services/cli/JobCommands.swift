@@ -19,7 +19,7 @@ enum JobContext {
     static func with<T>(_ body: (JobClient) async throws -> T) async throws -> T {
         let configuration = try CommandContext.loadConfiguration()
         let client: JobClient
-        do { client = try JobClient(configuration: configuration) } catch { throw CommandFailure(error.message) }
+        do { client = try JobClient(configuration: configuration, waiting: CommandContext.reportWaiting) } catch { throw CommandFailure(error.message) }
         do {
             let result = try await body(client)
             await client.close()

@@ -17,6 +17,12 @@ struct StrataCommand: AsyncParsableCommand {
 enum CommandContext {
     nonisolated(unsafe) static var propertyArguments: [(name: String, value: String)] = []
 
+    /// What a command waiting for a leading master prints meanwhile (on standard error, so that
+    /// output stays clean for scripts).
+    static let reportWaiting: @Sendable (String) -> Void = { line in
+        FileHandle.standardError.write(Data("strata: \(line)\n".utf8))
+    }
+
     static func loadConfiguration() throws -> Configuration {
         do {
             return try Configuration.load(environment: ProcessInfo.processInfo.environment, arguments: propertyArguments)

@@ -43,6 +43,10 @@ public struct DataOptions: Sendable {
     public var chunkSizeBytes: Int
     public var writerWindow: Int
     public var shortCircuit: Bool
+    /// Longest wait on a worker that owes a reader data before the next copy is tried.
+    public var readTimeout: Duration
+    /// Longest wait for a worker to acknowledge a chunk or a commit of a write.
+    public var writeTimeout: Duration
 
     public init(_ configuration: Configuration) {
         writeType = WriteType(rawValue: configuration.string(.userFileWriteTypeDefault).uppercased()) ?? .asyncThrough
@@ -51,6 +55,8 @@ public struct DataOptions: Sendable {
         chunkSizeBytes = Int(min(configuration.sizeBytes(.userStreamingChunkSize), 8 << 20))
         writerWindow = configuration.integer(.userStreamingWriterWindow)
         shortCircuit = configuration.boolean(.userShortCircuitEnabled)
+        readTimeout = max(configuration.duration(.userStreamingDataReadTimeout), .milliseconds(10))
+        writeTimeout = max(configuration.duration(.userStreamingDataWriteTimeout), .milliseconds(10))
     }
 }
 
@@ -140,6 +146,7 @@ extension FileSystemClient {
         guard offset >= 0 else { throw RPCError(.invalidArgument, "negative offset \(offset) reading \(path)") }
         let end = min(info.lengthBytes, length.map { offset + $0 } ?? info.lengthBytes)
         var liveWorkers: [WorkerAddress]? = nil
+        var stalledWorkers: Set<WorkerAddress> = []
         for block in blocks.blocks where block.offset + block.lengthBytes > offset && block.offset < end {
             let from = max(0, offset - block.offset)
             let to = min(block.lengthBytes, end - block.offset)
@@ -169,19 +176,33 @@ extension FileSystemClient {
                 throw RPCError(.unavailable, "block \(block.blockID) of \(path) is not cached on any live worker and \(path) is not persisted")
             }
             var failures: [String] = []
-            for (worker, request) in sources where position < to {
-                do {
-                    if let worker {
-                        if options.shortCircuit && HostAndPort.isLocalHost(worker.host) && request.ufsPath.isEmpty,
-                           try await readLocal(worker, request, from: &position, to: to, sink: sink) {
-                            continue
-                        }
-                        try await readRemote(worker, request, from: &position, to: to, sink: sink)
-                    } else {
-                        try await readUnderStorage(request, from: &position, to: to, sink: sink)
+            // A source that stalls (sends nothing within the read timeout) is skipped for the rest
+            // of this read and tried again, with a longer wait, only if nothing else could serve.
+            var stalledSources: [(WorkerAddress?, ReadBlockRequest)] = []
+            for patience in [options.readTimeout, options.readTimeout * 10] where position < to {
+                let round = patience == options.readTimeout ? sources : stalledSources
+                for (worker, request) in round where position < to {
+                    if patience == options.readTimeout, let worker, stalledWorkers.contains(worker) {
+                        stalledSources.append((worker, request))
+                        continue
                     }
-                } catch let error as RPCError {
-                    failures.append("\(worker?.description ?? "under storage"): \(error.message)")
+                    do {
+                        if let worker {
+                            if options.shortCircuit && HostAndPort.isLocalHost(worker.host) && request.ufsPath.isEmpty,
+                               try await readLocal(worker, request, from: &position, to: to, timeout: patience, sink: sink) {
+                                continue
+                            }
+                            try await readRemote(worker, request, from: &position, to: to, timeout: patience, sink: sink)
+                        } else {
+                            try await readUnderStorage(request, from: &position, to: to, sink: sink)
+                        }
+                    } catch let error as RPCError {
+                        failures.append("\(worker?.description ?? "under storage"): \(error.message)")
+                        if error.code == .deadlineExceeded, let worker {
+                            stalledWorkers.insert(worker)
+                            if patience == options.readTimeout { stalledSources.append((worker, request)) }
+                        }
+                    }
                 }
             }
             guard position >= to else {
@@ -192,20 +213,26 @@ extension FileSystemClient {
 
     /// Short-circuit: open the worker's block file ourselves. False if the worker no longer has it.
     private func readLocal(_ worker: WorkerAddress, _ request: ReadBlockRequest, from position: inout Int64, to end: Int64,
-                           sink: (ByteBuffer) async throws -> Void) async throws -> Bool {
+                           timeout: Duration, sink: (ByteBuffer) async throws -> Void) async throws -> Bool {
         let connection = workerClient(worker)
-        guard let local = try? await connection.call(WorkerMethods.openLocalBlock, LocalBlockRequest(blockID: request.blockID, promote: request.promote)) else {
+        let local: LocalBlock
+        do throws(RPCError) {
+            local = try await connection.call(WorkerMethods.openLocalBlock, LocalBlockRequest(blockID: request.blockID, promote: request.promote),
+                                              deadline: timeout)
+        } catch where error.code == .deadlineExceeded {
+            throw error  // a stalled worker: the caller moves on
+        } catch {
             return false
         }
         let handle: ReadFileHandle
         do {
             handle = try await FileSystem.shared.openFile(forReadingAt: FilePath(local.path), options: OpenOptions.Read())
         } catch {
-            _ = try? await connection.call(WorkerMethods.closeLocalBlock, LocalBlockRequest(blockID: request.blockID))
+            _ = try? await connection.call(WorkerMethods.closeLocalBlock, LocalBlockRequest(blockID: request.blockID), deadline: timeout)
             return false
         }
         // The file stays readable through our handle even if the worker evicts it now.
-        _ = try? await connection.call(WorkerMethods.closeLocalBlock, LocalBlockRequest(blockID: request.blockID))
+        _ = try? await connection.call(WorkerMethods.closeLocalBlock, LocalBlockRequest(blockID: request.blockID), deadline: timeout)
         try await Self.stream(handle, named: local.path, blockStart: 0, from: &position, to: end, chunkSizeBytes: request.chunkSizeBytes, sink: sink)
         return true
     }
@@ -230,12 +257,12 @@ extension FileSystemClient {
     }
 
     private func readRemote(_ worker: WorkerAddress, _ request: ReadBlockRequest, from position: inout Int64, to end: Int64,
-                            sink: (ByteBuffer) async throws -> Void) async throws {
+                            timeout: Duration, sink: (ByteBuffer) async throws -> Void) async throws {
         var request = request
         request.offset = position
         request.lengthBytes = end - position
         // Read-through caching needs the whole block; a partial read through under storage does not cache.
-        let stream = try await workerClient(worker).stream(WorkerMethods.readBlock, request, deadline: .seconds(600))
+        let stream = try await workerClient(worker).stream(WorkerMethods.readBlock, request, deadline: .seconds(600), itemTimeout: timeout)
         for try await element in stream {
             guard element.message.offset == position else {
                 throw RPCError(.internal, "worker \(worker) sent block \(request.blockID) at offset \(element.message.offset), expected \(position)")
@@ -346,7 +373,8 @@ final class BlockWriter: @unchecked Sendable {
         let first = blockOffset == 0 || fileOffset == 0
         if first { try await drain() }
         let client = self.client
-        let task = Task { _ = try await client.call(WorkerMethods.writeBlock, call, payload: chunk, deadline: .seconds(120)) }
+        let timeout = options.writeTimeout
+        let task = Task { _ = try await client.call(WorkerMethods.writeBlock, call, payload: chunk, deadline: timeout) }
         inFlight.append(task)
         if first || inFlight.count >= options.writerWindow { try await drain(keeping: first ? 0 : options.writerWindow / 2) }
         if blockOffset == 0 { blockIDs.append(currentBlock) }
@@ -375,7 +403,7 @@ final class BlockWriter: @unchecked Sendable {
             commit.cache = true
             commit.offset = blockOffset
             commit.commit = true
-            _ = try await client.call(WorkerMethods.writeBlock, commit, deadline: .seconds(120))
+            _ = try await client.call(WorkerMethods.writeBlock, commit, deadline: options.writeTimeout)
         }
         blockIndex += 1
         blockOffset = 0
@@ -392,7 +420,7 @@ final class BlockWriter: @unchecked Sendable {
             commit.ufsOffset = fileOffset
             commit.ufsCommit = true
             commit.mode = file.mode
-            _ = try await client.call(WorkerMethods.writeBlock, commit, deadline: .seconds(120))
+            _ = try await client.call(WorkerMethods.writeBlock, commit, deadline: options.writeTimeout)
         }
         return options.writeType.caches ? blockIDs : []
     }
@@ -405,6 +433,6 @@ final class BlockWriter: @unchecked Sendable {
         abort.cache = options.writeType.caches
         abort.abort = true
         abort.ufsSession = session
-        _ = try? await client.call(WorkerMethods.writeBlock, abort, deadline: .seconds(5))
+        _ = try? await client.call(WorkerMethods.writeBlock, abort, deadline: min(options.writeTimeout, .seconds(5)))
     }
 }

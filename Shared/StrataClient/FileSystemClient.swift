@@ -16,8 +16,10 @@ public final class FileSystemClient: Sendable {
         self.init(locator: .addresses(masters), configuration: configuration)
     }
 
-    public init(locator: MasterLocator, configuration: Configuration) {
-        self.service = ServiceClient(locator: locator, domain: .master, infoMethod: FileSystemMethods.getMasterInfo, configuration: configuration)
+    /// - Parameter waiting: told, while a call waits for a leading master, what it waits for.
+    public init(locator: MasterLocator, configuration: Configuration, waiting: ServiceClient.WaitingReporter? = nil) {
+        self.service = ServiceClient(locator: locator, domain: .master, infoMethod: FileSystemMethods.getMasterInfo,
+                                     configuration: configuration, waiting: waiting)
         self.configuration = configuration
     }
 

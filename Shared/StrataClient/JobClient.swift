@@ -8,14 +8,16 @@ import StrataWire
 public final class JobClient: Sendable {
     public let service: ServiceClient
 
-    public init(locator: MasterLocator, configuration: Configuration) {
-        service = ServiceClient(locator: locator, domain: .jobMaster, infoMethod: JobMasterMethods.getMasterInfo, configuration: configuration)
+    /// - Parameter waiting: told, while a call waits for a leading job master, what it waits for.
+    public init(locator: MasterLocator, configuration: Configuration, waiting: ServiceClient.WaitingReporter? = nil) {
+        service = ServiceClient(locator: locator, domain: .jobMaster, infoMethod: JobMasterMethods.getMasterInfo,
+                                configuration: configuration, waiting: waiting)
     }
 
     /// From the configuration: `strata.job.master.rpc.addresses` (by default the job masters'
     /// journal hosts, by default the masters' hosts), or ZooKeeper's job leader node.
-    public convenience init(configuration: Configuration) throws(ConfigurationError) {
-        self.init(locator: try MasterLocator.configured(configuration, domain: .jobMaster), configuration: configuration)
+    public convenience init(configuration: Configuration, waiting: ServiceClient.WaitingReporter? = nil) throws(ConfigurationError) {
+        self.init(locator: try MasterLocator.configured(configuration, domain: .jobMaster), configuration: configuration, waiting: waiting)
     }
 
     public func close() async { await service.close() }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOConcurrencyHelpers
 import StrataCore
 import StrataWire
@@ -8,7 +9,18 @@ import Synchronization
 /// retries through fail-over with the one retry policy (`strata.user.rpc.retry.*`). Every
 /// mutation carries an operation id that stays the same across its retries, so a request retried
 /// after a fail-over neither fails with ALREADY_EXISTS nor happens twice.
+///
+/// Three things keep a caller from waiting on nobody:
+/// - a call the leader has not answered within `strata.user.rpc.leader.check.interval` makes the
+///   client ask the other members whether one of them now leads; if so the call is re-sent there
+///   at once (a hung leader keeps its sockets open, so nothing else would tell);
+/// - while it waits, the client reports what it waits for (each address and its error) through
+///   `waiting`, first within a second, then every few seconds;
+/// - when every address refuses connections for `strata.user.rpc.retry.refused.duration.max`,
+///   nothing is running there: it gives up with one error instead of spending the retry budget.
 public final class ServiceClient: Sendable {
+    /// Receives a line saying what a call waits for, while it waits.
+    public typealias WaitingReporter = @Sendable (String) -> Void
     public let locator: MasterLocator
     public let domain: JournalDomain
     public let clientID: UInt64
@@ -20,11 +32,21 @@ public final class ServiceClient: Sendable {
     private let leader = NIOLockedValueBox<HostAndPort?>(nil)
     /// Per-attempt deadline: short enough that a dead member does not eat the retry budget.
     let attemptDeadline: Duration
+    private let leaderCheckInterval: Duration
+    private let refusedDurationMax: Duration
+    private let waiting: WaitingReporter?
+    /// When the first report of a waiting call is due, then the interval between reports.
+    static let firstReportAfter = Duration.milliseconds(800)
+    static let reportInterval = Duration.seconds(5)
 
     /// - Parameter infoMethod: the service's MasterInfo call, which says who leads.
+    /// - Parameter waiting: told, while a call waits, what it waits for (the CLI prints it).
     public init(locator: MasterLocator, domain: JournalDomain, infoMethod: RPCMethod<GetServiceInfoRequest, MasterInfo>,
-                configuration: Configuration) {
+                configuration: Configuration, waiting: WaitingReporter? = nil) {
         self.locator = locator
+        self.waiting = waiting
+        self.leaderCheckInterval = max(configuration.duration(.userRpcLeaderCheckInterval), .milliseconds(10))
+        self.refusedDurationMax = configuration.duration(.userRpcRetryRefusedDurationMax)
         self.domain = domain
         self.infoMethod = infoMethod
         self.configuration = configuration
@@ -60,18 +82,63 @@ public final class ServiceClient: Sendable {
     public func call<Request, Response>(_ method: RPCMethod<Request, Response>, _ request: Request,
                                         deadline: Duration? = nil) async throws(RPCError) -> Response {
         try await withRetries(method.name) { () async throws(RPCError) -> Response in
-            try await self.client(try await self.currentLeader()).call(method, request, deadline: deadline ?? self.attemptDeadline)
+            try await self.onLeader(method.name) { client throws(RPCError) in
+                try await client.call(method, request, deadline: deadline ?? self.attemptDeadline)
+            }
         }
     }
 
     /// Streams `method` from the leader (retrying the whole stream on retriable failures).
     public func stream<Request, Item>(_ method: RPCStreamMethod<Request, Item>, _ request: Request) async throws(RPCError) -> [Item] {
         try await withRetries(method.name) { () async throws(RPCError) -> [Item] in
-            var items: [Item] = []
-            let stream = try await self.client(try await self.currentLeader()).stream(method, request, deadline: max(self.attemptDeadline, .seconds(60)))
-            for try await element in stream { items.append(element.message) }
-            return items
+            try await self.onLeader(method.name) { client throws(RPCError) in
+                var items: [Item] = []
+                let stream = try await client.stream(method, request, deadline: max(self.attemptDeadline, .seconds(60)))
+                for try await element in stream { items.append(element.message) }
+                return items
+            }
         }
+    }
+
+    /// Runs `attempt` against the leader known (or found). If it has not finished within the
+    /// leader check interval, asks the other members, at that interval, whether one of them now
+    /// leads; if one does, the attempt is abandoned and fails with NOT_LEADER naming the new
+    /// leader, which `withRetries` follows at once.
+    private func onLeader<T: Sendable>(_ name: String, _ attempt: @escaping @Sendable (RPCClient) async throws(RPCError) -> T) async throws(RPCError) -> T {
+        let target = try await currentLeader()
+        let client = client(target)
+        let interval = leaderCheckInterval
+        let outcome: Result<T, RPCError> = await withTaskGroup(of: Result<T, RPCError>?.self) { group in
+            group.addTask {
+                do throws(RPCError) { return .success(try await attempt(client)) } catch { return .failure(error) }
+            }
+            group.addTask {
+                while (try? await Task.sleep(for: interval)) != nil {
+                    if let moved = await self.leaderElsewhere(than: target) {
+                        return .failure(RPCError(.notLeader, "\(name): \(target) did not answer within \(interval); \(moved) leads now",
+                                                 leaderHint: moved.description))
+                    }
+                }
+                return nil  // cancelled: the attempt finished
+            }
+            var first: Result<T, RPCError>? = nil
+            while first == nil, let next = await group.next() { first = next }
+            group.cancelAll()
+            return first!
+        }
+        return try outcome.get()
+    }
+
+    /// Another member that now leads (the highest term among those saying so), if any.
+    private func leaderElsewhere(than target: HostAndPort) async -> HostAndPort? {
+        if case .zooKeeper(let zooKeeper) = locator {
+            guard let published = try? await zooKeeper.leader(), published != target else { return nil }
+            return published
+        }
+        let others = await members().filter { $0 != target }
+        guard !others.isEmpty else { return nil }
+        let answers = await probe(others, stoppingAtLeader: true)
+        return Self.leader(in: answers)
     }
 
     /// The leader, waiting (with the retry policy) through an election if there is none yet.
@@ -86,10 +153,39 @@ public final class ServiceClient: Sendable {
 
     /// Runs `attempt` until it succeeds, fails with a non-retriable error, or the retry policy
     /// gives up. NOT_LEADER moves to the hinted leader (at once, the first times); UNAVAILABLE
-    /// and DEADLINE_EXCEEDED forget the leader and back off.
-    private func withRetries<T>(_ name: String, _ attempt: () async throws(RPCError) -> T) async throws(RPCError) -> T {
+    /// and DEADLINE_EXCEEDED forget the leader and back off. Every address refusing connections
+    /// for `refusedDurationMax` ends it early. While it waits, `waiting` hears why.
+    private func withRetries<T: Sendable>(_ name: String, _ attempt: () async throws(RPCError) -> T) async throws(RPCError) -> T {
+        guard let waiting else { return try await retrying(name, attempt, lastFailure: nil) }
+        let lastFailure = NIOLockedValueBox<RPCError?>(nil)
+        let domain = domain
+        let started = ContinuousClock.now
+        let result: Result<T, RPCError> = await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var wait = Self.firstReportAfter
+                while (try? await Task.sleep(for: wait)) != nil {
+                    let elapsed = ContinuousClock.now - started
+                    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                    let why = lastFailure.withLockedValue { $0 }.map { $0.message } ?? "no answer yet"
+                    waiting("waiting for the leading \(domain.serviceName) (\(name), \(String(format: "%.1f", seconds)) s): \(why)")
+                    wait = Self.reportInterval
+                }
+            }
+            defer { group.cancelAll() }
+            do throws(RPCError) {
+                return .success(try await retrying(name, attempt, lastFailure: lastFailure))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    private func retrying<T>(_ name: String, _ attempt: () async throws(RPCError) -> T,
+                             lastFailure: NIOLockedValueBox<RPCError?>?) async throws(RPCError) -> T {
         let started = ContinuousClock.now
         var attempts = 0
+        var refusedSince: ContinuousClock.Instant? = nil
         var generator = SystemRandomNumberGenerator()
         while true {
             attempts += 1
@@ -98,6 +194,7 @@ public final class ServiceClient: Sendable {
                 return try await attempt()
             } catch {
                 failure = error
+                lastFailure?.withLockedValue { $0 = error }
                 switch error.code {
                 case .notLeader:
                     leader.withLockedValue { $0 = error.leaderHint.flatMap(HostAndPort.init(parsing:)) }
@@ -108,7 +205,18 @@ public final class ServiceClient: Sendable {
                     throw error
                 }
             }
-            guard let delay = policy.delay(afterAttempt: attempts, elapsed: ContinuousClock.now - started, using: &generator) else {
+            let now = ContinuousClock.now
+            if failure.connectionRefused {
+                let since = refusedSince ?? now
+                refusedSince = since
+                if now - since >= refusedDurationMax {
+                    throw RPCError(.unavailable, "\(name) failed: no \(domain.serviceName) is running at \(locator.description): "
+                                   + "every address has refused connections for \(refusedDurationMax) (\(failure.message))", connectionRefused: true)
+                }
+            } else {
+                refusedSince = nil
+            }
+            guard let delay = policy.delay(afterAttempt: attempts, elapsed: now - started, using: &generator) else {
                 throw RPCError(failure.code == .notLeader ? .unavailable : failure.code, "\(name) failed after \(attempts) attempts: \(failure.message)")
             }
             if case .zooKeeper(let zooKeeper) = locator {
@@ -119,7 +227,8 @@ public final class ServiceClient: Sendable {
         }
     }
 
-    /// The leader: the last one known, else found by asking every member at once.
+    /// The leader: the last one known, else found by asking every member at once (answering as
+    /// soon as one says it leads, not waiting for a hung member).
     public func currentLeader() async throws(RPCError) -> HostAndPort {
         if let known = leader.withLockedValue({ $0 }) { return known }
         if case .zooKeeper(let zooKeeper) = locator {
@@ -127,38 +236,75 @@ public final class ServiceClient: Sendable {
             leader.withLockedValue { $0 = published }
             return published
         }
-        let infos = await probeAll()
-        var hinted: HostAndPort? = nil
-        for (address, info) in infos {
-            if let info, info.thisRole == "LEADER" {
-                leader.withLockedValue { $0 = address }
-                return address
+        let answers = await probe(await members(), stoppingAtLeader: true)
+        if let found = Self.leader(in: answers) ?? Self.hintedLeader(in: answers) {
+            leader.withLockedValue { $0 = found }
+            return found
+        }
+        let refused = !answers.isEmpty && answers.allSatisfy { _, answer in
+            if case .failure(let error) = answer { return error.connectionRefused }
+            return false
+        }
+        let each = answers.map { address, answer in
+            switch answer {
+            case .success(let info): "\(address) \(info.thisRole.lowercased()) (no leader known)"
+            case .failure(let error): "\(address) \(Self.shortReason(error))"
             }
-            if let hint = info.flatMap({ HostAndPort(parsing: $0.leaderRPCAddress) }) { hinted = hint }
         }
-        if let hinted {
-            leader.withLockedValue { $0 = hinted }
-            return hinted
-        }
-        let reached = infos.filter { $0.1 != nil }.count
-        throw RPCError(.unavailable, "no leading \(domain.serviceName) among \(locator.description) (\(reached) of \(infos.count) reachable)")
+        throw RPCError(.unavailable, "no leading \(domain.serviceName): \(each.joined(separator: ", "))", connectionRefused: refused)
     }
 
     /// Every member's own view (nil for those that do not answer within a second).
     public func probeAll() async -> [(HostAndPort, MasterInfo?)] {
-        let members = await members()
+        await probe(await members(), stoppingAtLeader: false).map { ($0.0, try? $0.1.get()) }
+    }
+
+    /// Asks `members` at once for their view (each within a second), sorted by address. With
+    /// `stoppingAtLeader`, returns as soon as one answers that it leads, abandoning the others.
+    private func probe(_ members: [HostAndPort], stoppingAtLeader: Bool) async -> [(HostAndPort, Result<MasterInfo, RPCError>)] {
         let method = infoMethod
-        return await withTaskGroup(of: (HostAndPort, MasterInfo?).self) { group in
+        return await withTaskGroup(of: (HostAndPort, Result<MasterInfo, RPCError>).self) { group in
             for member in members {
                 group.addTask {
-                    let info = try? await self.client(member).call(method, GetServiceInfoRequest(), deadline: .seconds(1))
-                    return (member, info)
+                    do throws(RPCError) {
+                        return (member, .success(try await self.client(member).call(method, GetServiceInfoRequest(), deadline: .seconds(1))))
+                    } catch {
+                        return (member, .failure(error))
+                    }
                 }
             }
-            var results: [(HostAndPort, MasterInfo?)] = []
-            for await result in group { results.append(result) }
+            var results: [(HostAndPort, Result<MasterInfo, RPCError>)] = []
+            for await result in group {
+                results.append(result)
+                if stoppingAtLeader, case .success(let info) = result.1, info.thisRole == "LEADER" {
+                    group.cancelAll()
+                    break
+                }
+            }
             return results.sorted { $0.0.description < $1.0.description }
         }
+    }
+
+    /// The member that says it leads, the highest term first (a paused old leader may still say so).
+    static func leader(in answers: [(HostAndPort, Result<MasterInfo, RPCError>)]) -> HostAndPort? {
+        answers.compactMap { address, answer -> (HostAndPort, UInt64)? in
+            guard case .success(let info) = answer, info.thisRole == "LEADER" else { return nil }
+            return (address, info.term)
+        }.max { $0.1 < $1.1 }?.0
+    }
+
+    /// The leader the members name, the highest term first.
+    static func hintedLeader(in answers: [(HostAndPort, Result<MasterInfo, RPCError>)]) -> HostAndPort? {
+        answers.compactMap { _, answer -> (HostAndPort, UInt64)? in
+            guard case .success(let info) = answer, let hint = HostAndPort(parsing: info.leaderRPCAddress) else { return nil }
+            return (hint, info.term)
+        }.max { $0.1 < $1.1 }?.0
+    }
+
+    /// An error without the address it already names ("connection refused", "deadline exceeded").
+    static func shortReason(_ error: RPCError) -> String {
+        if let range = error.message.range(of: ": ", options: .backwards) { return String(error.message[range.upperBound...]) }
+        return error.message
     }
 
     private func client(_ address: HostAndPort) -> RPCClient {

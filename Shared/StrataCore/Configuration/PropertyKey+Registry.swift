@@ -25,6 +25,10 @@ extension PropertyKey {
         default: "3s", "Largest backoff delay between RPC retries.")
     public static let userRpcRetryMaxDuration = PropertyKey("strata.user.rpc.retry.max.duration", .duration,
         default: "2min", "Give up retrying an RPC after this long.")
+    public static let userRpcRetryRefusedDurationMax = PropertyKey("strata.user.rpc.retry.refused.duration.max", .duration,
+        default: "10s", "Give up sooner when every master address has refused connections (nothing listening) for this long: longer than an election, shorter than the retry budget.")
+    public static let userRpcLeaderCheckInterval = PropertyKey("strata.user.rpc.leader.check.interval", .duration,
+        default: "250ms", "How long a call to the leader may go unanswered before the client asks the other masters whether another one now leads (and re-sends there); then how often it asks again.")
 
     // MARK: Master
     public static let masterHostname = PropertyKey("strata.master.hostname", .string, default: "localhost",
@@ -243,12 +247,16 @@ extension PropertyKey {
         default: "1MB", "Size of the data chunks streamed between clients and workers.")
     public static let userStreamingWriterWindow = PropertyKey("strata.user.streaming.writer.window", .integer(min: 1, max: 256),
         default: "16", "Chunks a writer may have sent but not yet acknowledged.")
+    public static let userStreamingDataReadTimeout = PropertyKey("strata.user.streaming.data.read.timeout", .duration,
+        default: "1s", "Longest a reader waits on a worker that owes it data (a chunk, or the answer to opening a block) before it reads from the next copy or from under storage.")
+    public static let userStreamingDataWriteTimeout = PropertyKey("strata.user.streaming.data.write.timeout", .duration,
+        default: "10s", "Longest a writer waits for a worker to acknowledge a chunk or a commit before the write fails (the incomplete file is removed).")
 
     /// Every declared property, in registry order.
     public static let registry: [PropertyKey] = [
         .home, .workDirectory, .logsDirectory, .logLevel,
         .networkMaxInboundMessageSize, .networkConnectTimeout, .userRpcDeadline,
-        .userRpcRetryBaseSleep, .userRpcRetryMaxSleep, .userRpcRetryMaxDuration,
+        .userRpcRetryBaseSleep, .userRpcRetryMaxSleep, .userRpcRetryMaxDuration, .userRpcRetryRefusedDurationMax, .userRpcLeaderCheckInterval,
         .masterHostname, .masterBindHost, .masterRpcPort, .masterWebPort, .masterEmbeddedJournalPort,
         .masterEmbeddedJournalAddresses, .masterRpcAddresses, .masterJournalType, .masterJournalFolder,
         .clusterID, .masterMountTableRootUFS, .masterJournalExitOnDemotion,
@@ -279,7 +287,7 @@ extension PropertyKey {
         .workerTieredStoreLevel2HighWatermark, .workerTieredStoreLevel2LowWatermark,
         .workerRamdiskSize, .workerDataFolder, .workerBlockHeartbeatInterval, .masterWorkerTimeout,
         .userBlockSizeBytesDefault, .userFileWriteTypeDefault, .userFileReadTypeDefault, .userShortCircuitEnabled,
-        .userStreamingChunkSize, .userStreamingWriterWindow,
+        .userStreamingChunkSize, .userStreamingWriterWindow, .userStreamingDataReadTimeout, .userStreamingDataWriteTimeout,
     ]
 
     static let registryByName: [String: PropertyKey] = {

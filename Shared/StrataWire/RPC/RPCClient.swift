@@ -61,13 +61,16 @@ public final class RPCClient: Sendable {
 
     /// Starts the streaming `method`; the returned sequence yields items until the server ends
     /// the stream. The deadline covers the whole stream. Leaving the loop early cancels the call.
+    /// With `itemTimeout`, the call also fails (DEADLINE_EXCEEDED, and is cancelled at the server)
+    /// when the server, while allowed to send, sends nothing for that long: a hung server is
+    /// detected in that time rather than at the deadline.
     public func stream<Request, Item>(
-        _ method: RPCStreamMethod<Request, Item>, _ request: Request, deadline: Duration? = nil
+        _ method: RPCStreamMethod<Request, Item>, _ request: Request, deadline: Duration? = nil, itemTimeout: Duration? = nil
     ) async throws(RPCError) -> RPCResponseStream<Item> {
         let budget = deadline ?? defaultDeadline
         let frame = try requestFrame(method.id, method.name, request, payload: ByteBuffer(), budget: budget)
         let connection = try await connect()
-        let frames = try await connection.stream(frame, budget: budget, methodName: method.name)
+        let frames = try await connection.stream(frame, budget: budget, itemTimeout: itemTimeout, methodName: method.name)
         return RPCResponseStream(frames: frames, connection: connection, callID: frame.callID,
                                  methodName: method.name, address: address)
     }
@@ -117,7 +120,7 @@ public final class RPCClient: Sendable {
                 if live.channel.isActive { return live }
             } catch {
                 connection.withLockedValue { current in if current === future { current = nil } }
-                throw RPCError(.unavailable, "cannot connect to \(address): \(Self.describe(error))")
+                throw RPCError(.unavailable, "cannot connect to \(address): \(Self.describe(error))", connectionRefused: Self.isRefusal(error))
             }
             connection.withLockedValue { current in if current === future { current = nil } }
         }
@@ -147,6 +150,14 @@ public final class RPCClient: Sendable {
             }
         }
         return future
+    }
+
+    /// Whether connecting failed because nothing listens at the address.
+    static func isRefusal(_ error: any Error) -> Bool {
+        if let error = error as? NIOConnectionError {
+            return !error.connectionErrors.isEmpty && error.connectionErrors.allSatisfy { isRefusal($0.error) }
+        }
+        return (error as? IOError)?.errnoCode == ECONNREFUSED
     }
 
     static func describe(_ error: any Error) -> String {
@@ -287,7 +298,7 @@ final class RPCConnection: Sendable {
         }
     }
 
-    func stream(_ frame: Frame, budget: Duration, methodName: String) async throws(RPCError) -> AsyncThrowingStream<Frame, any Error> {
+    func stream(_ frame: Frame, budget: Duration, itemTimeout: Duration?, methodName: String) async throws(RPCError) -> AsyncThrowingStream<Frame, any Error> {
         // The server never sends more than the window without more credit, so the buffer is bounded.
         let (frames, continuation) = AsyncThrowingStream<Frame, any Error>.makeStream(
             bufferingPolicy: .bufferingOldest(Int(RPCLimits.streamWindowItems) + 1))
@@ -296,7 +307,8 @@ final class RPCConnection: Sendable {
             if case .cancelled = termination { cancel(callID) }
         }
         let call = RPCClientHandler.OutboundCall(frame: frame, responder: .stream(continuation),
-                                                 deadline: .now() + .milliseconds(budget.milliseconds), methodName: methodName)
+                                                 deadline: .now() + .milliseconds(budget.milliseconds), methodName: methodName,
+                                                 itemTimeout: itemTimeout.map { .milliseconds(max($0.milliseconds, 1)) })
         channel.writeAndFlush(call).whenFailure { error in
             continuation.finish(throwing: RPCError(.unavailable, "\(methodName): connection closed (\(error))"))
         }
@@ -333,6 +345,8 @@ final class RPCClientHandler: ChannelDuplexHandler {
         let responder: Responder
         let deadline: NIODeadline?
         let methodName: String
+        /// For a stream: fail it when the server sends nothing this long while it has credit.
+        var itemTimeout: TimeAmount? = nil
     }
 
     struct CancelCall: Sendable {
@@ -343,6 +357,11 @@ final class RPCClientHandler: ChannelDuplexHandler {
         let responder: Responder
         let timer: Scheduled<Void>?
         let methodName: String
+        /// A stream's item timeout, the items the server may still send (its credit), and the
+        /// timer running while that credit is positive.
+        var itemTimeout: TimeAmount? = nil
+        var credit: UInt32 = RPCLimits.streamWindowItems
+        var itemTimer: Scheduled<Void>? = nil
     }
 
     private let peer: String
@@ -354,6 +373,11 @@ final class RPCClientHandler: ChannelDuplexHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let call = unwrapOutboundIn(data)
         if case .none = call.responder {
+            if call.frame.kind == .windowUpdate, pending[call.frame.callID] != nil {
+                // The consumer granted credit: the server owes items again.
+                pending[call.frame.callID]!.credit += call.frame.argument
+                armItemTimer(call.frame.callID, context: context)
+            }
             context.write(wrapOutboundOut(call.frame), promise: promise)
             return
         }
@@ -373,8 +397,24 @@ final class RPCClientHandler: ChannelDuplexHandler {
                                error: RPCError(.deadlineExceeded, "\(call.methodName) to \(handler.peer): deadline exceeded"))
             }
         }
-        pending[callID] = Pending(responder: call.responder, timer: timer, methodName: call.methodName)
+        pending[callID] = Pending(responder: call.responder, timer: timer, methodName: call.methodName, itemTimeout: call.itemTimeout)
+        armItemTimer(callID, context: context)
         context.write(wrapOutboundOut(call.frame), promise: promise)
+    }
+
+    /// (Re)starts the item timer of stream `callID` if it has one and the server has credit;
+    /// stops it when the server has none (then it waits for the consumer, not the server).
+    private func armItemTimer(_ callID: UInt64, context: ChannelHandlerContext) {
+        guard let call = pending[callID], let timeout = call.itemTimeout else { return }
+        call.itemTimer?.cancel()
+        pending[callID]!.itemTimer = nil
+        guard call.credit > 0 else { return }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        pending[callID]!.itemTimer = context.eventLoop.scheduleTask(in: timeout) {
+            let (handler, context) = loopBound.value
+            handler.finish(callID, context: context, sendCancel: true,
+                           error: RPCError(.deadlineExceeded, "\(call.methodName) to \(handler.peer): nothing received for \(timeout.nanoseconds / 1_000_000) ms (the server may be hung)"))
+        }
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
@@ -393,9 +433,14 @@ final class RPCClientHandler: ChannelDuplexHandler {
         case .response:
             guard let call = pending.removeValue(forKey: frame.callID) else { return } // late: already timed out
             call.timer?.cancel()
+            call.itemTimer?.cancel()
             if case .unary(let promise) = call.responder { promise.succeed(frame) }
         case .streamItem:
             guard let call = pending[frame.callID] else { return }
+            if call.itemTimeout != nil {
+                pending[frame.callID]!.credit = call.credit > 0 ? call.credit - 1 : 0
+                armItemTimer(frame.callID, context: context)
+            }
             if case .stream(let continuation) = call.responder {
                 if case .dropped = continuation.yield(frame) {
                     // The server sent beyond the window it was granted: a protocol violation.
@@ -405,6 +450,7 @@ final class RPCClientHandler: ChannelDuplexHandler {
         case .streamEnd:
             guard let call = pending.removeValue(forKey: frame.callID) else { return }
             call.timer?.cancel()
+            call.itemTimer?.cancel()
             if case .stream(let continuation) = call.responder {
                 continuation.yield(frame)
                 continuation.finish()
@@ -427,6 +473,7 @@ final class RPCClientHandler: ChannelDuplexHandler {
     private func finish(_ callID: UInt64, context: ChannelHandlerContext, sendCancel: Bool, error: RPCError) {
         guard let call = pending.removeValue(forKey: callID) else { return }
         call.timer?.cancel()
+        call.itemTimer?.cancel()
         fail(call.responder, error)
         if sendCancel && !closed {
             context.writeAndFlush(wrapOutboundOut(Frame(kind: .cancel, callID: callID, method: 0)), promise: nil)
@@ -439,6 +486,7 @@ final class RPCClientHandler: ChannelDuplexHandler {
         pending.removeAll()
         for (_, call) in calls {
             call.timer?.cancel()
+            call.itemTimer?.cancel()
             fail(call.responder, RPCError(error.code, "\(call.methodName): \(error.message)"))
         }
     }

@@ -5,12 +5,16 @@ public struct RPCError: Error, CustomStringConvertible, Equatable {
     public let message: String
     /// "host:port" of the leader, for `.notLeader`.
     public let leaderHint: String?
+    /// The call never reached a process: the address refused the connection (nothing listens
+    /// there). Set by the client, never sent on the wire.
+    public let connectionRefused: Bool
 
-    public init(_ code: StatusCode, _ message: String, leaderHint: String? = nil) {
+    public init(_ code: StatusCode, _ message: String, leaderHint: String? = nil, connectionRefused: Bool = false) {
         precondition(code != .ok, "an RPCError cannot have status OK: \(message)")
         self.code = code
         self.message = message
         self.leaderHint = leaderHint
+        self.connectionRefused = connectionRefused
     }
 
     init(status: RpcStatus) {
