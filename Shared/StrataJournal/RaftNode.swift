@@ -39,6 +39,9 @@ public struct RaftNodeConfiguration: Sendable {
     /// real deployments run `strata format`).
     public var formatIfMissing = false
     public var tickInterval: Duration = .milliseconds(50)
+    /// Most proposals waiting to commit: past it a proposal is refused (retryable) instead of
+    /// growing the queue while the quorum is slow or gone.
+    public var proposalsPendingMax = RaftNode.proposalsPendingMax
     public var options = RaftOptions()
     /// fsync before acknowledging; false only with `strata.master.embedded.journal.unsafe.flush.enabled`.
     public var sync = true
@@ -83,6 +86,9 @@ public struct ProposalError: Error, CustomStringConvertible, Equatable {
         case refused
         /// The node is stopping.
         case stopped
+        /// Too many proposals wait to commit already (`proposalsPendingMax`): nothing was
+        /// journaled; retry after a pause.
+        case overloaded
     }
     public let code: Code
     public let message: String
@@ -131,8 +137,12 @@ public actor RaftNode {
     private let checkpointPool: NIOThreadPool
 
     /// The ready loop's wait, resumable from outside the actor (cancellation).
-    private let readyWaiter = NIOLockedValueBox<CheckedContinuation<Void, Never>?>(nil)
+    /// Rung whenever the core may have something ready; the ready loop waits on it.
+    private let readyBell = Doorbell()
+    /// Proposals waiting to commit, by index; at most `proposalsPendingMax`.
     private var proposals: [UInt64: (term: UInt64, continuation: CheckedContinuation<UInt64, any Error>)] = [:]
+    /// The default bound on proposals waiting to commit (`RaftNodeConfiguration.proposalsPendingMax`).
+    public static let proposalsPendingMax = 16_384
     private var reads: [UInt64: CheckedContinuation<UInt64, any Error>] = [:]
     private var appliedWaiters: [(index: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
     private var nextReadContext: UInt64 = 1
@@ -343,30 +353,14 @@ public actor RaftNode {
     }
 
     private func signalReady() {
-        Self.wake(readyWaiter)
-    }
-
-    private static func wake(_ box: NIOLockedValueBox<CheckedContinuation<Void, Never>?>) {
-        let waiter = box.withLockedValue { waiter in
-            defer { waiter = nil }
-            return waiter
-        }
-        waiter?.resume()
+        readyBell.ring()
     }
 
     private func readyLoop() async throws {
         while !Task.isCancelled {
             if !checkpointRequests.isEmpty { await serveCheckpointRequests() }
             if core.ready().isEmpty {
-                let box = readyWaiter
-                await withTaskCancellationHandler {
-                    await withCheckedContinuation { continuation in
-                        box.withLockedValue { $0 = continuation }
-                        if Task.isCancelled { Self.wake(box) }
-                    }
-                } onCancel: {
-                    Self.wake(box)
-                }
+                await readyBell.wait()
                 continue
             }
             if configuration.flushBatchTime > .zero && !core.ready().entries.isEmpty {
@@ -761,6 +755,9 @@ public actor RaftNode {
 
     /// Appends `data` to the journal and returns its index once it is committed and applied here.
     public func propose(_ data: [UInt8]) async throws(ProposalError) -> UInt64 {
+        guard proposals.count < configuration.proposalsPendingMax else {
+            throw ProposalError(code: .overloaded, message: "the journal has \(proposals.count) proposals waiting to commit, its bound (\(configuration.proposalsPendingMax)); nothing was journaled, retry", leaderHint: nil)
+        }
         do {
             _ = try core.propose(data)
         } catch {

@@ -67,7 +67,11 @@ public actor UFSJournal {
     private var lastWritten: UInt64 = 0
     private var cursor: (path: String, offset: Int, next: UInt64)?
     private var writer: UFSLogWriter?
+    /// Proposals waiting for the next flush; at most `pendingProposalsMax`.
     private var pending: [(data: [UInt8], continuation: CheckedContinuation<UInt64, any Error>)] = []
+    /// The bound on proposals waiting for a flush: past it a proposal is refused (retryable)
+    /// instead of growing the queue while the under storage is slow.
+    public static let pendingProposalsMax = 16_384
     private var flushing = false
     private var flushDone: [CheckedContinuation<Void, Never>] = []
     /// Whether the election says this process leads, and how many times it has said so: a
@@ -376,6 +380,9 @@ public actor UFSJournal {
         guard role == .leader else { throw ProposalError(code: .notLeader, message: "not the leading master", leaderHint: nil) }
         guard data.count <= options.entrySizeMaxBytes else {
             throw ProposalError(code: .refused, message: "journal entry of \(data.count) bytes exceeds \(options.entrySizeMaxBytes)", leaderHint: nil)
+        }
+        guard pending.count < Self.pendingProposalsMax else {
+            throw ProposalError(code: .overloaded, message: "the journal has \(pending.count) entries waiting to be written, its bound (\(Self.pendingProposalsMax)); nothing was journaled, retry", leaderHint: nil)
         }
         do {
             return try await withCheckedThrowingContinuation { continuation in

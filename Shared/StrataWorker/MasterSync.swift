@@ -28,6 +28,8 @@ public final class MasterSync: Service, Sendable {
     public let leader = NIOLockedValueBox<HostAndPort?>(nil)
     /// The highest change sequence a leading master has acknowledged.
     private let leaderAcknowledged = NIOLockedValueBox<UInt64>(0)
+    /// Rung when the leader acknowledges more; `announce` waits on it.
+    private let acknowledgedBell = Doorbell()
     /// Wakes the loops for an early heartbeat.
     private let doorbells = NIOLockedValueBox<[HostAndPort: Doorbell]>([:])
     /// How often `discover` is asked for masters.
@@ -53,7 +55,7 @@ public final class MasterSync: Service, Sendable {
         for doorbell in doorbells.withLockedValue({ Array($0.values) }) { doorbell.ring() }
         let deadline = ContinuousClock.now + Self.announceWaitMax
         while leaderAcknowledged.withLockedValue({ $0 }) < sequence && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(2))
+            await acknowledgedBell.wait(upTo: deadline - ContinuousClock.now)
         }
     }
 
@@ -133,6 +135,7 @@ public final class MasterSync: Service, Sendable {
                 await noteAcknowledged(master, acknowledgedSequence)
                 if response.leader {
                     leaderAcknowledged.withLockedValue { $0 = max($0, acknowledgedSequence) }
+                    acknowledgedBell.ring()
                     await worker.acknowledgePersisted(reportedPersisted)
                     if response.pinnedChanged {
                         await worker.store.setPinned(Set(response.pinnedBlocks))

@@ -12,6 +12,7 @@ import StrataWire
 //                               [--election-timeout-ms N] [--checkpoint-entries N] [--unsafe-flush]
 //                               [--compress-snapshots] [--snapshot-chunk-bytes N] [--heartbeat-ms N]
 //                               [--non-serving A:P,...]   (members that are journal nodes)
+//                               [--proposals-pending-max N]
 
 /// The test service's methods (service 0x00FE).
 enum TestServiceMethods {
@@ -96,6 +97,7 @@ configuration.segmentSizeMaxBytes = 256 << 10
 configuration.compressSnapshots = CommandLine.arguments.contains("--compress-snapshots")
 configuration.snapshotChunkSizeBytes = Int(argument("--snapshot-chunk-bytes") ?? "4194304") ?? 4 << 20
 
+configuration.proposalsPendingMax = Int(argument("--proposals-pending-max") ?? "") ?? RaftNode.proposalsPendingMax
 configuration.nonServing = (argument("--non-serving") ?? "").split(separator: ",").compactMap { HostAndPort(parsing: String($0)) }
 // A journal node keeps the log and the snapshots shipped to it, and takes none of its own.
 configuration.keepsOwnState = !configuration.nonServing.contains(member)
@@ -124,7 +126,7 @@ handlers.register(TestServiceMethods.propose) { request, _ in
     } catch let error as ProposalError {
         switch error.code {
         case .notLeader: throw RPCError(.notLeader, error.message, leaderHint: error.leaderHint?.description)
-        case .outcomeUnknown, .stopped: throw RPCError(.unavailable, error.message)
+        case .outcomeUnknown, .stopped, .overloaded: throw RPCError(.unavailable, error.message)
         case .refused: throw RPCError(.failedPrecondition, error.message)
         }
     }

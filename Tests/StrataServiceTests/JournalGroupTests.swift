@@ -82,6 +82,42 @@ import Testing
 
     /// Without and with frequent checkpoints: with them, the restarted member is behind the
     /// compacted log and must catch up from a snapshot streamed in small compressed chunks.
+    /// A leader whose followers hang cannot commit; proposals wait, but only up to the bound:
+    /// past it each is refused at once with a retryable UNAVAILABLE naming the bound, so the
+    /// queue (and the memory behind it) stops growing. Once the followers return, it serves.
+    @Test func proposalsWaitingToCommitAreBounded() async throws {
+        try await ProcessHarness.with("journal-bounded") { harness in
+            let (members, processes) = try await Self.start(harness, count: 3, extra: ["--proposals-pending-max", "8", "--election-timeout-ms", "3000"])
+            let leader = try await Self.leader(members)
+            let leaderMember = members.first { $0.address == leader }!
+            let followers = members.filter { $0.address != leader }.map { processes[$0.address.description]! }
+            for follower in followers { follower.signal(SIGSTOP) }
+            let answers = await withTaskGroup(of: RPCError?.self) { group in
+                for index in 0..<40 {
+                    group.addTask {
+                        do {
+                            _ = try await leaderMember.client.call(Self.propose, EchoRequest(data: Array("stuck\(index)".utf8)), deadline: .seconds(2))
+                            return nil
+                        } catch let error as RPCError {
+                            return error
+                        } catch {
+                            return RPCError(.internal, "\(error)")
+                        }
+                    }
+                }
+                var answers: [RPCError?] = []
+                for await answer in group { answers.append(answer) }
+                return answers
+            }
+            for follower in followers { follower.signal(SIGCONT) }
+            let refused = answers.compactMap { $0 }.filter { $0.message.contains("waiting to commit, its bound (8)") }
+            #expect(refused.count == 32, "\(answers.map { $0.map(String.init(describing:)) ?? "ok" })")
+            #expect(refused.allSatisfy { $0.code == .unavailable })
+            #expect(!answers.contains { $0 == nil }, "a proposal committed without a quorum")
+            try await Self.proposeUntilAcknowledged("after", members: members, leaderHint: NIOLockedValueBox(leader))
+        }
+    }
+
     @Test(arguments: [[], ["--checkpoint-entries", "40", "--compress-snapshots", "--snapshot-chunk-bytes", "256"]])
     func killedLeaderIsReplacedAndNothingAcknowledgedIsLost(extra: [String]) async throws {
         try await ProcessHarness.with("journal-group") { harness in

@@ -125,7 +125,7 @@ public final class EmbeddedServiceJournal: ServiceJournal {
         switch error.code {
         case .notLeader: RPCError(.notLeader, error.message, leaderHint: error.leaderHint?.description)
         case .refused: RPCError(.failedPrecondition, error.message)
-        case .outcomeUnknown, .stopped: RPCError(.unavailable, error.message)
+        case .outcomeUnknown, .stopped, .overloaded: RPCError(.unavailable, error.message)
         }
     }
 }

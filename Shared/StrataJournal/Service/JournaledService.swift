@@ -93,6 +93,8 @@ public final class JournaledService<StateMachine: OutcomeStateMachine>: Sendable
             RPCError(.notLeader, "\(thisRPCAddress) is a standby \(domain.serviceName)", leaderHint: error.leaderHint?.description)
         case .outcomeUnknown, .stopped:
             RPCError(.unavailable, "\(error.message); retry with the same operation id")
+        case .overloaded:
+            RPCError(.unavailable, error.message)
         case .refused:
             RPCError(.failedPrecondition, error.message)
         }
