@@ -7,6 +7,9 @@ import PackageDescription
 /// targets under `Shared/`, tests under `Tests/`, benchmarks under `bench/`. Dependency arrows
 /// point one way: `StrataCore` (no NIO) <- `StrataWire` (NIO, protobuf-c bridge) <- `StrataRuntime`
 /// (service process shell) <- the executables.
+/// Fuzz targets define LLVMFuzzerTestOneInput, and their own `main` only outside fuzz builds.
+let fuzzSettings: [SwiftSetting] = [.unsafeFlags(["-parse-as-library"])]
+
 let package = Package(
     name: "strata",
     platforms: [.macOS(.v15)],
@@ -242,6 +245,18 @@ let package = Package(
             dependencies: ["StrataRaftSimulation", "StrataRaft", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tests/RaftSimulator"
         ),
+        // Fuzz targets (libFuzzer entry points; a normal build replays files through them, which
+        // FuzzRegressionTests does with the corpora): scripts/fuzz builds them with
+        // --sanitize=fuzzer --sanitize=address -DSTRATA_FUZZ.
+        .target(name: "StrataFuzzSupport", path: "Tests/Fuzz/Support"),
+        .executableTarget(name: "strata-fuzz-frame", dependencies: ["StrataFuzzSupport", "StrataWire", .product(name: "NIOCore", package: "swift-nio")],
+                          path: "Tests/Fuzz/Frame", swiftSettings: fuzzSettings),
+        .executableTarget(name: "strata-fuzz-messages", dependencies: ["StrataFuzzSupport", "StrataWire", "StrataJournal", .product(name: "NIOCore", package: "swift-nio")],
+                          path: "Tests/Fuzz/Messages", swiftSettings: fuzzSettings),
+        .executableTarget(name: "strata-fuzz-journal", dependencies: ["StrataFuzzSupport", "StrataJournal", "StrataCore", "StrataNamespace", "StrataJob", "StrataRaft"],
+                          path: "Tests/Fuzz/Journal", swiftSettings: fuzzSettings),
+        .executableTarget(name: "strata-fuzz-text", dependencies: ["StrataFuzzSupport", "StrataCore", "StrataClient", "StrataNamespace"],
+                          path: "Tests/Fuzz/Text", swiftSettings: fuzzSettings),
         .executableTarget(
             name: "strata-bench-journal",
             dependencies: [

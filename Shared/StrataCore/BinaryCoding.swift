@@ -35,6 +35,14 @@ public struct ByteReader: Sendable {
 
     public var remaining: Int { bytes.count - offset }
 
+    /// Reads a UInt32 count of elements that each take at least `elementBytesMin` bytes; nil if
+    /// the bytes left cannot hold that many (so a corrupt count never sizes an allocation).
+    public mutating func readCount(elementBytesMin: Int) -> Int? {
+        precondition(elementBytesMin > 0, "elementBytesMin must be positive, got \(elementBytesMin)")
+        guard let count = read(UInt32.self), Int(count) <= remaining / elementBytesMin else { return nil }
+        return Int(count)
+    }
+
     public mutating func read<T: FixedWidthInteger>(_ type: T.Type) -> T? {
         let size = MemoryLayout<T>.size
         guard remaining >= size else { return nil }

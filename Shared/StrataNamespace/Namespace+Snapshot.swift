@@ -55,7 +55,7 @@ extension Namespace {
         mounts = [:]
         nextInodeID = nextInode
         nextMountID = nextMount
-        guard inodeCount <= UInt64(bytes.count) else { throw bad("\(inodeCount) inodes in \(bytes.count) bytes") }
+        guard inodeCount <= UInt64(reader.remaining / Self.inodeBytesMin) else { throw bad("\(inodeCount) inodes in \(reader.remaining) bytes") }
         inodes.reserveCapacity(Int(inodeCount))
         for _ in 0..<inodeCount {
             guard let inode = Self.readInode(&reader) else { throw bad("truncated inode") }
@@ -125,6 +125,10 @@ extension Namespace {
         writer.write(inode.childrenLoaded)
     }
 
+    /// The fewest bytes an encoded inode takes (no name, owner, blocks or children): a count
+    /// of inodes is checked against it before anything is allocated for them.
+    static let inodeBytesMin = 96
+
     private static func readInode(_ reader: inout ByteReader) -> Inode? {
         guard let id = reader.read(UInt64.self), let parentID = reader.read(UInt64.self), let name = reader.readString(),
               let kindRaw = reader.read(UInt8.self), let kind = Inode.Kind(rawValue: kindRaw),
@@ -133,16 +137,17 @@ extension Namespace {
               let pinned = reader.readBool(), let minimum = reader.read(Int32.self), let maximum = reader.read(Int32.self),
               let persistenceRaw = reader.read(UInt8.self), let persistence = PersistenceState(rawValue: persistenceRaw),
               let fingerprint = reader.readString(), let length = reader.read(Int64.self), let blockSize = reader.read(Int64.self),
-              let blockCount = reader.read(UInt32.self), blockCount <= 1 << 24 else { return nil }
+              let blockCount = reader.readCount(elementBytesMin: 8), blockCount <= 1 << 24 else { return nil }
         var blockIDs: [UInt64] = []
-        blockIDs.reserveCapacity(Int(blockCount))
+        blockIDs.reserveCapacity(blockCount)
         for _ in 0..<blockCount {
             guard let block = reader.read(UInt64.self) else { return nil }
             blockIDs.append(block)
         }
-        guard let completed = reader.readBool(), let childCount = reader.read(UInt32.self) else { return nil }
+        // A child takes a name (4-byte length and its bytes) and an id: at least 12 bytes.
+        guard let completed = reader.readBool(), let childCount = reader.readCount(elementBytesMin: 12) else { return nil }
         var children: [String: UInt64] = [:]
-        children.reserveCapacity(Int(childCount))
+        children.reserveCapacity(childCount)
         for _ in 0..<childCount {
             guard let childName = reader.readString(), let childID = reader.read(UInt64.self) else { return nil }
             children[childName] = childID

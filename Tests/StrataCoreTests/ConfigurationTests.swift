@@ -105,6 +105,15 @@ import Testing
         #expect(configuration.integer(.masterRpcPort) == 19998)
     }
 
+    /// A line with a value but no name ("= 1GB", a slip of the editor) is named, not silently
+    /// dropped. (Found by fuzzing the properties parser.)
+    @Test func aLineWithoutANameWarns() throws {
+        let directory = try confDirectory("strata.master.hostname=m1\n= 1GB\n")
+        let configuration = try Configuration.load(environment: ["STRATA_CONF_DIR": directory], arguments: [])
+        #expect(configuration.warnings == ["a line without a property name in \(directory)/strata-site.properties:2 is ignored"])
+        #expect(configuration.string(.masterHostname) == "m1")
+    }
+
     @Test func missingConfDirectoryIsAnError() {
         let error = #expect(throws: ConfigurationError.self) {
             try Configuration.load(environment: ["STRATA_CONF_DIR": "/no/such/dir"])

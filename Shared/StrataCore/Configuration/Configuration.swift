@@ -107,6 +107,10 @@ public struct Configuration: Sendable {
             }
             for property in PropertiesFile.parse(text) {
                 let source = PropertySource.siteProperties(path: sitePath, line: property.line)
+                if property.name.isEmpty {
+                    warnings.append("a line without a property name in \(sitePath):\(property.line) is ignored")
+                    continue
+                }
                 guard property.name.hasPrefix("strata.") else { continue }
                 if PropertyKey.named(property.name) == nil {
                     warnings.append("unknown property \(property.name) in \(sitePath):\(property.line) is ignored")

@@ -9,8 +9,21 @@ import Foundation
 /// round trips are checked too.
 public enum FuzzTarget {
     /// Replays every file named on the command line (directories: every file in them), and
-    /// prints how many ran. Exits non-zero if there were none.
-    public static func replay(_ check: ([UInt8]) -> Void) {
+    /// prints how many ran. Exits non-zero if there were none. `--seeds DIR` instead writes the
+    /// target's seed inputs (valid encodings made by the real encoders) into DIR.
+    public static func replay(_ check: ([UInt8]) -> Void, seeds: () -> [[UInt8]]) {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "--seeds", arguments.count == 2 {
+            let directory = arguments[1]
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let made = seeds()
+            for (number, seed) in made.enumerated() {
+                check(seed)  // a seed must pass the target itself
+                FileManager.default.createFile(atPath: directory + "/seed-" + String(format: "%03d", number), contents: Data(seed))
+            }
+            print("\(made.count) seeds written to \(directory)")
+            return
+        }
         var files: [String] = []
         for argument in CommandLine.arguments.dropFirst() {
             var isDirectory: ObjCBool = false
