@@ -20,14 +20,16 @@ public struct MasterCluster: Sendable {
     /// them with `start(_:in:)` and `startJournalNode(_:in:)`.
     /// With `derivingClusterID`, `strata.cluster.id` is not set: each master's format derives it
     /// from the configured quorum (and `clusterID` is empty).
+    /// With `network`, each master runs on its own host of it (on the default ports).
     public static func prepare(_ harness: ProcessHarness, count: Int, journalNodes: Int = 0, extra: [String: String] = [:],
-                               derivingClusterID: Bool = false) async throws -> MasterCluster {
+                               derivingClusterID: Bool = false, network: TestNetwork? = nil) async throws -> MasterCluster {
         let nodePorts = try await ProcessHarness.freePorts(journalNodes * 2)
         let nodeJournals = (0..<journalNodes).map { HostAndPort(host: "127.0.0.1", port: nodePorts[$0]) }
         let underStorage = harness.directory + "/ufs"
         try FileManager.default.createDirectory(atPath: underStorage, withIntermediateDirectories: true)
         let clusterID = derivingClusterID ? "" : (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-        let (members, shared) = try await ServiceGroup.formatMembers(harness, count: count, namePrefix: "master", prefix: "strata.master") { rpcs, journals in
+        let (members, shared) = try await ServiceGroup.formatMembers(harness, count: count, namePrefix: "master", prefix: "strata.master",
+                                                                     network: network) { rpcs, journals in
             [
                 "strata.master.embedded.journal.addresses": (journals + nodeJournals).map(\.description).joined(separator: ","),
                 "strata.master.rpc.addresses": rpcs.map(\.description).joined(separator: ","),

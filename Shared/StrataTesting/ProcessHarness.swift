@@ -104,9 +104,10 @@ public final class ProcessHarness: Sendable {
     ///   - name: the process's folder name, unique within the harness.
     ///   - arguments: extra command-line arguments (`-Dname=value`).
     ///   - environment: extra environment variables.
+    ///   - host: the network namespace to run it in (`TestNetwork`), else this machine's own.
     public func start(
         _ executable: String, name: String, properties: [String: String], arguments: [String] = [],
-        environment: [String: String] = [:]
+        environment: [String: String] = [:], host: (network: TestNetwork, host: NetworkHost)? = nil
     ) throws -> TestProcess {
         let processDirectory = (directory as NSString).appendingPathComponent(name)
         let confDirectory = (processDirectory as NSString).appendingPathComponent("conf")
@@ -117,9 +118,16 @@ public final class ProcessHarness: Sendable {
         var fullEnvironment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("STRATA_") || $0.key == "STRATA_BIN_DIR" }
         fullEnvironment["STRATA_CONF_DIR"] = confDirectory
         for (key, value) in environment { fullEnvironment[key] = value }
+        var path = (Self.binaryDirectory as NSString).appendingPathComponent(executable)
+        var arguments = arguments
+        if let (network, host) = host {
+            guard FileManager.default.isExecutableFile(atPath: path) else {
+                throw HarnessError("no executable at \(path): build the package first (swift build)")
+            }
+            (path, arguments) = network.command(on: host, path, arguments)
+        }
         let process = try TestProcess(
-            executable: (Self.binaryDirectory as NSString).appendingPathComponent(executable), name: name,
-            directory: processDirectory, arguments: arguments, environment: fullEnvironment)
+            executable: path, name: name, directory: processDirectory, arguments: arguments, environment: fullEnvironment)
         processes.withLockedValue { $0.append(process) }
         return process
     }

@@ -9,6 +9,8 @@ public struct ServiceGroupMember: Sendable {
     public let journal: HostAndPort
     public let web: Int
     public let properties: [String: String]
+    /// The network namespace it runs in, if the group is on a `TestNetwork`.
+    public var host: (network: TestNetwork, host: NetworkHost)? = nil
 }
 
 /// What MasterCluster and JobMasterCluster share: a member's own properties under the service's
@@ -17,31 +19,43 @@ enum ServiceGroup {
     /// `name`'s properties: `shared` plus its home, host and ports under `prefix`
     /// (`strata.master`, `strata.job.master`), formatted with `strata format`.
     static func formatMember(_ harness: ProcessHarness, name: String, prefix: String, rpc: HostAndPort, journal: HostAndPort, web: Int,
-                             shared: [String: String]) async throws -> ServiceGroupMember {
+                             shared: [String: String], host: (network: TestNetwork, host: NetworkHost)? = nil) async throws -> ServiceGroupMember {
         var properties = shared
         properties["strata.home"] = harness.directory + "/" + name
-        properties["\(prefix).hostname"] = "127.0.0.1"
-        properties["\(prefix).bind.host"] = "127.0.0.1"
+        properties["\(prefix).hostname"] = rpc.host
+        properties["\(prefix).bind.host"] = rpc.host
         properties["\(prefix).rpc.port"] = String(rpc.port)
         properties["\(prefix).embedded.journal.port"] = String(journal.port)
         properties["\(prefix).web.port"] = String(web)
         let format = try harness.start("strata", name: name + "-format", properties: properties, arguments: ["format"])
         guard try await format.waitForExit() == 0 else { throw HarnessError("strata format for \(name) failed:\n\(format.log())") }
-        return ServiceGroupMember(name: name, rpc: rpc, journal: journal, web: web, properties: properties)
+        return ServiceGroupMember(name: name, rpc: rpc, journal: journal, web: web, properties: properties, host: host)
     }
 
-    /// `count` members named `namePrefix1…`, on fresh ports.
-    static func formatMembers(_ harness: ProcessHarness, count: Int, namePrefix: String, prefix: String,
+    /// `count` members named `namePrefix1…`, on fresh loopback ports, or each on its host of
+    /// `network` (the first `count`) on the default ports.
+    static func formatMembers(_ harness: ProcessHarness, count: Int, namePrefix: String, prefix: String, network: TestNetwork? = nil,
+                              defaultPorts: (rpc: Int, journal: Int, web: Int) = (19998, 19200, 19999),
                               shared: (_ rpcs: [HostAndPort], _ journals: [HostAndPort]) -> [String: String])
         async throws -> (members: [ServiceGroupMember], shared: [String: String]) {
-        let ports = try await ProcessHarness.freePorts(count * 3)
-        let rpcs = (0..<count).map { HostAndPort(host: "127.0.0.1", port: ports[$0]) }
-        let journals = (0..<count).map { HostAndPort(host: "127.0.0.1", port: ports[count + $0]) }
+        let rpcs: [HostAndPort], journals: [HostAndPort], webs: [Int]
+        if let network {
+            precondition(network.hosts.count >= count, "\(count) members on \(network.hosts.count) hosts")
+            rpcs = network.hosts.prefix(count).map { HostAndPort(host: $0.address, port: defaultPorts.rpc) }
+            journals = network.hosts.prefix(count).map { HostAndPort(host: $0.address, port: defaultPorts.journal) }
+            webs = Array(repeating: defaultPorts.web, count: count)
+        } else {
+            let ports = try await ProcessHarness.freePorts(count * 3)
+            rpcs = (0..<count).map { HostAndPort(host: "127.0.0.1", port: ports[$0]) }
+            journals = (0..<count).map { HostAndPort(host: "127.0.0.1", port: ports[count + $0]) }
+            webs = Array(ports[(2 * count)...])
+        }
         let properties = shared(rpcs, journals)
         var members: [ServiceGroupMember] = []
         for position in 0..<count {
             members.append(try await formatMember(harness, name: "\(namePrefix)\(position + 1)", prefix: prefix, rpc: rpcs[position],
-                                                  journal: journals[position], web: ports[2 * count + position], shared: properties))
+                                                  journal: journals[position], web: webs[position], shared: properties,
+                                                  host: network.map { ($0, $0.hosts[position]) }))
         }
         return (members, properties)
     }
@@ -70,7 +84,7 @@ enum ServiceGroup {
 
     /// Starts (or restarts) `member`'s process and waits until it serves.
     static func start(_ executable: String, _ member: ServiceGroupMember, in harness: ProcessHarness, suffix: String) async throws -> TestProcess {
-        let process = try harness.start(executable, name: member.name + suffix, properties: member.properties)
+        let process = try harness.start(executable, name: member.name + suffix, properties: member.properties, host: member.host)
         try await process.waitUntilServing(at: member.rpc)
         return process
     }
