@@ -257,6 +257,15 @@ let package = Package(
                           path: "Tests/Fuzz/Journal", swiftSettings: fuzzSettings),
         .executableTarget(name: "strata-fuzz-text", dependencies: ["StrataFuzzSupport", "StrataCore", "StrataClient", "StrataNamespace"],
                           path: "Tests/Fuzz/Text", swiftSettings: fuzzSettings),
+        // The fault campaign: a real cluster on network-namespace hosts under a seeded nemesis,
+        // its clients' history checked for linearizability.
+        .executableTarget(
+            name: "strata-chaos",
+            dependencies: ["StrataTesting", "StrataClient", "StrataCore", "StrataWire", "StrataLinearizability", "StrataRaft",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            path: "Tests/Chaos"
+        ),
         .executableTarget(
             name: "strata-bench-journal",
             dependencies: [

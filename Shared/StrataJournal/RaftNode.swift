@@ -594,7 +594,15 @@ public actor RaftNode {
             let membership = core.appliedIndex == entry.index && core.snapshotMeta.index <= entry.index
                 ? core.snapshotMeta(at: entry.index).membership : core.membership
             let serving = membership.voters.subtracting(membership.nonServing)
-            guard let verdict = digestBook.record(index: index, member: member, digest: digest, serving: serving) else { return }
+            let isNewReport = digestBook.digest(of: member, at: index) == nil
+            let verdict = digestBook.record(index: index, member: member, digest: digest, serving: serving)
+            if isNewReport, let reports = digestBook.reports[index], serving.contains(member), serving.allSatisfy({ reports[$0] != nil }),
+               Set(serving.compactMap { reports[$0] }).count == 1 {
+                // The last serving member's report made them all agree: counted once per checkpoint.
+                Counter(label: "strata_journal_state_digest_agreements_total").increment()
+                logger.info("all \(serving.count) serving members hold the same state at index \(index) (digest \(hex(Array(digest.prefix(8)))))")
+            }
+            guard let verdict else { return }
             await act(on: verdict)
         }
     }

@@ -1,0 +1,388 @@
+import ArgumentParser
+import Foundation
+import NIOConcurrencyHelpers
+import StrataClient
+import StrataCore
+import StrataLinearizability
+import StrataRaft
+import StrataTesting
+import StrataWire
+import Synchronization
+
+/// A fault campaign against a real cluster: masters each on a host of their own (network
+/// namespaces), concurrent clients whose every operation is recorded, and a seeded nemesis that
+/// kills, pauses, partitions and slows the hosts. Then everything heals, the history is checked
+/// for linearizability, every master must hold the same state, and a table says what happened.
+@main
+struct ChaosCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "strata-chaos",
+        abstract: "Run a fault campaign against a real Strata cluster and check what clients saw.",
+        discussion: """
+            Needs root (network namespaces). The seed is printed; the same seed gives the same \
+            schedule of faults and operations (timings still differ run to run).
+            Short form (CI): strata-chaos --duration 30
+            Long form: strata-chaos --duration 900 --faults kill   (100+ leader kill -9 cycles)
+            """)
+
+    @Option(help: "The seed of the fault schedule and of the clients' operations (default: random, printed).")
+    var seed: UInt64?
+
+    @Option(help: "Seconds of faults; then everything heals and the checks run.")
+    var duration = 60
+
+    @Option(help: "Concurrent clients.")
+    var clients = 4
+
+    @Option(help: "Top-level directories the clients work in (independent keys for the checker).")
+    var keys = 4
+
+    @Option(parsing: .upToNextOption, help: "Faults to inject (\(Fault.allCases.map(\.rawValue).joined(separator: ", "))).")
+    var faults: [Fault] = Fault.allCases
+
+    func validate() throws {
+        guard duration > 0 else { throw ValidationError("--duration must be positive, got \(duration)") }
+        guard (1...64).contains(clients) else { throw ValidationError("--clients must be 1–64, got \(clients)") }
+        guard (1...64).contains(keys) else { throw ValidationError("--keys must be 1–64, got \(keys)") }
+        guard !faults.isEmpty else { throw ValidationError("--faults names none") }
+    }
+
+    func run() async throws {
+        guard getuid() == 0 else { throw ValidationError("strata-chaos needs root: its hosts are network namespaces") }
+        let seed = seed ?? UInt64.random(in: 1...UInt64.max)
+        say("strata-chaos: seed \(seed); replay with --seed \(seed) --duration \(duration) --clients \(clients) --keys \(keys) --faults \(faults.map(\.rawValue).joined(separator: " "))")
+        let campaign = Campaign(seed: seed, duration: .seconds(duration), clientCount: clients, keyCount: keys, faults: faults)
+        let report = try await campaign.run()
+        say(report.table)
+        if !report.passed { throw ExitCode(1) }
+    }
+}
+
+/// What the nemesis does to the cluster, each undone after a few seconds.
+enum Fault: String, CaseIterable, ExpressibleByArgument, Sendable {
+    /// kill -9 the leader, restart it.
+    case kill
+    /// SIGSTOP the leader (its sockets stay open), SIGCONT it.
+    case pause
+    /// Cut the leader off from the other masters (clients still reach it).
+    case partition
+    /// A follower's packets to the leader are dropped (the leader's reach the follower).
+    case oneway
+    /// kill -9 a follower, restart it.
+    case follower
+    /// Limit one host's link to 500 kbit/s.
+    case slow
+}
+
+/// One line on standard output at once.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+typealias Input = NamespaceModel.Input
+typealias Output = NamespaceModel.Output
+
+/// A flag the campaign raises to stop its clients.
+final class StopFlag: Sendable {
+    private let raised = Atomic<Bool>(false)
+    func raise() { raised.store(true, ordering: .relaxed) }
+    var isRaised: Bool { raised.load(ordering: .relaxed) }
+}
+
+/// What the clients saw, beside the history: counts, unexpected errors, and the longest time
+/// without any operation succeeding.
+final class ClientStats: Sendable {
+    struct State {
+        var ok = 0
+        var failed = 0
+        var unknown = 0
+        var anomalies: [String] = []
+        var lastSuccess: ContinuousClock.Instant? = nil
+        var longestGap: Duration = .zero
+        var gapEnd: ContinuousClock.Instant? = nil
+    }
+    let state = Mutex(State())
+
+    func succeeded() {
+        let now = ContinuousClock.now
+        state.withLock { state in
+            state.ok += 1
+            if let last = state.lastSuccess, now - last > state.longestGap {
+                state.longestGap = now - last
+                state.gapEnd = now
+            }
+            state.lastSuccess = now
+        }
+    }
+}
+
+struct Campaign: Sendable {
+    static let checkpointPeriodEntries = 200
+    let seed: UInt64
+    let duration: Duration
+    let clientCount: Int
+    let keyCount: Int
+    let faults: [Fault]
+
+    struct Report {
+        var table: String
+        var passed: Bool
+    }
+
+    func run() async throws -> Report {
+        try await ProcessHarness.with("chaos") { harness in
+            let network = try TestNetwork.create(hosts: 3, namePrefix: "master")
+            defer { network.close() }
+            // Frequent CHECKPOINT entries: at each, every master digests its state and the
+            // journal compares the digests.
+            let cluster = try await MasterCluster.prepare(harness, count: 3,
+                                                          extra: ["strata.master.journal.checkpoint.period.entries": String(Self.checkpointPeriodEntries)],
+                                                          network: network)
+            let processes = NIOLockedValueBox<[String: TestProcess]>([:])
+            for member in cluster.members {
+                let process = try await cluster.start(member, in: harness)
+                processes.withLockedValue { $0[member.name] = process }
+            }
+            _ = try await cluster.leader()
+            let addresses = cluster.members.map(\.rpc)
+            let configuration = try Configuration.defaults(overrides: [
+                .masterRpcAddresses: addresses.map(\.description).joined(separator: ","),
+                .userRpcRetryMaxDuration: "20s",
+            ])
+            let setup = FileSystemClient(masters: addresses, configuration: configuration)
+            for key in 0..<keyCount { _ = try await setup.createDirectory("/k\(key)", allowExists: true) }
+            let firstTerm = await Self.highestTerm(setup)
+
+            let recorder = HistoryRecorder<Input, Output>()
+            let stats = ClientStats()
+            let stop = StopFlag()
+            let started = ContinuousClock.now
+            var injected: [Fault: Int] = [:]
+            var random = SplitMix64(seed: seed)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for client in 0..<clientCount {
+                    let clientSeed = seed &+ UInt64(client + 1) &* 0x9E37_79B9_7F4A_7C15
+                    group.addTask {
+                        let fileSystem = FileSystemClient(masters: addresses, configuration: configuration)
+                        await Self.clientLoop(client, fileSystem, seed: clientSeed, keys: keyCount, recorder: recorder, stats: stats, stop: stop)
+                        await fileSystem.close()
+                    }
+                }
+                // The nemesis.
+                var round = 0
+                while ContinuousClock.now - started < duration {
+                    try await Task.sleep(for: .milliseconds(Int64.random(in: 1000...2000, using: &random)))
+                    guard ContinuousClock.now - started < duration else { break }
+                    round += 1
+                    let fault = faults[Int.random(in: 0..<faults.count, using: &random)]
+                    guard let leader = try? await cluster.leader(timeout: .seconds(10)) else {
+                        say(String(format: "  %6.1f s  no leader found; no fault this round", (ContinuousClock.now - started).seconds))
+                        continue
+                    }
+                    let followers = cluster.members.filter { $0.name != leader.name }
+                    let follower = followers[Int.random(in: 0..<followers.count, using: &random)]
+                    let hold = Duration.milliseconds(Int64.random(in: 2000...4000, using: &random))
+                    say(String(format: "  %6.1f s  %@ (leader %@)", (ContinuousClock.now - started).seconds, fault.rawValue, leader.name))
+                    injected[fault, default: 0] += 1
+                    switch fault {
+                    case .kill, .follower:
+                        let victim = fault == .kill ? leader : follower
+                        processes.withLockedValue { $0[victim.name] }?.kill()
+                        try await Task.sleep(for: hold / 2)
+                        let restarted = try await cluster.start(victim, in: harness, suffix: "-r\(round)")
+                        processes.withLockedValue { $0[victim.name] = restarted }
+                    case .pause:
+                        let process = processes.withLockedValue { $0[leader.name] }
+                        process?.signal(SIGSTOP)
+                        try await Task.sleep(for: hold)
+                        process?.signal(SIGCONT)
+                    case .partition:
+                        try network.partition([[leader.host!.host], network.hosts.filter { $0 != leader.host!.host }])
+                        try await Task.sleep(for: hold)
+                        try network.heal()
+                    case .oneway:
+                        try network.cut(from: follower.host!.host, to: leader.host!.host)
+                        try await Task.sleep(for: hold)
+                        try network.heal()
+                    case .slow:
+                        try network.limitRate(network.hosts[Int.random(in: 0..<3, using: &random)], kilobitsPerSecond: 500)
+                        try await Task.sleep(for: hold)
+                        try network.heal()
+                    }
+                }
+                // Heal everything; the clients go on a little on the healed cluster, then stop.
+                try network.heal()
+                for process in processes.withLockedValue({ Array($0.values) }) { process.signal(SIGCONT) }
+                try await Task.sleep(for: .seconds(3))
+                stop.raise()
+                try await group.waitForAll()
+            }
+
+            // The final state, read by one more client, is part of the history: an acknowledged
+            // write missing from it makes the history non-linearizable.
+            for key in 0..<keyCount {
+                let id = recorder.invoke(client: clientCount, .list("/k\(key)"))
+                do {
+                    let names = try await setup.list("/k\(key)").map(\.name).sorted()
+                    recorder.complete(id, .listing(names))
+                } catch {
+                    recorder.unknown(id)
+                    stats.state.withLock { $0.anomalies.append("final listing of /k\(key) failed: \(error)") }
+                }
+            }
+            let history = recorder.history()
+            let checkStarted = ContinuousClock.now
+            let verdict = LinearizabilityChecker(model: NamespaceModel()).check(history)
+            let checkTook = ContinuousClock.now - checkStarted
+            let lastTerm = await Self.highestTerm(setup)
+            let convergence = await Self.convergence(setup, cluster: cluster, harness: harness)
+            await setup.close()
+
+            let s = stats.state.withLock { $0 }
+            let faultText = Fault.allCases.compactMap { fault in injected[fault].map { "\(fault.rawValue) \($0)" } }.joined(separator: ", ")
+            let total = injected.values.reduce(0, +)
+            var lines = [
+                "",
+                "strata-chaos: embedded journal, 3 masters on 3 hosts, \(clientCount) clients, \(keyCount) keys, seed \(seed), \(Int(duration.seconds)) s of faults",
+                "  faults injected        \(total == 0 ? "none" : faultText) (\(total))",
+                "  operations             \(s.ok) answered (done, or a definite ALREADY_EXISTS/NOT_FOUND), \(s.failed) failed, \(s.unknown) unknown (\(history.count) recorded)",
+                "  linearizable           \(verdict.isLinearizable ? "yes" : "NO"): \(verdict) (checked in \(String(format: "%.2f", checkTook.seconds)) s)",
+                "  lost acknowledged      \(verdict.isLinearizable ? "0 (every acknowledged operation is in the final listings' past)" : "see the violation above")",
+                "  elections              \(lastTerm.map { last in firstTerm.map { "\(last - $0) (term \($0) → \(last))" } ?? "?" } ?? "?")",
+                "  longest unavailable    \(String(format: "%.2f", s.longestGap.seconds)) s without any operation succeeding",
+                "  converged              \(convergence.text)",
+                "  anomalies              \(s.anomalies.isEmpty ? "none" : "\(s.anomalies.count): " + s.anomalies.prefix(5).joined(separator: "; "))",
+            ]
+            let passed = verdict.isLinearizable && convergence.ok && s.anomalies.isEmpty && s.ok > 0
+            lines.append("  verdict                \(passed ? "PASSED" : "FAILED")")
+            return Report(table: lines.joined(separator: "\n"), passed: passed)
+        }
+    }
+
+    /// One client: random operations on files f0–f3 of the key directories, each recorded.
+    static func clientLoop(_ client: Int, _ fileSystem: FileSystemClient, seed: UInt64, keys: Int,
+                           recorder: HistoryRecorder<Input, Output>, stats: ClientStats, stop: StopFlag) async {
+        var random = SplitMix64(seed: seed)
+        while !stop.isRaised {
+            let key = Int.random(in: 0..<keys, using: &random)
+            let path = "/k\(key)/f\(Int.random(in: 0..<4, using: &random))"
+            let other = "/k\(key)/f\(Int.random(in: 0..<4, using: &random))"
+            let roll = Int.random(in: 0..<100, using: &random)
+            let input: Input = switch roll {
+            case ..<30: .create(path)
+            case ..<50: .delete(path)
+            case ..<65 where other != path: .rename(path, other)
+            case ..<85: .getStatus(path)
+            default: .list("/k\(key)")
+            }
+            let id = recorder.invoke(client: client, input)
+            do {
+                let output: Output
+                switch input {
+                case .create(let path):
+                    _ = try await fileSystem.createFile(path)
+                    output = .ok
+                case .delete(let path):
+                    try await fileSystem.delete(path)
+                    output = .ok
+                case .rename(let source, let destination):
+                    _ = try await fileSystem.rename(source, to: destination)
+                    output = .ok
+                case .getStatus(let path):
+                    _ = try await fileSystem.status(path)
+                    output = .exists
+                case .list(let directory):
+                    output = .listing(try await fileSystem.list(directory).map(\.name).sorted())
+                }
+                recorder.complete(id, output)
+                stats.succeeded()
+            } catch {
+                switch error.code {
+                case .alreadyExists:
+                    recorder.complete(id, .alreadyExists)
+                    stats.succeeded()
+                case .notFound:
+                    recorder.complete(id, .notFound)
+                    stats.succeeded()
+                case .unavailable, .deadlineExceeded, .cancelled:
+                    recorder.unknown(id)  // it may have happened, or may yet
+                    stats.state.withLock { $0.unknown += 1 }
+                default:
+                    recorder.unknown(id)
+                    stats.state.withLock {
+                        $0.unknown += 1
+                        $0.anomalies.append("client \(client): \(input) answered \(error)")
+                    }
+                }
+            }
+        }
+    }
+
+    static func highestTerm(_ client: FileSystemClient) async -> UInt64? {
+        await client.probeAll().compactMap { $0.1?.term }.max()
+    }
+
+    /// Waits until every master has applied the same index, then writes enough for one more
+    /// CHECKPOINT entry: there each master digests its state and the journal compares the
+    /// digests. Every master must count one more agreement, and none ever a divergence (every
+    /// process's log is searched, restarted ones included).
+    static func convergence(_ client: FileSystemClient, cluster: MasterCluster, harness: ProcessHarness) async -> (ok: Bool, text: String) {
+        let deadline = ContinuousClock.now + .seconds(60)
+        var applied: Set<UInt64> = []
+        while ContinuousClock.now < deadline {
+            let views = await client.probeAll()
+            applied = Set(views.compactMap { $0.1?.appliedIndex })
+            if views.allSatisfy({ $0.1 != nil }) && applied.count == 1 { break }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        guard applied.count == 1, let index = applied.first else {
+            return (false, "NO: the masters' applied indexes never met (\(applied.sorted()))")
+        }
+        // Enough entries for one more CHECKPOINT: every master must count one more agreement.
+        func agreements() -> [String: Int] {
+            Dictionary(uniqueKeysWithValues: cluster.members.map {
+                ($0.name, metric("strata_journal_state_digest_agreements_total", at: "http://\($0.rpc.host):\($0.web)/metrics"))
+            })
+        }
+        let before = agreements()
+        do {
+            _ = try await client.createDirectory("/converge", allowExists: true)
+            for entry in 0...checkpointPeriodEntries { _ = try await client.createDirectory("/converge/\(entry)", allowExists: true) }
+        } catch {
+            return (false, "NO: the writes that lead to a checkpoint failed: \(error)")
+        }
+        var after = before
+        while ContinuousClock.now < deadline {
+            after = agreements()
+            if cluster.members.allSatisfy({ after[$0.name]! > before[$0.name]! }) { break }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        let divergent = harness.allLogs().components(separatedBy: "\n").filter { $0.contains("diverges from the majority") || $0.contains("states differ at index") }
+        guard divergent.isEmpty else { return (false, "NO: \(divergent.count) divergence reports: \(divergent.first!)") }
+        guard cluster.members.allSatisfy({ after[$0.name]! > before[$0.name]! }) else {
+            return (false, "NO: not every master saw the state digests agree at the last checkpoint (agreements before \(before.sorted { $0.key < $1.key }), after \(after.sorted { $0.key < $1.key }))")
+        }
+        return (true, "yes: all \(cluster.members.count) masters met at index \(index), then their state digests agreed at the next checkpoint")
+    }
+
+    /// A counter's value from a Prometheus page (0 if absent or unreachable).
+    static func metric(_ name: String, at url: String) -> Int {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["-s", "-m", "2", url]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return 0 }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        for line in text.split(separator: "\n") where line.hasPrefix(name + " ") || line.hasPrefix(name + "{") {
+            if let value = line.split(separator: " ").last.flatMap({ Double($0) }) { return Int(value) }
+        }
+        return 0
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
