@@ -149,7 +149,13 @@ public actor RaftNode {
     private var knownRole: RaftRole = .follower
     private var knownLeader: MemberID?
     private var incoming: (index: UInt64, term: UInt64, bytes: [UInt8])?
-    private var received: SnapshotStore.Snapshot?
+    /// Snapshots received from the leader and stepped into the core, oldest first, each waiting
+    /// for the round that installs it. More than one can wait: a newer snapshot may arrive while
+    /// a round is still restoring an older one (found by the fault campaign: a follower restarted
+    /// into two snapshot transfers in a row crashed on the second).
+    private var received: [SnapshotStore.Snapshot] = []
+    /// The most snapshots kept waiting; older ones are dropped (the core installs the newest).
+    static let receivedSnapshotsMax = 4
     private var lastSnapshotIndex: UInt64
     /// The index the state machine holds: entries applied or a snapshot installed. The core's
     /// applied index runs ahead of it while the ready loop waits in the middle of a round (a
@@ -397,7 +403,6 @@ public actor RaftNode {
                     }
                 }
             }
-            let received = ready.snapshot != nil ? self.received : nil
             // A leader may replicate while it writes its own disk (Raft §10.2.1): its term and
             // vote are already durable, and it counts itself towards a commit only once its
             // entries are. Any other role's messages (votes, acknowledgements) wait for the fsync.
@@ -409,11 +414,12 @@ public actor RaftNode {
             if let hardState = ready.hardState { persistedTerm = hardState.term }
             if !sendFirst { send(messages) }
             if let snapshot = ready.snapshot {
-                guard let received, received.meta == snapshot else {
-                    preconditionFailure("Raft installed \(snapshot) that was not received")
+                guard let position = received.firstIndex(where: { $0.meta == snapshot }) else {
+                    preconditionFailure("Raft installed \(snapshot) that was not received (waiting: \(received.map(\.meta)))")
                 }
-                try await stateMachine.restore(received.data)
-                self.received = nil
+                let installing = received[position]
+                received.removeSubrange(...position)  // it, and any older one the core skipped
+                try await stateMachine.restore(installing.data)
                 lastSnapshotIndex = snapshot.index
                 stateMachineAppliedIndex = snapshot.index
                 logger.info("installed snapshot \(snapshot.index)@\(snapshot.term) from the leader")
@@ -1012,7 +1018,8 @@ public actor RaftNode {
             await compactAfterCheckpoint(installed, took: .zero)
             return SnapshotChunkResponse(receivedBytes: receivedBytes)
         }
-        received = installed
+        received.append(installed)
+        if received.count > Self.receivedSnapshotsMax { received.removeFirst(received.count - Self.receivedSnapshotsMax) }
         if let message = chunk.message { _ = core.step(message) }
         signalReady()
         return SnapshotChunkResponse(receivedBytes: receivedBytes)

@@ -23,8 +23,13 @@ public struct MasterCluster: Sendable {
     /// With `network`, each master runs on its own host of it (on the default ports).
     public static func prepare(_ harness: ProcessHarness, count: Int, journalNodes: Int = 0, extra: [String: String] = [:],
                                derivingClusterID: Bool = false, network: TestNetwork? = nil) async throws -> MasterCluster {
-        let nodePorts = try await ProcessHarness.freePorts(journalNodes * 2)
-        let nodeJournals = (0..<journalNodes).map { HostAndPort(host: "127.0.0.1", port: nodePorts[$0]) }
+        // Journal nodes: on free loopback ports, or on the hosts after the masters'.
+        let nodeHosts = network.map { network in (0..<journalNodes).map { (network, network.hosts[count + $0]) } } ?? []
+        precondition(network == nil || network!.hosts.count >= count + journalNodes, "\(count) masters and \(journalNodes) journal nodes on \(network!.hosts.count) hosts")
+        let nodePorts = network == nil ? try await ProcessHarness.freePorts(journalNodes * 2)
+            : Array(repeating: 19200, count: journalNodes) + Array(repeating: 19300, count: journalNodes)
+        let nodeJournals = network == nil ? (0..<journalNodes).map { HostAndPort(host: "127.0.0.1", port: nodePorts[$0]) }
+            : nodeHosts.map { HostAndPort(host: $0.1.address, port: 19200) }
         let underStorage = harness.directory + "/ufs"
         try FileManager.default.createDirectory(atPath: underStorage, withIntermediateDirectories: true)
         let clusterID = derivingClusterID ? "" : (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
@@ -39,7 +44,8 @@ public struct MasterCluster: Sendable {
         }
         var cluster = MasterCluster(members: members, underStorage: underStorage, clusterID: clusterID, clientProperties: shared)
         cluster.journalNodes = try await ServiceGroup.formatJournalNodes(harness, domain: "MASTER", journalPortKey: "strata.master.embedded.journal.port",
-                                                                         journals: nodeJournals, webs: Array(nodePorts.dropFirst(journalNodes)), shared: shared)
+                                                                         journals: nodeJournals, webs: Array(nodePorts.dropFirst(journalNodes)), shared: shared,
+                                                                         hosts: nodeHosts)
         return cluster
     }
 
@@ -53,7 +59,7 @@ public struct MasterCluster: Sendable {
     /// electing the leader. The client properties find the leader through ZooKeeper.
     public static func prepareUFS(_ harness: ProcessHarness, count: Int, zooKeeper: ZooKeeperEnsemble,
                                   sessionTimeout: Duration = .seconds(3), policy: String = "SESSION",
-                                  extra: [String: String] = [:]) async throws -> MasterCluster {
+                                  extra: [String: String] = [:], network: TestNetwork? = nil) async throws -> MasterCluster {
         let properties: [String: String] = [
             "strata.master.journal.type": "UFS",
             "strata.master.journal.folder": harness.directory + "/shared-journal",
@@ -64,7 +70,7 @@ public struct MasterCluster: Sendable {
             "strata.zookeeper.leader.connection.error.policy": policy,
             "strata.master.journal.tailer.sleep.time": "50ms",
         ].merging(extra) { _, new in new }
-        return try await prepare(harness, count: count, extra: properties)
+        return try await prepare(harness, count: count, extra: properties, network: network)
     }
 
     /// Prepares (formats) one more master configured, as the reference's procedure for adding a

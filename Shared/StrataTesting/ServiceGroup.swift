@@ -64,20 +64,21 @@ enum ServiceGroup {
     /// `webs`, formatted with `strata formatJournal --journal-node`. Their `rpc` is their journal
     /// address (where they answer ServiceInfo).
     static func formatJournalNodes(_ harness: ProcessHarness, domain: String, journalPortKey: String, journals: [HostAndPort], webs: [Int],
-                                   shared: [String: String]) async throws -> [ServiceGroupMember] {
+                                   shared: [String: String], hosts: [(network: TestNetwork, host: NetworkHost)] = []) async throws -> [ServiceGroupMember] {
         var nodes: [ServiceGroupMember] = []
         for (position, journal) in journals.enumerated() {
             let name = "journalnode\(position + 1)"
             var properties = shared
             properties["strata.home"] = harness.directory + "/" + name
-            properties["strata.journal.node.hostname"] = "127.0.0.1"
-            properties["strata.journal.node.bind.host"] = "127.0.0.1"
+            properties["strata.journal.node.hostname"] = journal.host
+            properties["strata.journal.node.bind.host"] = journal.host
             properties["strata.journal.node.domains"] = domain
             properties[journalPortKey] = String(journal.port)
             properties["strata.journal.node.web.port"] = String(webs[position])
             let format = try harness.start("strata", name: name + "-format", properties: properties, arguments: ["formatJournal", "--journal-node"])
             guard try await format.waitForExit() == 0 else { throw HarnessError("strata formatJournal --journal-node for \(name) failed:\n\(format.log())") }
-            nodes.append(ServiceGroupMember(name: name, rpc: journal, journal: journal, web: webs[position], properties: properties))
+            nodes.append(ServiceGroupMember(name: name, rpc: journal, journal: journal, web: webs[position], properties: properties,
+                                            host: position < hosts.count ? hosts[position] : nil))
         }
         return nodes
     }

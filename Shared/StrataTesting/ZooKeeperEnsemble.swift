@@ -22,13 +22,16 @@ public final class ZooKeeperEnsemble: Sendable {
     private let generation = NIOLockedValueBox(0)
 
     /// `host:port,…` for clients.
-    public var connectString: String { servers.map { "127.0.0.1:\($0.clientPort)" }.joined(separator: ",") }
+    /// The address the servers take clients on (loopback, or a `TestNetwork`'s gateway so that
+    /// its hosts reach them).
+    public let clientAddress: String
+    public var connectString: String { servers.map { "\(clientAddress):\($0.clientPort)" }.joined(separator: ",") }
 
     /// The Java class path: the server jar (its manifest names its dependencies) and a logger.
     static let classPath = "/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar"
 
-    /// Starts `count` (1 or 3) servers and waits until they serve.
-    public static func start(_ harness: ProcessHarness, count: Int = 1) async throws -> ZooKeeperEnsemble {
+    /// Starts `count` (1 or 3) servers, taking clients on `clientAddress`, and waits until they serve.
+    public static func start(_ harness: ProcessHarness, count: Int = 1, clientAddress: String = "127.0.0.1") async throws -> ZooKeeperEnsemble {
         precondition(count == 1 || count == 3, "a test ensemble has 1 or 3 servers")
         guard FileManager.default.fileExists(atPath: "/usr/share/java/zookeeper.jar") else {
             throw HarnessError("ZooKeeper is not installed (/usr/share/java/zookeeper.jar): run scripts/setup (Debian package zookeeper)")
@@ -45,7 +48,7 @@ public final class ZooKeeperEnsemble: Sendable {
                 syncLimit=10
                 dataDir=\(directory)/data
                 clientPort=\(ports[position])
-                clientPortAddress=127.0.0.1
+                clientPortAddress=\(clientAddress)
                 admin.enableServer=false
                 minSessionTimeout=\(2 * tickMilliseconds)
                 maxSessionTimeout=120000
@@ -62,15 +65,16 @@ public final class ZooKeeperEnsemble: Sendable {
             try config.write(toFile: directory + "/zoo.cfg", atomically: true, encoding: .utf8)
             servers.append(Server(id: id, clientPort: ports[position], directory: directory))
         }
-        let ensemble = ZooKeeperEnsemble(servers: servers, harness: harness)
+        let ensemble = ZooKeeperEnsemble(servers: servers, harness: harness, clientAddress: clientAddress)
         for server in servers { try ensemble.launch(server) }
         for server in servers { try await ensemble.waitServing(server) }
         return ensemble
     }
 
-    private init(servers: [Server], harness: ProcessHarness) {
+    private init(servers: [Server], harness: ProcessHarness, clientAddress: String) {
         self.servers = servers
         self.harness = harness
+        self.clientAddress = clientAddress
     }
 
     private func launch(_ server: Server) throws {
@@ -98,7 +102,7 @@ public final class ZooKeeperEnsemble: Sendable {
     public func waitServing(_ server: Server, timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let answer = try? await Self.fourLetterWord("srvr", port: server.clientPort), answer.contains("Mode:") { return }
+            if let answer = try? await Self.fourLetterWord("srvr", host: clientAddress, port: server.clientPort), answer.contains("Mode:") { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         let log = processes.withLockedValue { $0[server.id] }?.log() ?? ""
@@ -107,10 +111,10 @@ public final class ZooKeeperEnsemble: Sendable {
 
     /// Sends a four-letter command and returns the answer; gives up after `timeout` (a server
     /// still starting may accept a connection and answer nothing).
-    static func fourLetterWord(_ word: String, port: Int, timeout: Duration = .seconds(2)) async throws -> String {
+    static func fourLetterWord(_ word: String, host: String = "127.0.0.1", port: Int, timeout: Duration = .seconds(2)) async throws -> String {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(1))
-            .connect(host: "127.0.0.1", port: port) { channel in
+            .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }

@@ -40,21 +40,52 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Faults to inject (\(Fault.allCases.map(\.rawValue).joined(separator: ", "))).")
     var faults: [Fault] = Fault.allCases
 
+    @Option(parsing: .upToNextOption, help: "Clusters to run against, one after another (\(ClusterKind.allCases.map(\.rawValue).joined(separator: ", "))).")
+    var clusters: [ClusterKind] = ClusterKind.allCases
+
     func validate() throws {
         guard duration > 0 else { throw ValidationError("--duration must be positive, got \(duration)") }
         guard (1...64).contains(clients) else { throw ValidationError("--clients must be 1–64, got \(clients)") }
         guard (1...64).contains(keys) else { throw ValidationError("--keys must be 1–64, got \(keys)") }
         guard !faults.isEmpty else { throw ValidationError("--faults names none") }
+        guard !clusters.isEmpty else { throw ValidationError("--clusters names none") }
     }
 
     func run() async throws {
         guard getuid() == 0 else { throw ValidationError("strata-chaos needs root: its hosts are network namespaces") }
         let seed = seed ?? UInt64.random(in: 1...UInt64.max)
-        say("strata-chaos: seed \(seed); replay with --seed \(seed) --duration \(duration) --clients \(clients) --keys \(keys) --faults \(faults.map(\.rawValue).joined(separator: " "))")
-        let campaign = Campaign(seed: seed, duration: .seconds(duration), clientCount: clients, keyCount: keys, faults: faults)
-        let report = try await campaign.run()
-        say(report.table)
-        if !report.passed { throw ExitCode(1) }
+        say("strata-chaos: seed \(seed); replay with --seed \(seed) --duration \(duration) --clients \(clients) --keys \(keys) --faults \(faults.map(\.rawValue).joined(separator: " ")) --clusters \(clusters.map(\.rawValue).joined(separator: " "))")
+        var tables: [String] = []
+        var passed = true
+        for kind in clusters {
+            say("\(kind.title):")
+            let campaign = Campaign(kind: kind, seed: seed, duration: .seconds(duration), clientCount: clients, keyCount: keys, faults: faults)
+            let report = try await campaign.run()
+            say(report.table)
+            tables.append(report.table)
+            passed = passed && report.passed
+        }
+        if clusters.count > 1 { say("\nstrata-chaos: \(passed ? "PASSED" : "FAILED") on \(clusters.map(\.rawValue).joined(separator: ", "))") }
+        if !passed { throw ExitCode(1) }
+    }
+}
+
+/// The kinds of cluster a campaign runs against.
+enum ClusterKind: String, CaseIterable, ExpressibleByArgument, Sendable {
+    /// Three masters on the embedded (Raft) journal.
+    case embedded
+    /// Two masters and a journal node in one embedded-journal quorum.
+    case journalNode = "journal-node"
+    /// Three masters on the UFS journal (a shared folder), ZooKeeper electing; ZooKeeper runs
+    /// beside the clients, so cutting a master off from the clients cuts it off from ZooKeeper.
+    case ufs
+
+    var title: String {
+        switch self {
+        case .embedded: "embedded journal, 3 masters on 3 hosts"
+        case .journalNode: "embedded journal, 2 masters and a journal node on 3 hosts"
+        case .ufs: "UFS journal with ZooKeeper, 3 masters on 3 hosts"
+        }
     }
 }
 
@@ -64,11 +95,12 @@ enum Fault: String, CaseIterable, ExpressibleByArgument, Sendable {
     case kill
     /// SIGSTOP the leader (its sockets stay open), SIGCONT it.
     case pause
-    /// Cut the leader off from the other masters (clients still reach it).
+    /// Cut the leader off from the other members (clients still reach it); on the UFS journal,
+    /// cut it off from ZooKeeper (and the clients) instead.
     case partition
     /// A follower's packets to the leader are dropped (the leader's reach the follower).
     case oneway
-    /// kill -9 a follower, restart it.
+    /// kill -9 a follower (or the journal node), restart it.
     case follower
     /// Limit one host's link to 500 kbit/s.
     case slow
@@ -118,6 +150,7 @@ final class ClientStats: Sendable {
 
 struct Campaign: Sendable {
     static let checkpointPeriodEntries = 200
+    let kind: ClusterKind
     let seed: UInt64
     let duration: Duration
     let clientCount: Int
@@ -131,18 +164,31 @@ struct Campaign: Sendable {
 
     func run() async throws -> Report {
         try await ProcessHarness.with("chaos") { harness in
-            let network = try TestNetwork.create(hosts: 3, namePrefix: "master")
+            let network = try TestNetwork.create(hosts: 3, namePrefix: "host")
             defer { network.close() }
             // Frequent CHECKPOINT entries: at each, every master digests its state and the
             // journal compares the digests.
-            let cluster = try await MasterCluster.prepare(harness, count: 3,
-                                                          extra: ["strata.master.journal.checkpoint.period.entries": String(Self.checkpointPeriodEntries)],
-                                                          network: network)
+            let extra = ["strata.master.journal.checkpoint.period.entries": String(Self.checkpointPeriodEntries)]
+            let cluster: MasterCluster
+            switch kind {
+            case .embedded:
+                cluster = try await MasterCluster.prepare(harness, count: 3, extra: extra, network: network)
+            case .journalNode:
+                cluster = try await MasterCluster.prepare(harness, count: 2, journalNodes: 1, extra: extra, network: network)
+            case .ufs:
+                let zooKeeper = try await ZooKeeperEnsemble.start(harness, count: 1, clientAddress: network.gateway)
+                cluster = try await MasterCluster.prepareUFS(harness, count: 3, zooKeeper: zooKeeper, sessionTimeout: .seconds(3),
+                                                             extra: extra, network: network)
+            }
             let processes = NIOLockedValueBox<[String: TestProcess]>([:])
-            for member in cluster.members {
-                let process = try await cluster.start(member, in: harness)
+            @Sendable func start(_ member: MasterCluster.Member, suffix: String = "") async throws {
+                let process = member.name.hasPrefix("journalnode")
+                    ? try await cluster.startJournalNode(member, in: harness, suffix: suffix)
+                    : try await cluster.start(member, in: harness, suffix: suffix)
                 processes.withLockedValue { $0[member.name] = process }
             }
+            for member in cluster.members { try await start(member) }
+            for node in cluster.journalNodes { try await start(node) }
             _ = try await cluster.leader()
             let addresses = cluster.members.map(\.rpc)
             let configuration = try Configuration.defaults(overrides: [
@@ -168,9 +214,23 @@ struct Campaign: Sendable {
                         await fileSystem.close()
                     }
                 }
+                // A member that exits by itself is an anomaly: reported with its last words, and
+                // restarted so that the campaign goes on.
+                @Sendable func reviveCrashed() async throws {
+                    for member in cluster.members + cluster.journalNodes {
+                        guard let process = processes.withLockedValue({ $0[member.name] }), !process.isRunning else { continue }
+                        let lastWords = process.log().split(separator: "\n").filter { $0.contains("Fatal error") || $0.contains("error") }.suffix(2)
+                        stats.state.withLock {
+                            $0.anomalies.append("\(member.name) exited by itself (status \(process.exitStatus ?? -1)): \(lastWords.joined(separator: " | "))")
+                        }
+                        say("  \(member.name) exited by itself: restarting it")
+                        try await start(member, suffix: "-revived\(UInt32.random(in: 0...UInt32.max))")
+                    }
+                }
                 // The nemesis.
                 var round = 0
                 while ContinuousClock.now - started < duration {
+                    try await reviveCrashed()
                     try await Task.sleep(for: .milliseconds(Int64.random(in: 1000...2000, using: &random)))
                     guard ContinuousClock.now - started < duration else { break }
                     round += 1
@@ -179,7 +239,7 @@ struct Campaign: Sendable {
                         say(String(format: "  %6.1f s  no leader found; no fault this round", (ContinuousClock.now - started).seconds))
                         continue
                     }
-                    let followers = cluster.members.filter { $0.name != leader.name }
+                    let followers = (cluster.members + cluster.journalNodes).filter { $0.name != leader.name }
                     let follower = followers[Int.random(in: 0..<followers.count, using: &random)]
                     let hold = Duration.milliseconds(Int64.random(in: 2000...4000, using: &random))
                     say(String(format: "  %6.1f s  %@ (leader %@)", (ContinuousClock.now - started).seconds, fault.rawValue, leader.name))
@@ -189,13 +249,16 @@ struct Campaign: Sendable {
                         let victim = fault == .kill ? leader : follower
                         processes.withLockedValue { $0[victim.name] }?.kill()
                         try await Task.sleep(for: hold / 2)
-                        let restarted = try await cluster.start(victim, in: harness, suffix: "-r\(round)")
-                        processes.withLockedValue { $0[victim.name] = restarted }
+                        try await start(victim, suffix: "-r\(round)")
                     case .pause:
                         let process = processes.withLockedValue { $0[leader.name] }
                         process?.signal(SIGSTOP)
                         try await Task.sleep(for: hold)
                         process?.signal(SIGCONT)
+                    case .partition where kind == .ufs:
+                        try network.isolateFromClients(leader.host!.host)
+                        try await Task.sleep(for: hold)
+                        try network.heal()
                     case .partition:
                         try network.partition([[leader.host!.host], network.hosts.filter { $0 != leader.host!.host }])
                         try await Task.sleep(for: hold)
@@ -213,6 +276,7 @@ struct Campaign: Sendable {
                 // Heal everything; the clients go on a little on the healed cluster, then stop.
                 try network.heal()
                 for process in processes.withLockedValue({ Array($0.values) }) { process.signal(SIGCONT) }
+                try await reviveCrashed()
                 try await Task.sleep(for: .seconds(3))
                 stop.raise()
                 try await group.waitForAll()
@@ -235,7 +299,7 @@ struct Campaign: Sendable {
             let verdict = LinearizabilityChecker(model: NamespaceModel()).check(history)
             let checkTook = ContinuousClock.now - checkStarted
             let lastTerm = await Self.highestTerm(setup)
-            let convergence = await Self.convergence(setup, cluster: cluster, harness: harness)
+            let convergence = await Self.convergence(setup, cluster: cluster, harness: harness, digests: kind != .ufs)
             await setup.close()
 
             let s = stats.state.withLock { $0 }
@@ -243,7 +307,7 @@ struct Campaign: Sendable {
             let total = injected.values.reduce(0, +)
             var lines = [
                 "",
-                "strata-chaos: embedded journal, 3 masters on 3 hosts, \(clientCount) clients, \(keyCount) keys, seed \(seed), \(Int(duration.seconds)) s of faults",
+                "strata-chaos: \(kind.title), \(clientCount) clients, \(keyCount) keys, seed \(seed), \(Int(duration.seconds)) s of faults",
                 "  faults injected        \(total == 0 ? "none" : faultText) (\(total))",
                 "  operations             \(s.ok) answered (done, or a definite ALREADY_EXISTS/NOT_FOUND), \(s.failed) failed, \(s.unknown) unknown (\(history.count) recorded)",
                 "  linearizable           \(verdict.isLinearizable ? "yes" : "NO"): \(verdict) (checked in \(String(format: "%.2f", checkTook.seconds)) s)",
@@ -326,7 +390,7 @@ struct Campaign: Sendable {
     /// CHECKPOINT entry: there each master digests its state and the journal compares the
     /// digests. Every master must count one more agreement, and none ever a divergence (every
     /// process's log is searched, restarted ones included).
-    static func convergence(_ client: FileSystemClient, cluster: MasterCluster, harness: ProcessHarness) async -> (ok: Bool, text: String) {
+    static func convergence(_ client: FileSystemClient, cluster: MasterCluster, harness: ProcessHarness, digests: Bool) async -> (ok: Bool, text: String) {
         let deadline = ContinuousClock.now + .seconds(60)
         var applied: Set<UInt64> = []
         while ContinuousClock.now < deadline {
@@ -337,6 +401,11 @@ struct Campaign: Sendable {
         }
         guard applied.count == 1, let index = applied.first else {
             return (false, "NO: the masters' applied indexes never met (\(applied.sorted()))")
+        }
+        guard digests else {
+            // The UFS journal keeps no state digests: every master has replayed the one shared log
+            // to the same index.
+            return (true, "yes: all \(cluster.members.count) masters applied the shared log to index \(index) (the UFS journal compares no state digests)")
         }
         // Enough entries for one more CHECKPOINT: every master must count one more agreement.
         func agreements() -> [String: Int] {
