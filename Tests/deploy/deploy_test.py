@@ -14,6 +14,7 @@ volumes (data intact), and down -v.
 import contextlib
 import hashlib
 import os
+import signal
 import re
 import subprocess
 import sys
@@ -246,7 +247,14 @@ def masters_topology(t, masters, client, jobs=False):
             # `master` supervises two processes: when one dies, the container ends and restarts.
             other = next(m for m in masters if m != killed)
             restarts = t.state(other)[2]
-            t.exec(other, "bash", "-c", 'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = strata-jobmaste ] && kill -9 "${p#/proc/}"; done; true')
+            # kill -9 from the host (by the process's host pid): a `podman exec` doing it races
+            # the container's own end, and podman then fails the exec ("exec died event ... not found").
+            listing = run(["podman", "top", t.container(other), "hpid", "comm"])
+            victims = [line.split()[0] for line in listing.splitlines()[1:] if line.split()[1:] == ["strata-jobmaste"]]
+            if not victims:
+                raise Failure(f"no strata-jobmaster process in {other}:\n{listing}")
+            for pid in victims:
+                os.kill(int(pid), signal.SIGKILL)
             t.wait_restarted(other, restarts)
             t.wait_healthy([other])
             print(f"  the job master in {other} killed: the container ended with it, restarted and is healthy")
