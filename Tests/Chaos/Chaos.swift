@@ -302,22 +302,22 @@ struct Campaign: Sendable {
             let convergence = await Self.convergence(setup, cluster: cluster, harness: harness, digests: kind != .ufs)
             await setup.close()
 
-            let s = stats.state.withLock { $0 }
+            let seen = stats.state.withLock { $0 }
             let faultText = Fault.allCases.compactMap { fault in injected[fault].map { "\(fault.rawValue) \($0)" } }.joined(separator: ", ")
             let total = injected.values.reduce(0, +)
             var lines = [
                 "",
                 "strata-chaos: \(kind.title), \(clientCount) clients, \(keyCount) keys, seed \(seed), \(Int(duration.seconds)) s of faults",
                 "  faults injected        \(total == 0 ? "none" : faultText) (\(total))",
-                "  operations             \(s.ok) answered (done, or a definite ALREADY_EXISTS/NOT_FOUND), \(s.failed) failed, \(s.unknown) unknown (\(history.count) recorded)",
+                "  operations             \(seen.ok) answered (done, or a definite ALREADY_EXISTS/NOT_FOUND), \(seen.failed) failed, \(seen.unknown) unknown (\(history.count) recorded)",
                 "  linearizable           \(verdict.isLinearizable ? "yes" : "NO"): \(verdict) (checked in \(String(format: "%.2f", checkTook.seconds)) s)",
                 "  lost acknowledged      \(verdict.isLinearizable ? "0 (every acknowledged operation is in the final listings' past)" : "see the violation above")",
                 "  elections              \(lastTerm.map { last in firstTerm.map { "\(last - $0) (term \($0) → \(last))" } ?? "?" } ?? "?")",
-                "  longest unavailable    \(String(format: "%.2f", s.longestGap.seconds)) s without any operation succeeding",
+                "  longest unavailable    \(String(format: "%.2f", seen.longestGap.seconds)) s without any operation succeeding",
                 "  converged              \(convergence.text)",
-                "  anomalies              \(s.anomalies.isEmpty ? "none" : "\(s.anomalies.count): " + s.anomalies.prefix(5).joined(separator: "; "))",
+                "  anomalies              \(seen.anomalies.isEmpty ? "none" : "\(seen.anomalies.count): " + seen.anomalies.prefix(5).joined(separator: "; "))",
             ]
-            let passed = verdict.isLinearizable && convergence.ok && s.anomalies.isEmpty && s.ok > 0
+            let passed = verdict.isLinearizable && convergence.ok && seen.anomalies.isEmpty && seen.ok > 0
             lines.append("  verdict                \(passed ? "PASSED" : "FAILED")")
             return Report(table: lines.joined(separator: "\n"), passed: passed)
         }
@@ -371,6 +371,12 @@ struct Campaign: Sendable {
                 case .unavailable, .deadlineExceeded, .cancelled:
                     recorder.unknown(id)  // it may have happened, or may yet
                     stats.state.withLock { $0.unknown += 1 }
+                case .invalidArgument, .failedPrecondition:
+                    recorder.fail(id)  // refused before anything was journaled; and not expected
+                    stats.state.withLock {
+                        $0.failed += 1
+                        $0.anomalies.append("client \(client): \(input) answered \(error)")
+                    }
                 default:
                     recorder.unknown(id)
                     stats.state.withLock {

@@ -129,7 +129,7 @@ import Testing
     /// cleanly within the data write timeout, leaving no complete file.
     @Test func hungWorkerIsReadAroundAndWritesFailCleanly() async throws {
         try await ProcessHarness.with("client-hung-worker") { harness in
-            let (cluster, _, process, client) = try await DataPathTests.oneMasterOneWorker(harness)
+            let (_, _, process, client) = try await DataPathTests.oneMasterOneWorker(harness)
             let data = DataPathTests.bytes(20_000_000, seed: 9)
             try await DataPathTests.write(client, "/through.bin", data, .cacheThrough, blockSize: 8 << 20)
             #expect(try await DataPathTests.cachedBlocks(client, "/through.bin") == 3)
@@ -165,7 +165,6 @@ import Testing
             #expect(failed?.message.contains("/stuck.bin") == true)
             let leftover = try? await client.status("/stuck.bin")
             #expect(leftover == nil || leftover?.completed == false)
-            _ = cluster
             await client.close()
         }
     }
