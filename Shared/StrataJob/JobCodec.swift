@@ -243,9 +243,17 @@ public enum JobCodec {
         let count = try readCount(&reader, elementBytesMin: 12)
         var items: [JobItem] = []
         items.reserveCapacity(count)
+        // Lengths are of files: not negative, and summing to an Int64 (a task totals them).
+        var total: Int64 = 0
         for _ in 0..<count {
             let path = try readString(&reader)
-            items.append(JobItem(relativePath: path, lengthBytes: try read(Int64.self, &reader)))
+            let length = try read(Int64.self, &reader)
+            let (sum, overflow) = total.addingReportingOverflow(length)
+            guard length >= 0, !overflow else {
+                throw malformed("item \(path) has length \(length): negative, or the items' lengths overflow their total")
+            }
+            total = sum
+            items.append(JobItem(relativePath: path, lengthBytes: length))
         }
         return items
     }
