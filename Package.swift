@@ -242,7 +242,7 @@ let package = Package(
         .target(name: "StrataRaftSimulation", dependencies: ["StrataRaft"], path: "Tests/StrataRaftSimulation"),
         .executableTarget(
             name: "strata-raft-sim",
-            dependencies: ["StrataRaftSimulation", "StrataRaft", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["StrataRaftSimulation", "StrataRaft", "StrataCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tests/RaftSimulator"
         ),
         // Fuzz targets (libFuzzer entry points; a normal build replays files through them, which

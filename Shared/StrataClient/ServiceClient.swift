@@ -164,8 +164,7 @@ public final class ServiceClient: Sendable {
             group.addTask {
                 var wait = Self.firstReportAfter
                 while (try? await Task.sleep(for: wait)) != nil {
-                    let elapsed = ContinuousClock.now - started
-                    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                    let seconds = (ContinuousClock.now - started).seconds
                     let why = lastFailure.withLockedValue { $0 }.map { $0.message } ?? "no answer yet"
                     waiting("waiting for the leading \(domain.serviceName) (\(name), \(String(format: "%.1f", seconds)) s): \(why)")
                     wait = Self.reportInterval

@@ -141,9 +141,6 @@ public final class TestNetwork: Sendable {
         for host in hosts { try Self.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-F", "INPUT"]) }
     }
 
-    /// Whether any fault is in place.
-    public var isFaulty: Bool { !faults.withLockedValue { $0 }.isEmpty }
-
     private func drop(on host: NetworkHost, from address: String) throws {
         let rule = "drop \(host.namespace) \(address)"
         guard faults.withLockedValue({ $0.insert(rule).inserted }) else { return }

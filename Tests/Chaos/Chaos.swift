@@ -131,7 +131,6 @@ final class ClientStats: Sendable {
         var anomalies: [String] = []
         var lastSuccess: ContinuousClock.Instant? = nil
         var longestGap: Duration = .zero
-        var gapEnd: ContinuousClock.Instant? = nil
     }
     let state = Mutex(State())
 
@@ -141,7 +140,6 @@ final class ClientStats: Sendable {
             state.ok += 1
             if let last = state.lastSuccess, now - last > state.longestGap {
                 state.longestGap = now - last
-                state.gapEnd = now
             }
             state.lastSuccess = now
         }
@@ -456,8 +454,4 @@ struct Campaign: Sendable {
         }
         return 0
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

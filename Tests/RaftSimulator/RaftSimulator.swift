@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import StrataCore
 import StrataRaft
 import StrataRaftSimulation
 import Synchronization
@@ -137,11 +138,4 @@ struct Totals: Sendable {
 /// One line on standard output, written at once (so a log file shows progress as it happens).
 func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
-}
-
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
 }

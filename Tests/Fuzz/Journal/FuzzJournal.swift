@@ -89,10 +89,7 @@ func seeds() -> [[UInt8]] {
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOneInput(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
-    check(count > 0 ? Array(UnsafeRawBufferPointer(start: start, count: count)) : [])
-    return 0
-}
+public func fuzzOneInput(_ start: UnsafeRawPointer?, _ count: Int) -> CInt { FuzzTarget.fuzz(start, count, check) }
 
 #if !STRATA_FUZZ
 @main struct Replay {

@@ -52,6 +52,13 @@ public enum FuzzTarget {
         print("\(files.count) inputs replayed without a crash")
     }
 
+    /// Runs `check` on the input libFuzzer hands `LLVMFuzzerTestOneInput` (the one place the
+    /// targets touch its C pointer); returns libFuzzer's "keep going".
+    public static func fuzz(_ start: UnsafeRawPointer?, _ count: Int, _ check: ([UInt8]) -> Void) -> CInt {
+        check(count > 0 ? Array(UnsafeRawBufferPointer(start: start, count: count)) : [])
+        return 0
+    }
+
     /// Splits an input into a selector byte and the rest (for targets that test several decoders).
     public static func split(_ input: [UInt8]) -> (selector: UInt8, rest: [UInt8])? {
         guard let first = input.first else { return nil }
