@@ -315,7 +315,7 @@ let package = Package(
         .testTarget(name: "StrataNamespaceTests", dependencies: ["StrataNamespace", "StrataCore"], path: "Tests/StrataNamespaceTests"),
         .testTarget(name: "StrataJobTests", dependencies: ["StrataJob", "StrataCore"], path: "Tests/StrataJobTests"),
         .testTarget(name: "StrataRaftTests", dependencies: ["StrataRaft", "StrataRaftSimulation", .product(name: "NIOPosix", package: "swift-nio")], path: "Tests/StrataRaftTests"),
-        .testTarget(name: "StrataJournalTests", dependencies: ["StrataJournal", "StrataRaft", "StrataCore", "StrataWire"], path: "Tests/StrataJournalTests"),
+        .testTarget(name: "StrataJournalTests", dependencies: ["StrataJournal", "StrataRaft", "StrataCore", "StrataWire", "StrataTesting"], path: "Tests/StrataJournalTests"),
         .testTarget(name: "StrataZooKeeperTests", dependencies: ["StrataZooKeeper", "StrataTesting"], path: "Tests/StrataZooKeeperTests"),
         .testTarget(
             name: "StrataBlockTests",

@@ -116,7 +116,7 @@ const ProtobufCMessageDescriptor strata__rpc_status__descriptor =
   (ProtobufCMessageInit) strata__rpc_status__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue strata__status_code__enum_values_by_number[12] =
+static const ProtobufCEnumValue strata__status_code__enum_values_by_number[13] =
 {
   { "OK", "STRATA__STATUS_CODE__OK", 0 },
   { "NOT_LEADER", "STRATA__STATUS_CODE__NOT_LEADER", 1 },
@@ -130,11 +130,12 @@ static const ProtobufCEnumValue strata__status_code__enum_values_by_number[12] =
   { "INTERNAL", "STRATA__STATUS_CODE__INTERNAL", 9 },
   { "UNIMPLEMENTED", "STRATA__STATUS_CODE__UNIMPLEMENTED", 10 },
   { "CANCELLED", "STRATA__STATUS_CODE__CANCELLED", 11 },
+  { "RESOURCE_EXHAUSTED", "STRATA__STATUS_CODE__RESOURCE_EXHAUSTED", 12 },
 };
 static const ProtobufCIntRange strata__status_code__value_ranges[] = {
-{0, 0},{0, 12}
+{0, 0},{0, 13}
 };
-static const ProtobufCEnumValueIndex strata__status_code__enum_values_by_name[12] =
+static const ProtobufCEnumValueIndex strata__status_code__enum_values_by_name[13] =
 {
   { "ALREADY_EXISTS", 4 },
   { "CANCELLED", 11 },
@@ -146,6 +147,7 @@ static const ProtobufCEnumValueIndex strata__status_code__enum_values_by_name[12
   { "NOT_LEADER", 1 },
   { "OK", 0 },
   { "PERMISSION_DENIED", 6 },
+  { "RESOURCE_EXHAUSTED", 12 },
   { "UNAVAILABLE", 2 },
   { "UNIMPLEMENTED", 10 },
 };
@@ -156,9 +158,9 @@ const ProtobufCEnumDescriptor strata__status_code__descriptor =
   "StatusCode",
   "Strata__StatusCode",
   "strata",
-  12,
+  13,
   strata__status_code__enum_values_by_number,
-  12,
+  13,
   strata__status_code__enum_values_by_name,
   1,
   strata__status_code__value_ranges,

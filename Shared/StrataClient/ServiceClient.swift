@@ -17,7 +17,9 @@ import Synchronization
 /// - while it waits, the client reports what it waits for (each address and its error) through
 ///   `waiting`, first within a second, then every few seconds;
 /// - when every address refuses connections for `strata.user.rpc.retry.refused.duration.max`,
-///   nothing is running there: it gives up with one error instead of spending the retry budget.
+///   nothing is running there: it gives up with one error instead of spending the retry budget;
+///   the same when the leader keeps refusing the call for want of a resource
+///   (RESOURCE_EXHAUSTED: its journal's disk is full).
 public final class ServiceClient: Sendable {
     /// Receives a line saying what a call waits for, while it waits.
     public typealias WaitingReporter = @Sendable (String) -> Void
@@ -185,6 +187,8 @@ public final class ServiceClient: Sendable {
         let started = ContinuousClock.now
         var attempts = 0
         var refusedSince: ContinuousClock.Instant? = nil
+        // An attempt that failed with UNAVAILABLE or DEADLINE_EXCEEDED may still take effect.
+        var earlierOutcomeUnknown = false
         var generator = SystemRandomNumberGenerator()
         while true {
             attempts += 1
@@ -198,23 +202,28 @@ public final class ServiceClient: Sendable {
                 case .notLeader:
                     leader.withLockedValue { $0 = error.leaderHint.flatMap(HostAndPort.init(parsing:)) }
                     if error.leaderHint != nil && attempts < 3 { continue }
-                case .unavailable, .deadlineExceeded:
+                case .unavailable, .deadlineExceeded, .resourceExhausted:
                     leader.withLockedValue { $0 = nil }
                 default:
                     throw error
                 }
             }
             let now = ContinuousClock.now
-            if failure.connectionRefused {
+            if failure.connectionRefused || failure.code == .resourceExhausted {
                 let since = refusedSince ?? now
                 refusedSince = since
                 if now - since >= refusedDurationMax {
+                    if failure.code == .resourceExhausted {
+                        let unknown = earlierOutcomeUnknown ? " (an earlier attempt's outcome is unknown: it may still take effect)" : ""
+                        throw RPCError(.resourceExhausted, "\(name) failed: the leading \(domain.serviceName) has refused it for \(refusedDurationMax): \(failure.message)\(unknown)")
+                    }
                     throw RPCError(.unavailable, "\(name) failed: no \(domain.serviceName) is running at \(locator.description): "
                                    + "every address has refused connections for \(refusedDurationMax) (\(failure.message))", connectionRefused: true)
                 }
             } else {
                 refusedSince = nil
             }
+            if failure.code == .unavailable || failure.code == .deadlineExceeded { earlierOutcomeUnknown = true }
             guard let delay = policy.delay(afterAttempt: attempts, elapsed: now - started, using: &generator) else {
                 throw RPCError(failure.code == .notLeader ? .unavailable : failure.code, "\(name) failed after \(attempts) attempts: \(failure.message)")
             }

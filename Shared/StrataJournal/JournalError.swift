@@ -11,8 +11,11 @@ public struct JournalError: Error, CustomStringConvertible, Equatable {
         case corruptRecord
         /// The directory is not a formatted journal.
         case notFormatted
-        /// A read, write, fsync or rename failed (disk full, permissions, …).
+        /// A read, write, fsync or rename failed (permissions, a failing device, …).
         case io
+        /// A write found the journal's file system full (ENOSPC, EDQUOT): nothing of it stays,
+        /// and the same write may succeed once space returns.
+        case noSpace
         /// A newer epoch was taken by another leader (UFS journal): this one may not write.
         case fenced
     }

@@ -25,16 +25,18 @@ enum JournalFiles {
         do {
             _ = FileManager.default.createFile(atPath: temporary, contents: nil)
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+            defer { try? handle.close() }
             try handle.write(contentsOf: Data(bytes))
             if sync { try handle.synchronize() }
-            try handle.close()
             if rename(temporary, path) != 0 {
                 throw JournalError(.io, "cannot rename \(temporary) to \(path): errno \(errno)")
             }
         } catch let error as JournalError {
+            _ = unlink(temporary)
             throw error
         } catch {
-            throw JournalError(.io, "cannot write \(path): \(describe(error))")
+            _ = unlink(temporary)  // a half-written temporary file would hold on to the space that ran out
+            throw writeError(error, "cannot write \(path)")
         }
         if sync { try syncDirectory(of: path) }
     }
@@ -62,6 +64,22 @@ enum JournalFiles {
         } catch {
             throw JournalError(.io, "cannot remove \(path): \(describe(error))")
         }
+    }
+
+    /// The error for a failed write: `.noSpace` when the file system is full (the caller may
+    /// retry once space returns), `.io` for anything else.
+    static func writeError(_ error: any Error, _ what: String) -> JournalError {
+        let code = posixCode(error)
+        let full = code == ENOSPC || code == EDQUOT
+        return JournalError(full ? .noSpace : .io, "\(what): \(describe(error))")
+    }
+
+    static func posixCode(_ error: any Error) -> Int32? {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return Int32(underlying.code)
+        }
+        return nsError.domain == NSPOSIXErrorDomain ? Int32(nsError.code) : nil
     }
 
     static func describe(_ error: any Error) -> String {

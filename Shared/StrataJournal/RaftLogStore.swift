@@ -180,6 +180,17 @@ public final class RaftLogStore {
         guard let first = entries.first else { return }
         if let last = lastIndex, first.index <= last { try truncate(from: first.index) }
         if let last = lastIndex { precondition(first.index == last + 1, "appending \(first.index) after \(last)") }
+        do {
+            try appendRecords(entries)
+        } catch {
+            // Nothing of a failed append stays (a full disk may have taken part of a record):
+            // the log ends where it did, and the same append can be tried again.
+            if let last = lastIndex, first.index <= last { try? truncate(from: first.index) }
+            throw error
+        }
+    }
+
+    private func appendRecords(_ entries: [LogEntry]) throws(JournalError) {
         var batch: [UInt8] = []
         for entry in entries {
             precondition(entry.data.count <= entrySizeMaxBytes, "entry \(entry.index) of \(entry.data.count) bytes exceeds \(entrySizeMaxBytes)")
@@ -473,12 +484,22 @@ public final class RaftLogStore {
         try closeHandle()
         let header = Self.fileHeader(magic: Self.segmentMagic, clusterID: identity.clusterID, values: [firstIndex])
         let path = directory + "/segment-" + Self.paddedIndex(firstIndex) + ".log"
-        guard FileManager.default.createFile(atPath: path, contents: Data(header)) else {
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
             throw JournalError(.io, "cannot create \(path)")
         }
-        segments.append(Segment(firstIndex: firstIndex, path: path, offsets: [], sizeBytes: header.count))
+        segments.append(Segment(firstIndex: firstIndex, path: path, offsets: [], sizeBytes: 0))
         directoryDirty = true
-        try openHandle()
+        do {
+            try openHandle()
+            try writeToOpenSegment(header)
+        } catch {
+            // A segment without its whole header is no segment: gone, as if never started.
+            try? handle?.close()
+            handle = nil
+            segments.removeLast()
+            _ = unlink(path)
+            throw error
+        }
     }
 
     private func writeToOpenSegment(_ bytes: [UInt8]) throws(JournalError) {
@@ -487,7 +508,7 @@ public final class RaftLogStore {
         do {
             try handle!.write(contentsOf: Data(bytes))
         } catch {
-            throw JournalError(.io, "cannot write \(bytes.count) bytes to \(segments.last!.path): \(JournalFiles.describe(error))")
+            throw JournalFiles.writeError(error, "cannot write \(bytes.count) bytes to \(segments.last!.path)")
         }
         segments[segments.count - 1].sizeBytes += bytes.count
     }

@@ -89,6 +89,8 @@ public struct ProposalError: Error, CustomStringConvertible, Equatable {
         /// Too many proposals wait to commit already (`proposalsPendingMax`): nothing was
         /// journaled; retry after a pause.
         case overloaded
+        /// The leader's journal cannot write (its disk is full): nothing was journaled.
+        case noSpace
     }
     public let code: Code
     public let message: String
@@ -163,6 +165,8 @@ public actor RaftNode {
     private var stateMachineAppliedIndex: UInt64
     /// The checkpoint being serialized and saved, if any.
     private var checkpointRunning: Task<Void, any Error>?
+    /// Why the journal cannot write, while its disk is full.
+    private var diskFull: String?
     /// Callers of `checkpoint()` waiting for the ready loop to start one.
     private var checkpointRequests: [CheckedContinuation<Task<Void, any Error>, any Error>] = []
     private let statusBox: NIOLockedValueBox<RaftNodeStatus>
@@ -409,7 +413,7 @@ public actor RaftNode {
             let sendFirst = ready.role == .leader && ready.hardState.map { $0.term == persistedTerm } ?? true
             if sendFirst { send(messages) }
             let flushStarted = ContinuousClock.now
-            try await threadPool.runIfActive { [disk] in try disk.persist(ready) }
+            try await persist(ready)
             if !ready.entries.isEmpty { Metrics.Timer(label: "strata_journal_flush_duration_seconds").record(since: flushStarted) }
             if let hardState = ready.hardState { persistedTerm = hardState.term }
             if !sendFirst { send(messages) }
@@ -737,6 +741,7 @@ public actor RaftNode {
                 await self.compactAfterCheckpoint(snapshot, took: ContinuousClock.now - started)
                 if let digest { self.checkpointDigested(meta.index, digest) }
             } catch {
+                self.logger.error("checkpoint at index \(meta.index) failed: \(error)")
                 self.checkpointFinished()
                 throw error
             }
@@ -765,10 +770,45 @@ public actor RaftNode {
         logger.info("checkpoint at index \(index) (\(snapshot.data.count) bytes) in \(took)")
     }
 
+    /// Makes `ready` durable. A full disk is waited out: the write is retried every second, and
+    /// meanwhile nothing is acknowledged — this member sends nothing (a leader loses its
+    /// followers, who elect another), what waited fails with an unknown outcome, and a leader
+    /// refuses new proposals with the reason. Any other failure (an fsync, say) stops the node.
+    private func persist(_ ready: Ready) async throws {
+        while true {
+            do {
+                try await threadPool.runIfActive { [disk] in try disk.persist(ready) }
+                if let problem = diskFull {
+                    diskFull = nil
+                    Gauge(label: "strata_journal_disk_full").record(0)
+                    logger.notice("the journal writes again (it could not: \(problem))")
+                }
+                return
+            } catch let error as JournalError where error.code == .noSpace {
+                if diskFull == nil {
+                    Gauge(label: "strata_journal_disk_full").record(1)
+                    logger.error("the journal cannot write: \(error.message); nothing is acknowledged until it can (retrying every second)")
+                    failWaiters(ProposalError(code: .outcomeUnknown, message: "the journal at \(configuration.directory) cannot write (\(error.message)); retry with the same operation id", leaderHint: nil))
+                }
+                diskFull = error.message
+                try await Task.sleep(for: Self.diskFullRetryInterval)
+            }
+        }
+    }
+
+    static let diskFullRetryInterval = Duration.seconds(1)
+
+    /// Refuses a leader's new work while its journal cannot write.
+    private func refuseWhileDiskFull() throws(ProposalError) {
+        guard let diskFull, core.role == .leader else { return }
+        throw ProposalError(code: .noSpace, message: "the journal at \(configuration.directory) cannot write: \(diskFull); nothing was journaled", leaderHint: nil)
+    }
+
     // MARK: Requests
 
     /// Appends `data` to the journal and returns its index once it is committed and applied here.
     public func propose(_ data: [UInt8]) async throws(ProposalError) -> UInt64 {
+        try refuseWhileDiskFull()
         guard proposals.count < configuration.proposalsPendingMax else {
             throw ProposalError(code: .overloaded, message: "the journal has \(proposals.count) proposals waiting to commit, its bound (\(configuration.proposalsPendingMax)); nothing was journaled, retry", leaderHint: nil)
         }
@@ -794,6 +834,7 @@ public actor RaftNode {
     /// Returns once this member (the leader) has applied every entry committed before the call:
     /// a read made afterwards is linearizable.
     public func readBarrier() async throws(ProposalError) {
+        try refuseWhileDiskFull()
         let context = nextReadContext
         nextReadContext += 1
         do {
@@ -1010,6 +1051,8 @@ public actor RaftNode {
         let installed: SnapshotStore.Snapshot
         do {
             installed = try await threadPool.runIfActive { [disk] in try disk.snapshots.install(fileBytes: bytes) }
+        } catch let error as JournalError where error.code == .noSpace {
+            throw RPCError(.resourceExhausted, "\(configuration.address) cannot store the snapshot: \(error); the leader sends it again")
         } catch {
             throw RPCError(.invalidArgument, "received snapshot rejected: \(error)")
         }

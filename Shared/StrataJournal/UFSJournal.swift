@@ -40,6 +40,9 @@ public struct UFSJournalStatus: Sendable, Equatable {
     public var epoch: UInt64
     public var appliedIndex: UInt64
     public var checkpointIndex: UInt64
+    /// Set while this process is elected but its journal folder is full (it refuses writes
+    /// with this reason).
+    public var cannotWrite: String? = nil
 }
 
 /// The UFS journal of one master: a standby tails and replays the log files in the shared folder
@@ -79,6 +82,10 @@ public actor UFSJournal {
     private var leadershipWanted = false
     private var leadershipGrant: UInt64 = 0
     private var fencedGrant: UInt64?
+    /// Why the journal folder cannot be written (it is full), while it cannot: an elected
+    /// master keeps its election and takes a new epoch every second until it can, and refuses
+    /// proposals with this reason meanwhile.
+    private var cannotWrite: String?
     /// Wakes the run loop early (a leadership change, a checkpoint request, a fence).
     private let doorbell = Doorbell()
     private var checkpointRequests: [CheckedContinuation<Void, any Error>] = []
@@ -128,7 +135,8 @@ public actor UFSJournal {
     public nonisolated var latestStatus: UFSJournalStatus { statusBox.withLockedValue { $0 } }
 
     private func publishStatus() {
-        let status = UFSJournalStatus(role: role, epoch: epoch, appliedIndex: appliedIndex, checkpointIndex: checkpointIndex)
+        let status = UFSJournalStatus(role: role, epoch: epoch, appliedIndex: appliedIndex, checkpointIndex: checkpointIndex,
+                                      cannotWrite: leadershipWanted ? cannotWrite : nil)
         statusBox.withLockedValue { $0 = status }
         Metrics.Gauge(label: "strata_journal_applied_index").record(Double(appliedIndex))
         Metrics.Gauge(label: "strata_journal_term").record(Double(epoch))
@@ -142,7 +150,9 @@ public actor UFSJournal {
         defer { failPending(ProposalError(code: .stopped, message: "the journal is stopping", leaderHint: nil)) }
         while !Task.isCancelled {
             let grantUsable = fencedGrant != leadershipGrant
-            if leadershipWanted && grantUsable && role == .standby && options.mayLead {
+            if let cannotWrite, role == .leader {
+                await stepDown(reason: cannotWrite)
+            } else if leadershipWanted && grantUsable && role == .standby && options.mayLead {
                 await takeOver()
             } else if (!leadershipWanted || !grantUsable) && role != .standby {
                 await stepDown(reason: "the election no longer names this master")
@@ -177,6 +187,10 @@ public actor UFSJournal {
     public func setLeadership(_ leads: Bool) {
         if leads && !leadershipWanted { leadershipGrant += 1 }
         leadershipWanted = leads
+        if !leads && cannotWrite != nil {
+            cannotWrite = nil
+            publishStatus()
+        }
         wake()
     }
 
@@ -328,14 +342,33 @@ public actor UFSJournal {
             Metrics.Counter(label: "strata_journal_leader_elections_total").increment()
             roleContinuation.yield(true)
             logger.notice("leading the UFS journal in epoch \(taken) from index \(sealedThrough + 1)")
+            if let problem = cannotWrite {
+                cannotWrite = nil
+                publishStatus()
+                logger.notice("the journal writes again (it could not: \(problem))")
+            }
             await onLeading?()
+        } catch let error as JournalError where error.code == .noSpace {
+            // Still elected: try again in a second, with a new epoch (this one may hold part of
+            // what failed).
+            if cannotWrite == nil { logger.error("could not take over the UFS journal: \(error); trying again every second") }
+            cannotWrite = "the journal at \(options.folder) cannot write: \(error.message)"
+            role = .standby
+            publishStatus()
+            try? await Task.sleep(for: Self.cannotWriteRetryInterval)
         } catch {
-            logger.error("could not take over the UFS journal: \(error)")
+            // Another master may do better: leave the election (after a pause, so that a
+            // lasting problem does not spin) and enter it again.
+            logger.error("could not take over the UFS journal: \(error); leaving the election to enter it again")
             role = .standby
             fencedGrant = grant
             publishStatus()
+            try? await Task.sleep(for: Self.cannotWriteRetryInterval)
+            fencingContinuation.yield()
         }
     }
+
+    static let cannotWriteRetryInterval = Duration.seconds(1)
 
     /// Copies the valid prefix (through `index`) of every older epoch's open log into a
     /// completed log and removes the open file; a deposed leader still holding it writes into a
@@ -375,8 +408,15 @@ public actor UFSJournal {
 
     // MARK: Requests
 
+    /// An elected master whose journal folder is full refuses with the reason.
+    private func refuseWhileCannotWrite() throws(ProposalError) {
+        guard let cannotWrite, leadershipWanted else { return }
+        throw ProposalError(code: .noSpace, message: cannotWrite + "; nothing was journaled", leaderHint: nil)
+    }
+
     /// Appends `data` and returns its index once it is durable, fence-checked and applied here.
     public func propose(_ data: [UInt8]) async throws(ProposalError) -> UInt64 {
+        try refuseWhileCannotWrite()
         guard role == .leader else { throw ProposalError(code: .notLeader, message: "not the leading master", leaderHint: nil) }
         guard data.count <= options.entrySizeMaxBytes else {
             throw ProposalError(code: .refused, message: "journal entry of \(data.count) bytes exceeds \(options.entrySizeMaxBytes)", leaderHint: nil)
@@ -414,8 +454,19 @@ public actor UFSJournal {
                 let unknown = ProposalError(code: .outcomeUnknown, message: "journal write not acknowledged: \(error); retry with the same operation id", leaderHint: nil)
                 for item in batch { item.continuation.resume(throwing: unknown) }
                 // Nothing more may be written in this epoch: the file may hold a partial batch.
-                fenced("\(error)")
-                failPending(ProposalError(code: .notLeader, message: "this master stopped leading: \(error)", leaderHint: nil))
+                if let error = error as? JournalError, error.code == .noSpace {
+                    // The folder is full: this master stays elected and starts a new epoch once
+                    // it has room (the run loop steps down and takes over again).
+                    let reason = "the journal at \(options.folder) cannot write: \(error.message)"
+                    logger.error("\(reason); nothing is acknowledged until it can (taking a new epoch every second)")
+                    cannotWrite = reason
+                    publishStatus()
+                    failPending(ProposalError(code: .noSpace, message: reason + "; nothing was journaled", leaderHint: nil))
+                    wake()
+                } else {
+                    fenced("\(error)")
+                    failPending(ProposalError(code: .notLeader, message: "this master stopped leading: \(error)", leaderHint: nil))
+                }
                 break
             }
             lastWritten = entries.last!.index
@@ -444,6 +495,7 @@ public actor UFSJournal {
     /// Returns once a read served afterwards is linearizable: this process leads and no newer
     /// epoch has been taken (its own writes are applied before they are acknowledged).
     public func readBarrier() async throws(ProposalError) {
+        try refuseWhileCannotWrite()
         guard role == .leader, let writer else { throw ProposalError(code: .notLeader, message: "not the leading master", leaderHint: nil) }
         let isFenced: Bool
         do {

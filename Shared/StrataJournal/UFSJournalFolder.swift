@@ -294,12 +294,18 @@ final class UFSLogWriter: @unchecked Sendable {
 
     private static func create(_ journal: UFSJournalFolder, epoch: UInt64, first: UInt64) throws(JournalError) -> (FileHandle, String) {
         let path = journal.openLogPath(epoch: epoch, first: first)
-        guard FileManager.default.createFile(atPath: path, contents: Data(journal.header(epoch: epoch, first: first))) else {
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
             throw JournalError(.io, "cannot create \(path)")
         }
         do {
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-            try handle.seekToEnd()
+            do {
+                try handle.write(contentsOf: Data(journal.header(epoch: epoch, first: first)))
+            } catch {
+                try? handle.close()
+                _ = unlink(path)  // a log without its whole header is no log
+                throw JournalFiles.writeError(error, "cannot write the header of \(path)")
+            }
             if journal.sync {
                 try handle.synchronize()
                 try JournalFiles.syncDirectory(of: path)
@@ -330,7 +336,7 @@ final class UFSLogWriter: @unchecked Sendable {
             try handle.write(contentsOf: Data(bytes))
             if journal.sync { try handle.synchronize() }
         } catch {
-            throw JournalError(.io, "cannot write \(bytes.count) bytes to \(path): \(JournalFiles.describe(error))")
+            throw JournalFiles.writeError(error, "cannot write \(bytes.count) bytes to \(path)")
         }
         sizeBytes += bytes.count
         lastIndex = entries.last!.index

@@ -119,6 +119,16 @@ public final class TestNetwork: Sendable {
         try drop(on: host, from: gateway)
     }
 
+    /// Cuts `host` off from one service on the gateway (its TCP `port`, both ways): say, a
+    /// master from ZooKeeper, while clients still reach it. The service hears nothing from the
+    /// host, so a session the host holds there expires.
+    public func cutFromGateway(_ host: NetworkHost, port: Int) throws {
+        let rule = "port \(host.namespace) \(port)"
+        guard faults.withLockedValue({ $0.insert(rule).inserted }) else { return }
+        try Self.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-A", "INPUT", "-s", gateway, "-p", "tcp", "--sport", "\(port)", "-j", "DROP"])
+        try Self.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-A", "OUTPUT", "-d", gateway, "-p", "tcp", "--dport", "\(port)", "-j", "DROP"])
+    }
+
     /// Caps what `host` receives over its link at `kilobitsPerSecond` (tbf on the bridge side).
     public func limitRate(_ host: NetworkHost, kilobitsPerSecond: Int) throws {
         try Self.run(["/usr/sbin/tc", "qdisc", "replace", "dev", host.link, "root", "tbf", "rate", "\(kilobitsPerSecond)kbit",
@@ -138,7 +148,10 @@ public final class TestNetwork: Sendable {
                 _ = try? Self.run(["/usr/sbin/tc", "qdisc", "del", "dev", parts[1], "root"])
             }
         }
-        for host in hosts { try Self.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-F", "INPUT"]) }
+        for host in hosts {
+            try Self.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-F", "INPUT"])
+            try Self.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-F", "OUTPUT"])
+        }
     }
 
     private func drop(on host: NetworkHost, from address: String) throws {

@@ -11,7 +11,8 @@ import Synchronization
 
 /// A fault campaign against a real cluster: masters each on a host of their own (network
 /// namespaces), concurrent clients whose every operation is recorded, and a seeded nemesis that
-/// kills, pauses, partitions and slows the hosts. Then everything heals, the history is checked
+/// kills, pauses, partitions and slows the hosts, fills and corrupts their journals, and cuts off
+/// or restarts ZooKeeper. Then everything heals, the history is checked
 /// for linearizability, every master must hold the same state, and a table says what happened.
 @main
 struct ChaosCommand: AsyncParsableCommand {
@@ -104,6 +105,25 @@ enum Fault: String, CaseIterable, ExpressibleByArgument, Sendable {
     case follower
     /// Limit one host's link to 500 kbit/s.
     case slow
+    /// Fill the leader's journal disk (each journal is on a small tmpfs; the UFS journal's
+    /// shared folder is one), then free it.
+    case diskfull
+    /// kill -9 a follower master, flip a byte in its newest log segment and in its newest
+    /// snapshot, restart it (embedded journal only: the UFS journal has one copy).
+    case corrupt
+    /// Cut the leader off from ZooKeeper only (clients still reach it) for longer than its
+    /// session: the server expires the session and another master takes a newer epoch (UFS).
+    case zkexpire
+    /// kill -9 the ZooKeeper server and restart it on the same data (UFS).
+    case zkrestart
+
+    func applies(to kind: ClusterKind) -> Bool {
+        switch self {
+        case .corrupt: kind != .ufs
+        case .zkexpire, .zkrestart: kind == .ufs
+        default: true
+        }
+    }
 }
 
 /// One line on standard output at once.
@@ -166,18 +186,36 @@ struct Campaign: Sendable {
             defer { network.close() }
             // Frequent CHECKPOINT entries: at each, every master digests its state and the
             // journal compares the digests.
-            let extra = ["strata.master.journal.checkpoint.period.entries": String(Self.checkpointPeriodEntries)]
+            // Small segments, so that checkpoints compact the log on the journals' small disks.
+            let extra = ["strata.master.journal.checkpoint.period.entries": String(Self.checkpointPeriodEntries),
+                         "strata.master.embedded.journal.segment.size": "1MB"]
             let cluster: MasterCluster
+            var zooKeeper: ZooKeeperEnsemble? = nil
             switch kind {
             case .embedded:
                 cluster = try await MasterCluster.prepare(harness, count: 3, extra: extra, network: network)
             case .journalNode:
                 cluster = try await MasterCluster.prepare(harness, count: 2, journalNodes: 1, extra: extra, network: network)
             case .ufs:
-                let zooKeeper = try await ZooKeeperEnsemble.start(harness, count: 1, clientAddress: network.gateway)
-                cluster = try await MasterCluster.prepareUFS(harness, count: 3, zooKeeper: zooKeeper, sessionTimeout: .seconds(3),
+                zooKeeper = try await ZooKeeperEnsemble.start(harness, count: 1, clientAddress: network.gateway)
+                cluster = try await MasterCluster.prepareUFS(harness, count: 3, zooKeeper: zooKeeper!, sessionTimeout: .seconds(3),
                                                              extra: extra, network: network)
             }
+            // Each master's journal on a small disk of its own (the UFS journal: its shared folder).
+            var disks: [String: SmallDisk] = [:]
+            var mounted: [SmallDisk] = []
+            defer { for disk in mounted { disk.unmount() } }
+            if kind == .ufs {
+                let shared = try SmallDisk.mount(over: cluster.members[0].properties["strata.master.journal.folder"]!, sizeBytes: Self.diskBytes)
+                mounted.append(shared)
+                for member in cluster.members { disks[member.name] = shared }
+            } else {
+                for member in cluster.members {
+                    disks[member.name] = try SmallDisk.mount(over: Self.journalFolder(member), sizeBytes: Self.diskBytes)
+                    mounted.append(disks[member.name]!)
+                }
+            }
+            let applicable = faults.filter { $0.applies(to: kind) }
             let processes = NIOLockedValueBox<[String: TestProcess]>([:])
             @Sendable func start(_ member: MasterCluster.Member, suffix: String = "") async throws {
                 let process = member.name.hasPrefix("journalnode")
@@ -232,7 +270,7 @@ struct Campaign: Sendable {
                     try await Task.sleep(for: .milliseconds(Int64.random(in: 1000...2000, using: &random)))
                     guard ContinuousClock.now - started < duration else { break }
                     round += 1
-                    let fault = faults[Int.random(in: 0..<faults.count, using: &random)]
+                    let fault = applicable[Int.random(in: 0..<applicable.count, using: &random)]
                     guard let leader = try? await cluster.leader(timeout: .seconds(10)) else {
                         say(String(format: "  %6.1f s  no leader found; no fault this round", (ContinuousClock.now - started).seconds))
                         continue
@@ -269,10 +307,33 @@ struct Campaign: Sendable {
                         try network.limitRate(network.hosts[Int.random(in: 0..<3, using: &random)], kilobitsPerSecond: 500)
                         try await Task.sleep(for: hold)
                         try network.heal()
+                    case .diskfull:
+                        let disk = disks[leader.name]!
+                        try disk.fill()
+                        try await Task.sleep(for: hold)
+                        disk.free()
+                    case .corrupt:
+                        let masters = followers.filter { !$0.name.hasPrefix("journalnode") }
+                        let victim = masters[Int.random(in: 0..<masters.count, using: &random)]
+                        processes.withLockedValue { $0[victim.name] }?.kill()
+                        _ = try await processes.withLockedValue { $0[victim.name] }?.waitForExit()
+                        let flipped = Self.flipBytes(journal: Self.journalFolder(victim), using: &random)
+                        say("             \(victim.name): flipped \(flipped.isEmpty ? "nothing (no files yet)" : flipped.joined(separator: ", "))")
+                        try await Task.sleep(for: hold / 2)
+                        try await start(victim, suffix: "-r\(round)")
+                    case .zkexpire:
+                        try network.cutFromGateway(leader.host!.host, port: zooKeeper!.servers[0].clientPort)
+                        try await Task.sleep(for: hold + .seconds(3))  // past the 3 s session timeout
+                        try network.heal()
+                    case .zkrestart:
+                        zooKeeper!.kill(1)
+                        try await Task.sleep(for: hold / 2)
+                        try await zooKeeper!.restart(1)
                     }
                 }
                 // Heal everything; the clients go on a little on the healed cluster, then stop.
                 try network.heal()
+                for disk in mounted { disk.free() }
                 for process in processes.withLockedValue({ Array($0.values) }) { process.signal(SIGCONT) }
                 try await reviveCrashed()
                 try await Task.sleep(for: .seconds(3))
@@ -315,10 +376,37 @@ struct Campaign: Sendable {
                 "  converged              \(convergence.text)",
                 "  anomalies              \(seen.anomalies.isEmpty ? "none" : "\(seen.anomalies.count): " + seen.anomalies.prefix(5).joined(separator: "; "))",
             ]
+            let logs = harness.allLogs().components(separatedBy: "\n")
+            func count(_ text: String) -> Int { logs.filter { $0.contains(text) }.count }
+            lines.insert("  journals reported      \(count("journal repaired at start-up")) repairs at start-up, \(count("nothing is acknowledged until it can") + logs.filter { $0.contains("could not take over the UFS journal") && $0.contains("No space left") }.count) disk-full stalls, "
+                         + "\(count("fenced: ")) fenced writes (a newer epoch)", at: lines.count - 1)
             let passed = verdict.isLinearizable && convergence.ok && seen.anomalies.isEmpty && seen.ok > 0
             lines.append("  verdict                \(passed ? "PASSED" : "FAILED")")
             return Report(table: lines.joined(separator: "\n"), passed: passed)
         }
+    }
+
+    static let diskBytes = 64 << 20
+
+    static func journalFolder(_ member: MasterCluster.Member) -> String {
+        member.properties["strata.home"]! + "/journal"
+    }
+
+    /// Flips one byte (past the file header) in the newest log segment and in the newest
+    /// snapshot under `journal`; returns what it did, file and offset.
+    static func flipBytes(journal: String, using random: inout SplitMix64) -> [String] {
+        var flipped: [String] = []
+        for (folder, prefix) in [("log", "segment-"), ("snapshots", "snapshot-")] {
+            let directory = journal + "/" + folder
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+                .filter { $0.hasPrefix(prefix) && ($0.hasSuffix(".log") || $0.hasSuffix(".snap")) }.sorted()
+            guard let newest = names.last, var bytes = FileManager.default.contents(atPath: directory + "/" + newest), bytes.count > 64 else { continue }
+            let offset = Int.random(in: 48..<bytes.count, using: &random)
+            bytes[offset] ^= UInt8.random(in: 1...255, using: &random)
+            guard FileManager.default.createFile(atPath: directory + "/" + newest, contents: bytes) else { continue }
+            flipped.append("\(folder)/\(newest) at \(offset)")
+        }
+        return flipped
     }
 
     /// One client: random operations on files f0–f3 of the key directories, each recorded.
@@ -366,8 +454,10 @@ struct Campaign: Sendable {
                 case .notFound:
                     recorder.complete(id, .notFound)
                     stats.succeeded()
-                case .unavailable, .deadlineExceeded, .cancelled:
-                    recorder.unknown(id)  // it may have happened, or may yet
+                case .unavailable, .deadlineExceeded, .cancelled, .resourceExhausted:
+                    // It may have happened, or may yet (a refusal for a full disk may follow an
+                    // attempt whose outcome is unknown).
+                    recorder.unknown(id)
                     stats.state.withLock { $0.unknown += 1 }
                 case .invalidArgument, .failedPrecondition:
                     recorder.fail(id)  // refused before anything was journaled; and not expected

@@ -127,6 +127,7 @@ handlers.register(TestServiceMethods.propose) { request, _ in
         switch error.code {
         case .notLeader: throw RPCError(.notLeader, error.message, leaderHint: error.leaderHint?.description)
         case .outcomeUnknown, .stopped, .overloaded: throw RPCError(.unavailable, error.message)
+        case .noSpace: throw RPCError(.resourceExhausted, error.message)
         case .refused: throw RPCError(.failedPrecondition, error.message)
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import StrataCore
+import StrataTesting
 import StrataWire
 import Testing
 @testable import StrataJournal
@@ -27,6 +28,52 @@ import Testing
 
     func segmentFiles(_ directory: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("segment-") }.sorted()
+    }
+
+    /// A full disk: the append that does not fit fails with `.noSpace` naming the segment, and
+    /// leaves nothing of itself — not a partial record, not a headerless segment. Once space
+    /// returns the same append succeeds, and a reopen finds every entry and nothing to repair.
+    @Test func anAppendThatFindsTheDiskFullLeavesNothingAndSucceedsOnceSpaceReturns() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let disk = try SmallDisk.mount(over: directory, sizeBytes: 256 * 1024)
+        defer { disk.unmount() }
+        let (store, _) = try open(directory)
+        try store.append(entries(1...10))
+        try store.flush()
+        try disk.fill()
+        var next: UInt64 = 11
+        func appendFails(_ count: UInt64, size: Int) {
+            let segments = segmentFiles(directory)
+            do {
+                try store.append(entries(next...(next + count - 1), size: size))
+                try store.flush()
+                next += count
+                Issue.record("an append of \(count) entries fitted on a full disk")
+            } catch {
+                #expect(error.code == .noSpace, "\(error)")
+                #expect(error.message.contains(directory) && error.message.contains("No space left on device"), "\(error.message)")
+            }
+            #expect(store.lastIndex == next - 1)
+            #expect(segmentFiles(directory) == segments, "a failed append left a segment behind")
+        }
+        // Inside the open segment (1 KiB segments here), twice.
+        appendFails(30, size: 200)
+        appendFails(30, size: 200)
+        // Starting a new segment: the open one is full, so the first record needs a new file.
+        disk.free()
+        try store.append(entries(next...next, size: 1000))
+        try store.flush()
+        next += 1
+        try disk.fill()
+        appendFails(1, size: 1000)
+        disk.free()
+        try store.append(entries(next...(next + 29), size: 200))
+        try store.flush()
+        let (_, recovered) = try open(directory)
+        #expect(recovered.repairs.isEmpty, "\(recovered.repairs)")
+        #expect(recovered.entries.map(\.index) == Array(1...(next + 29)))
+        #expect(recovered.entries.last?.data.count == 200)
     }
 
     @Test func appendFlushReopen() throws {

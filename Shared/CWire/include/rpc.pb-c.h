@@ -48,7 +48,11 @@ typedef enum _Strata__StatusCode {
   /*
    * the caller cancelled the call
    */
-  STRATA__STATUS_CODE__CANCELLED = 11
+  STRATA__STATUS_CODE__CANCELLED = 11,
+  /*
+   * a resource ran out (the journal's disk is full): nothing was done
+   */
+  STRATA__STATUS_CODE__RESOURCE_EXHAUSTED = 12
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(STRATA__STATUS_CODE)
 } Strata__StatusCode;
 

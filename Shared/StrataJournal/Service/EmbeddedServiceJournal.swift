@@ -126,6 +126,7 @@ public final class EmbeddedServiceJournal: ServiceJournal {
         case .notLeader: RPCError(.notLeader, error.message, leaderHint: error.leaderHint?.description)
         case .refused: RPCError(.failedPrecondition, error.message)
         case .outcomeUnknown, .stopped, .overloaded: RPCError(.unavailable, error.message)
+        case .noSpace: RPCError(.resourceExhausted, error.message)
         }
     }
 }

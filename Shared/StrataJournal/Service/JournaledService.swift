@@ -95,6 +95,8 @@ public final class JournaledService<StateMachine: OutcomeStateMachine>: Sendable
             RPCError(.unavailable, "\(error.message); retry with the same operation id")
         case .overloaded:
             RPCError(.unavailable, error.message)
+        case .noSpace:
+            RPCError(.resourceExhausted, error.message)
         case .refused:
             RPCError(.failedPrecondition, error.message)
         }

@@ -17,7 +17,12 @@ public final class UFSServiceJournal: ServiceJournal {
     }
 
     public var kind: JournalKind { .ufs }
-    public var isLeader: Bool { journal.latestStatus.role == .leader }
+    /// Leading, or elected with a full journal folder (requests then reach the journal, which
+    /// refuses them with the reason).
+    public var isLeader: Bool {
+        let status = journal.latestStatus
+        return status.role == .leader || status.cannotWrite != nil
+    }
     public var zooKeeperAddress: String? { election.options.session.connectString }
 
     public func leadershipChanges() -> AsyncStream<Bool> { journal.roleChanges }
@@ -36,7 +41,7 @@ public final class UFSServiceJournal: ServiceJournal {
             }
             group.addTask {
                 for await _ in self.journal.fencings {
-                    self.logger.warning("a newer epoch fenced this \(self.domain.serviceName)'s journal; leaving the ZooKeeper election to enter it again")
+                    self.logger.warning("this \(self.domain.serviceName)'s journal may not write (a newer epoch fenced it, or it could not take over); leaving the ZooKeeper election to enter it again")
                     await self.election.resign()
                 }
             }

@@ -12,6 +12,7 @@ public enum StatusCode: Int32, Sendable, CaseIterable, CustomStringConvertible {
     case `internal` = 9
     case unimplemented = 10
     case cancelled = 11
+    case resourceExhausted = 12
 
     public var description: String {
         switch self {
@@ -27,6 +28,7 @@ public enum StatusCode: Int32, Sendable, CaseIterable, CustomStringConvertible {
         case .internal: "INTERNAL"
         case .unimplemented: "UNIMPLEMENTED"
         case .cancelled: "CANCELLED"
+        case .resourceExhausted: "RESOURCE_EXHAUSTED"
         }
     }
 }
