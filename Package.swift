@@ -261,10 +261,17 @@ let package = Package(
         // its clients' history checked for linearizability.
         .executableTarget(
             name: "strata-chaos",
-            dependencies: ["StrataTesting", "StrataClient", "StrataCore", "StrataWire", "StrataLinearizability", "StrataRaft",
+            dependencies: ["StrataTesting", "StrataClient", "StrataCore", "StrataWire", "StrataLinearizability", "StrataRaft", "StrataJob",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             path: "Tests/Chaos"
+        ),
+        // Added latency for the campaign: a TCP proxy that delays every byte (no netem here).
+        .executableTarget(
+            name: "strata-delay-proxy",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Tests/DelayProxy"
         ),
         .executableTarget(
             name: "strata-bench-journal",

@@ -29,14 +29,15 @@ struct BackupCommand: AsyncParsableCommand {
             print("Backup \(status.id) is taken by \(status.host)\(status.delegated ? " (a standby; the leader keeps serving)" : " (the leader)")")
             guard let host = HostAndPort(parsing: status.host) else { throw CommandFailure("the leader named no master for the backup ('\(status.host)')") }
             let taker = RPCClient(address: host, frameSizeMaxBytes: 1 << 20)
-            defer { Task { await taker.close() } }
             var lastLine = ""
+            var lost: RPCError? = nil
             while status.state == .running {
-                try await Task.sleep(for: .milliseconds(200))
+                try? await Task.sleep(for: .milliseconds(200))
                 do throws(RPCError) {
                     status = try await taker.call(FileSystemMethods.backupStatus, BackupStatusRequest(id: status.id), deadline: .seconds(5))
                 } catch {
-                    throw CommandFailure("lost track of backup \(status.id) on \(host): \(error.message)")
+                    lost = error
+                    break
                 }
                 var line = "  \(status.phase)"
                 if status.phase == "writing" && status.bytes > 0 {
@@ -45,6 +46,8 @@ struct BackupCommand: AsyncParsableCommand {
                 if line != lastLine && status.state == .running { print(line) }
                 lastLine = line
             }
+            await taker.close()
+            if let lost { throw CommandFailure("lost track of backup \(status.id) on \(host): \(lost.message)") }
             guard status.state == .completed else { throw CommandFailure("backup \(status.id) on \(host) failed: \(status.error)") }
             print("Backup complete: \(status.path)")
             print("  \(status.bytes) bytes, \(status.entries) entries")

@@ -50,7 +50,7 @@ await ServiceProcess.main(ServiceProcessDescription(
         return ServiceParts(
             handlers: opened.handlers(["rpc": { master.register(into: &$0); blockMaster.register(into: &$0); backups.register(into: &$0) }]),
             foundation: opened.foundation,
-            services: [BlockMasterService(blockMaster: blockMaster)] + opened.watchers + restoring + daily,
+            services: [BlockMasterService(blockMaster: blockMaster), OwnedTasksService(backups.background)] + opened.watchers + restoring + daily,
             role: { await master.role() },
             web: { await web.handle($0) })
     }

@@ -12,16 +12,24 @@ extension Backup {
         } catch {
             throw BackupError("cannot read backup \(location): \(error.message)")
         }
-        defer { Task { await reader.close() } }
-        guard reader.sizeBytes <= Int64(sizeMaxBytes) else { throw BackupError("backup \(location) is \(reader.sizeBytes) bytes, more than the \(sizeMaxBytes) a backup may be") }
         var file = ByteBuffer()
-        file.reserveCapacity(Int(reader.sizeBytes))
-        while Int64(file.readableBytes) < reader.sizeBytes {
-            var chunk: ByteBuffer
-            do { chunk = try await reader.read(at: Int64(file.readableBytes), count: 8 << 20) } catch { throw BackupError("cannot read backup \(location): \(error.message)") }
-            guard chunk.readableBytes > 0 else { break }
-            file.writeBuffer(&chunk)
+        var failure: BackupError? = nil
+        if reader.sizeBytes > Int64(sizeMaxBytes) {
+            failure = BackupError("backup \(location) is \(reader.sizeBytes) bytes, more than the \(sizeMaxBytes) a backup may be")
+        } else {
+            file.reserveCapacity(Int(reader.sizeBytes))
+            while Int64(file.readableBytes) < reader.sizeBytes {
+                var chunk: ByteBuffer
+                do { chunk = try await reader.read(at: Int64(file.readableBytes), count: 8 << 20) } catch {
+                    failure = BackupError("cannot read backup \(location): \(error.message)")
+                    break
+                }
+                guard chunk.readableBytes > 0 else { break }
+                file.writeBuffer(&chunk)
+            }
         }
+        await reader.close()
+        if let failure { throw failure }
         return try Backup(decoding: file, name: location)
     }
 }

@@ -167,6 +167,9 @@ public actor RaftNode {
     private var checkpointRunning: Task<Void, any Error>?
     /// Why the journal cannot write, while its disk is full.
     private var diskFull: String?
+    /// Work started outside the run loop's task group (closing a removed member's link, saving
+    /// peer storage, a checkpoint past unreadable entries); ended by `shutdown()`.
+    private let background = OwnedTasks()
     /// Callers of `checkpoint()` waiting for the ready loop to start one.
     private var checkpointRequests: [CheckedContinuation<Task<Void, any Error>, any Error>] = []
     private let statusBox: NIOLockedValueBox<RaftNodeStatus>
@@ -322,13 +325,13 @@ public actor RaftNode {
         for (member, link) in links where !membership.members.contains(member) {
             links[member] = nil
             linkTasks.removeValue(forKey: member)?.cancel()
-            Task { await link.close() }
+            background.spawn { await link.close() }
         }
         // A removed member may come back with a new disk: it joins as a new member.
         let removed = peerStorage.keys.filter { !membership.members.contains($0) && $0 != memberID }
         if !removed.isEmpty {
             for member in removed { peerStorage[member] = nil }
-            Task { try? await self.savePeerStorage() }
+            background.spawn { try? await self.savePeerStorage() }
         }
         if running {
             for (member, link) in links where linkTasks[member] == nil { linkTasks[member] = Task { await link.run() } }
@@ -340,6 +343,7 @@ public actor RaftNode {
         roleContinuation.finish()
         failWaiters(ProposalError(code: .stopped, message: "the journal is stopping", leaderHint: nil))
         for link in links.values { await link.close() }
+        await background.shutdown()
         for waiter in checkpointRequests { waiter.resume(throwing: ProposalError(code: .stopped, message: "the journal is stopping", leaderHint: nil)) }
         checkpointRequests = []
         if let running = checkpointRunning { _ = try? await running.value }
@@ -401,9 +405,9 @@ public actor RaftNode {
                     // send those members a snapshot instead.
                     logger.warning("taking a checkpoint so that members needing unreadable entries get a snapshot instead")
                     checkpointingPastUnreadable = true
-                    Task {
+                    background.spawn {
                         try? await self.checkpoint()
-                        self.checkpointPastUnreadableDone()
+                        await self.checkpointPastUnreadableDone()
                     }
                 }
             }

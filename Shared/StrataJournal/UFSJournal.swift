@@ -86,6 +86,8 @@ public actor UFSJournal {
     /// master keeps its election and takes a new epoch every second until it can, and refuses
     /// proposals with this reason meanwhile.
     private var cannotWrite: String?
+    /// The flush loop and checkpoints served for a leader; ended by `shutdown()`.
+    private let background = OwnedTasks()
     /// Wakes the run loop early (a leadership change, a checkpoint request, a fence).
     private let doorbell = Doorbell()
     private var checkpointRequests: [CheckedContinuation<Void, any Error>] = []
@@ -171,6 +173,7 @@ public actor UFSJournal {
 
     public func shutdown() async {
         failPending(ProposalError(code: .stopped, message: "the journal is stopping", leaderHint: nil))
+        await background.shutdown()
         writer?.close()
         writer = nil
         roleContinuation.finish()
@@ -429,7 +432,7 @@ public actor UFSJournal {
                 pending.append((data, continuation))
                 if !flushing {
                     flushing = true
-                    Task { await self.flushLoop() }
+                    background.spawn { await self.flushLoop() }
                 }
             }
         } catch let error as ProposalError {
@@ -516,7 +519,7 @@ public actor UFSJournal {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             checkpointRequests.append(continuation)
             if role == .standby || !flushing { wake() }
-            if role != .standby && !flushing { Task { await self.serveCheckpointRequests() } }
+            if role != .standby && !flushing { background.spawn { await self.serveCheckpointRequests() } }
         }
     }
 

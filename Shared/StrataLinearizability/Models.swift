@@ -139,3 +139,66 @@ public struct NamespaceModel: LinearizabilityModel {
         return Dictionary(grouping: history) { find(Self.top($0.input.paths[0])) }.sorted { $0.key < $1.key }.map(\.value)
     }
 }
+
+/// Jobs of the job service. A submit creates a job under a fresh id the service picks; a job's
+/// state only moves forward (CREATED → RUNNING → a final state: COMPLETED, FAILED, CANCELED) and a
+/// final state never changes; a job that was submitted is never NOT_FOUND afterwards. Each job is
+/// checked on its own: its submit and the status reads of it. A submit with no answer has no id,
+/// and nobody can ask about its job: it constrains nothing and is left out.
+public struct JobModel: LinearizabilityModel {
+    public enum Input: Sendable, Hashable {
+        /// `tag` tells submits apart in a history (the service picks the id).
+        case submit(tag: Int)
+        case status(UInt64)
+    }
+
+    public enum Output: Sendable, Hashable {
+        case submitted(UInt64)
+        /// A `JobStatus` raw value: 1 CREATED, 2 RUNNING, 3 and up final.
+        case state(UInt8)
+        case notFound
+    }
+
+    public static let created: UInt8 = 1
+    public static let firstFinal: UInt8 = 3
+
+    public init() {}
+
+    /// One partition holds one job: nil before its submit, else the state last seen.
+    public var initialState: UInt8? { nil }
+
+    public func step(_ state: UInt8?, _ input: Input, _ output: Output?) -> UInt8?? {
+        switch input {
+        case .submit:
+            guard state == nil else { return nil }
+            guard output == nil || { if case .submitted = output! { true } else { false } }() else { return nil }
+            return .some(Self.created)
+        case .status:
+            switch output {
+            case nil: return .some(state)
+            case .notFound?: return state == nil ? .some(nil) : nil
+            case .state(let seen)?:
+                guard let current = state, Self.follows(seen, current) else { return nil }
+                return .some(seen)
+            case .submitted?: return nil
+            }
+        }
+    }
+
+    /// Whether a job in `current` may next be seen in `next`.
+    static func follows(_ next: UInt8, _ current: UInt8) -> Bool {
+        next == current || (current < firstFinal && next > current)
+    }
+
+    public func partition(_ history: [Operation<Input, Output>]) -> [[Operation<Input, Output>]] {
+        var byJob: [UInt64: [Operation<Input, Output>]] = [:]
+        for operation in history {
+            switch (operation.input, operation.outcome) {
+            case (.submit, .completed(.submitted(let id))): byJob[id, default: []].append(operation)
+            case (.submit, _): continue
+            case (.status(let id), _): byJob[id, default: []].append(operation)
+            }
+        }
+        return byJob.sorted { $0.key < $1.key }.map(\.value)
+    }
+}

@@ -55,6 +55,8 @@ public struct BlockMasterState: Sendable {
                                  startTimeMilliseconds: request.startTimeMilliseconds, lost: false, blocks: [:], registered: true)
         }
         var worker = workers[id]!
+        precondition(worker.registered && !worker.lost && worker.startTimeMilliseconds == request.startTimeMilliseconds,
+                     "worker \(id) reported blocks without a registration for this start (registered \(worker.registered), lost \(worker.lost))")
         worker.address = request.address
         worker.tiers = request.tiers
         worker.lastHeartbeatMilliseconds = now
@@ -75,6 +77,7 @@ public struct BlockMasterState: Sendable {
     public mutating func detectLost(nowMilliseconds now: Int64, timeoutMilliseconds: Int64) -> [Worker] {
         var lost: [Worker] = []
         for (id, worker) in workers where !worker.lost && now - worker.lastHeartbeatMilliseconds > timeoutMilliseconds {
+            precondition(worker.registered, "worker \(id) is neither lost nor registered")
             dropLocations(of: worker)
             workers[id]!.lost = true
             workers[id]!.registered = false
@@ -94,8 +97,11 @@ public struct BlockMasterState: Sendable {
 
     /// The live workers holding `block`, with the tier it is in on each.
     public func locations(of block: UInt64) -> [(worker: Worker, tier: String)] {
-        (locations[block] ?? []).sorted().compactMap { id in
-            guard let worker = workers[id], !worker.lost, let tier = worker.blocks[block] else { return nil }
+        (locations[block] ?? []).sorted().map { id in
+            // Losing a worker drops its locations, and a location is added only with the block.
+            guard let worker = workers[id], !worker.lost, let tier = worker.blocks[block] else {
+                preconditionFailure("block \(block) is located on worker \(id), which \(workers[id] == nil ? "is unknown" : workers[id]!.lost ? "is lost" : "does not hold it")")
+            }
             return (worker, tier)
         }
     }

@@ -29,6 +29,8 @@ public final class MasterBackups: Sendable {
     let exportJobTable: @Sendable () async throws -> ExportedJobTable?
     let logger: Logger
     private let backups = NIOLockedValueBox<[UInt64: BackupStatus]>([:])
+    /// Backups being taken; ended by `shutdown()` (the master's `OwnedTasksService`).
+    public let background = OwnedTasks()
     /// Write size: progress moves at least this often.
     static let chunkBytes = 4 << 20
     static let statusesKept = 64
@@ -70,10 +72,10 @@ public final class MasterBackups: Sendable {
         for member in info.masters where member.rpcAddress != info.thisRPCAddress && member.role != JournalRole.leader.rawValue
             && member.role != EmbeddedServiceJournal.journalNodeRole {
             guard let address = HostAndPort(parsing: member.rpcAddress) else { continue }
-            let client = RPCClient(address: address, frameSizeMaxBytes: 1 << 20, connectTimeout: .milliseconds(500))
-            defer { Task { await client.close() } }
             do throws(RPCError) {
-                let status = try await client.call(FileSystemMethods.backupLocal, request, deadline: .seconds(5))
+                let status = try await RPCClient.with(address, frameSizeMaxBytes: 1 << 20, connectTimeout: .milliseconds(500)) { client throws(RPCError) in
+                    try await client.call(FileSystemMethods.backupLocal, request, deadline: .seconds(5))
+                }
                 logger.info("backup \(request.id) delegated to \(address)")
                 return status
             } catch {
@@ -113,7 +115,10 @@ public final class MasterBackups: Sendable {
             return nil
         }
         if let running { throw RPCError(.failedPrecondition, "backup \(running.id) is still running on \(running.host)") }
-        Task { await self.take(request, id: initial.id) }
+        guard background.spawn({ await self.take(request, id: initial.id) }) else {
+            backups.withLockedValue { $0[initial.id] = nil }
+            throw RPCError(.unavailable, "\(master.thisRPCAddress) is stopping; no backup started")
+        }
         return status
     }
 
@@ -129,13 +134,13 @@ public final class MasterBackups: Sendable {
             return current
         }
         guard let host = HostAndPort(parsing: current.host) else { throw RPCError(.internal, "backup \(current.id) names no master ('\(current.host)')") }
-        let client = RPCClient(address: host, frameSizeMaxBytes: 1 << 20)
-        defer { Task { await client.close() } }
-        while current.state == .running {
-            try? await Task.sleep(for: .milliseconds(200))
-            current = try await client.call(FileSystemMethods.backupStatus, BackupStatusRequest(id: current.id), deadline: .seconds(5))
+        return try await RPCClient.with(host, frameSizeMaxBytes: 1 << 20) { client throws(RPCError) in
+            while current.state == .running {
+                try? await Task.sleep(for: .milliseconds(200))
+                current = try await client.call(FileSystemMethods.backupStatus, BackupStatusRequest(id: current.id), deadline: .seconds(5))
+            }
+            return current
         }
-        return current
     }
 
     /// The backup folder's location: `directory` in the root under storage.

@@ -225,3 +225,18 @@ struct RPCServerService: Service {
         }
     }
 }
+
+/// Ends a service's `OwnedTasks` on graceful shutdown (before the servers and the journal stop),
+/// waiting for them: put it among `ServiceParts.services`.
+public struct OwnedTasksService: Service {
+    let tasks: OwnedTasks
+
+    public init(_ tasks: OwnedTasks) {
+        self.tasks = tasks
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await tasks.shutdown()
+    }
+}

@@ -15,11 +15,15 @@ public struct JobMasterCluster: Sendable {
     /// file-system masters, if any).
     public let clientProperties: [String: String]
 
+    /// With `network`, each job master runs on a host of its own (the first `count`) on the
+    /// default ports (RPC 20001, web 20002, journal 20003); journal nodes are then not supported.
     public static func prepare(_ harness: ProcessHarness, count: Int, journalNodes: Int = 0, masters: MasterCluster? = nil,
-                               extra: [String: String] = [:]) async throws -> JobMasterCluster {
+                               extra: [String: String] = [:], network: TestNetwork? = nil) async throws -> JobMasterCluster {
+        precondition(network == nil || journalNodes == 0, "job-master journal nodes on a test network are not supported")
         let nodePorts = try await ProcessHarness.freePorts(journalNodes * 2)
         let nodeJournals = (0..<journalNodes).map { HostAndPort(host: "127.0.0.1", port: nodePorts[$0]) }
-        let (members, shared) = try await ServiceGroup.formatMembers(harness, count: count, namePrefix: "jobmaster", prefix: "strata.job.master") { rpcs, journals in
+        let (members, shared) = try await ServiceGroup.formatMembers(harness, count: count, namePrefix: "jobmaster", prefix: "strata.job.master",
+                                                                     network: network, defaultPorts: (20001, 20003, 20002)) { rpcs, journals in
             var shared = masters?.clientProperties ?? [
                 "strata.cluster.id": (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined(),
                 // Nothing listens here: a job-service-only deployment has no file-system master.

@@ -92,10 +92,11 @@ public struct MasterCluster: Sendable {
         return (MasterCluster(members: members + [member], underStorage: underStorage, clusterID: clusterID, clientProperties: client), member)
     }
 
-    /// Starts (or restarts) `member`'s process and waits until it serves.
+    /// Starts (or restarts) `member`'s process and waits until it serves; `environment` adds to
+    /// its environment (say, libfaketime's, for a skewed clock).
     @discardableResult
-    public func start(_ member: Member, in harness: ProcessHarness, suffix: String = "") async throws -> TestProcess {
-        try await ServiceGroup.start("strata-master", member, in: harness, suffix: suffix)
+    public func start(_ member: Member, in harness: ProcessHarness, suffix: String = "", environment: [String: String] = [:]) async throws -> TestProcess {
+        try await ServiceGroup.start("strata-master", member, in: harness, suffix: suffix, environment: environment)
     }
 
     /// The member whose process says it leads (ServiceInfo role), waiting up to `timeout`.

@@ -236,14 +236,17 @@ public final class TestProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         var lastError = "no answer yet"
         var client = RPCClient(address: address, frameSizeMaxBytes: 1 << 20, connectTimeout: .seconds(1))
-        defer { let last = client; Task { await last.close() } }
         while ContinuousClock.now < deadline {
             guard process.isRunning else {
+                await client.close()
                 throw HarnessError("\(name) exited with status \(process.terminationStatus) before serving:\n\(log())")
             }
             do {
                 let info = try await client.call(ServiceMethods.getServiceInfo, GetServiceInfoRequest(), deadline: .seconds(1))
-                if info.serving { return info }
+                if info.serving {
+                    await client.close()
+                    return info
+                }
                 lastError = "not serving yet"
             } catch {
                 lastError = error.description
@@ -252,8 +255,12 @@ public final class TestProcess: @unchecked Sendable {
                     client = RPCClient(address: address, frameSizeMaxBytes: 1 << 20, connectTimeout: .seconds(1))
                 }
             }
-            try await Task.sleep(for: .milliseconds(25))
+            do { try await Task.sleep(for: .milliseconds(25)) } catch {
+                await client.close()
+                throw error
+            }
         }
+        await client.close()
         throw HarnessError("\(name) did not serve at \(address) within \(timeout): \(lastError)")
     }
 

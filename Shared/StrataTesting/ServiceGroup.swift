@@ -84,8 +84,9 @@ enum ServiceGroup {
     }
 
     /// Starts (or restarts) `member`'s process and waits until it serves.
-    static func start(_ executable: String, _ member: ServiceGroupMember, in harness: ProcessHarness, suffix: String) async throws -> TestProcess {
-        let process = try harness.start(executable, name: member.name + suffix, properties: member.properties, host: member.host)
+    static func start(_ executable: String, _ member: ServiceGroupMember, in harness: ProcessHarness, suffix: String,
+                      environment: [String: String] = [:]) async throws -> TestProcess {
+        let process = try harness.start(executable, name: member.name + suffix, properties: member.properties, environment: environment, host: member.host)
         try await process.waitUntilServing(at: member.rpc)
         return process
     }

@@ -21,7 +21,9 @@ public struct NetworkHost: Sendable, Hashable, CustomStringConvertible {
 ///   pair across groups both ways (majority/minority splits; a host left in no group keeps
 ///   talking to everyone: a bridge node); `isolate` cuts a host from every other and from the
 ///   clients;
-/// - `limitRate` caps a host's link with `tbf` (this kernel has no `netem` for delay or loss).
+/// - `limitRate` caps a host's link with `tbf`;
+/// - `delay` adds latency to a host's connections through `strata-delay-proxy` (this kernel has
+///   no `netem` for delay or loss).
 ///
 /// Needs root (`ip netns`, `iptables`). Everything is removed by `close()`, and leftovers of a
 /// killed run with the same names are removed on creation.
@@ -31,6 +33,10 @@ public final class TestNetwork: Sendable {
     public let gateway: String
     public let bridge: String
     private let faults = NIOLockedValueBox<Set<String>>([])
+    /// The delay proxies running (one per host while a `delay` holds).
+    private let proxies = NIOLockedValueBox<[Process]>([])
+    /// A delayed service port P is redirected to the proxy's port P + this.
+    public static let proxyPortOffset = 10_000
 
     private static let created = Atomic<Int>(0)
 
@@ -77,6 +83,7 @@ public final class TestNetwork: Sendable {
 
     /// Removes every host and the bridge.
     public func close() {
+        stopProxies()
         for host in hosts { _ = try? Self.run(["/usr/sbin/ip", "netns", "delete", host.namespace]) }
         _ = try? Self.run(["/usr/sbin/ip", "link", "delete", bridge])
     }
@@ -136,6 +143,61 @@ public final class TestNetwork: Sendable {
         faults.withLockedValue { _ = $0.insert("rate \(host.link)") }
     }
 
+    /// Adds `delay` each way to every TCP connection to or from `victim` on the service `ports`
+    /// (where each host's services listen), whoever opened it. Each host runs a delay proxy
+    /// (`proxy`, the `strata-delay-proxy` executable) that forwards port P + `proxyPortOffset` to
+    /// its own port P; iptables REDIRECTs there every connection arriving at `victim`'s ports,
+    /// and at the other hosts' ports those coming from `victim`. Connections `victim` had are
+    /// reset, so that they form again through the proxies.
+    public func delay(_ victim: NetworkHost, by delay: Duration, ports: [Int], proxy: String) throws {
+        guard faults.withLockedValue({ $0.insert("delay").inserted }) else { return }
+        let milliseconds = Int(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)
+        for host in hosts {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            process.arguments = ["netns", "exec", host.namespace, proxy, "--delay-ms", String(milliseconds), "--forward"]
+                + ports.map { "\($0 + Self.proxyPortOffset)=\(host.address):\($0)" }
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            proxies.withLockedValue { $0.append(process) }
+        }
+        // The proxies listen before any connection is sent their way.
+        for host in hosts {
+            for port in ports { try waitForListener(on: host, port: port + Self.proxyPortOffset) }
+        }
+        for host in hosts {
+            for port in ports {
+                let source = host == victim ? [] : ["-s", victim.address]
+                try Self.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-t", "nat", "-A", "PREROUTING"] + source
+                             + ["-p", "tcp", "--dport", "\(port)", "-j", "REDIRECT", "--to-ports", "\(port + Self.proxyPortOffset)"])
+            }
+        }
+        for port in ports {
+            _ = try? Self.run(["/usr/sbin/ip", "netns", "exec", victim.namespace, "ss", "-K", "( sport = :\(port) or dport = :\(port) )"])
+        }
+    }
+
+    private func waitForListener(on host: NetworkHost, port: Int) throws {
+        for _ in 0..<200 {
+            let listening = (try? Self.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "ss", "-Hltn", "sport = :\(port)"])) ?? ""
+            if !listening.isEmpty { return }
+            usleep(20_000)
+        }
+        throw HarnessError("the delay proxy on \(host) did not listen on port \(port) within 4 s")
+    }
+
+    private func stopProxies() {
+        let running = proxies.withLockedValue { proxies in
+            defer { proxies = [] }
+            return proxies
+        }
+        for process in running where process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
     /// Undoes every fault: all packets flow, no rate limits.
     public func heal() throws {
         let active = faults.withLockedValue { faults in
@@ -151,6 +213,11 @@ public final class TestNetwork: Sendable {
         for host in hosts {
             try Self.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-F", "INPUT"])
             try Self.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-F", "OUTPUT"])
+        }
+        if active.contains("delay") {
+            // Connections through the proxies end with them; new ones go direct.
+            for host in hosts { try Self.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-t", "nat", "-F", "PREROUTING"]) }
+            stopProxies()
         }
     }
 

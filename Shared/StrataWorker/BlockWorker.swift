@@ -37,6 +37,9 @@ public actor BlockWorker {
     private var persisted: Set<UInt64> = []
     private var persistingNow: Set<UInt64> = []
     private var replicatingNow: Set<BlockID> = []
+    /// Persists, replications and lease expiries the master's commands started; ended by
+    /// `shutdown()`.
+    private let background = OwnedTasks()
 
     /// Called after a block is committed: waits (briefly) until the leading master knows it,
     /// so a reader right after a write finds the block (as Alluxio workers commit blocks to the
@@ -85,7 +88,7 @@ public actor BlockWorker {
                     guard creating.insert(block).inserted else {
                         throw BlockStoreError(.blockBusy, "block \(block) is being created; send its first chunk alone")
                     }
-                    defer { creating.remove(block) }
+                    defer { precondition(creating.remove(block) != nil, "block \(block) left the creating set while it was being created") }
                     try await store.createBlock(block, expectedBytes: max(0, request.expectedBytes), tier: Int(request.tier))
                 }
                 blockWritersLastUsed[block] = .now
@@ -248,7 +251,7 @@ public actor BlockWorker {
             guard expired > 0 else { continue }
             let remaining = Array(expiries.filter { $0 >= now })
             leases[block] = remaining.isEmpty ? nil : remaining
-            Task { for _ in 0..<expired { await self.store.closeBlock(block) } }
+            background.spawn { for _ in 0..<expired { await self.store.closeBlock(block) } }
         }
     }
 
@@ -311,11 +314,11 @@ public actor BlockWorker {
             case .persist:
                 guard !persistingNow.contains(command.fileID), !persisted.contains(command.fileID) else { continue }
                 persistingNow.insert(command.fileID)
-                Task { await self.persist(command) }
+                background.spawn { await self.persist(command) }
             case .replicate:
                 guard let block = command.blockIDs.first, !replicatingNow.contains(block) else { continue }
                 replicatingNow.insert(block)
-                Task { await self.replicate(command) }
+                background.spawn { await self.replicate(command) }
             case .register:
                 break
             }
@@ -324,7 +327,7 @@ public actor BlockWorker {
 
     /// Writes a file's cached blocks, in order, to under storage (ASYNC_THROUGH).
     private func persist(_ command: WorkerCommand) async {
-        defer { persistingNow.remove(command.fileID) }
+        defer { precondition(persistingNow.remove(command.fileID) != nil, "file \(command.fileID) was persisted without being marked as persisting") }
         do {
             let (ufs, relative) = try underStorage(at: command.ufsPath)
             let output = try await ufs.create(relative, mode: nil)
@@ -349,7 +352,7 @@ public actor BlockWorker {
                 await output.abort()
                 throw error
             }
-            persisted.insert(command.fileID)
+            precondition(persisted.insert(command.fileID).inserted, "file \(command.fileID) persisted twice before a leader acknowledged it")
             logger.info("persisted file \(command.fileID) to \(command.ufsPath) (\(offset) bytes)")
         } catch {
             logger.warning("cannot persist file \(command.fileID) to \(command.ufsPath): \(error)")
@@ -377,7 +380,7 @@ public actor BlockWorker {
     /// the worker that has it, or read from under storage.
     private func replicate(_ command: WorkerCommand) async {
         guard let block = command.blockIDs.first else { return }
-        defer { replicatingNow.remove(block) }
+        defer { precondition(replicatingNow.remove(block) != nil, "block \(block) was replicated without being marked as replicating") }
         if await store.contains(block) { return }
         var request = ReadBlockRequest()
         request.blockID = block
@@ -439,6 +442,7 @@ public actor BlockWorker {
     }
 
     public func shutdown() async {
+        await background.shutdown()
         for write in ufsWriters.values { await write.writer.abort() }
         ufsWriters = [:]
         await store.shutdown()

@@ -119,7 +119,10 @@ public final class MasterSync: Service, Sendable {
                     }
                     reportedPersisted = request.persistedFiles
                     response = try await client.call(BlockMasterMethods.workerHeartbeat, request)
-                    if let last = changes.last { acknowledgedSequence = last.sequence }
+                    if let last = changes.last {
+                        precondition(last.sequence > acknowledgedSequence, "block changes after \(acknowledgedSequence) ended at \(last.sequence)")
+                        acknowledgedSequence = last.sequence
+                    }
                 } else {
                     needFullReport = true
                     continue
@@ -188,6 +191,9 @@ public final class MasterSync: Service, Sendable {
 
     private func noteAcknowledged(_ master: HostAndPort, _ sequence: UInt64) async {
         let lowest = acknowledged.withLockedValue { acknowledged in
+            // A full report starts at the store's current sequence, never below what was
+            // acknowledged (changes up to the lowest acknowledgement are trimmed).
+            precondition(sequence >= acknowledged[master] ?? 0, "master \(master) acknowledged sequence \(sequence) after \(acknowledged[master] ?? 0)")
             acknowledged[master] = sequence
             return acknowledged.values.min() ?? 0
         }

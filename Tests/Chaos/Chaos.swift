@@ -3,6 +3,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import StrataClient
 import StrataCore
+import StrataJob
 import StrataLinearizability
 import StrataRaft
 import StrataTesting
@@ -105,6 +106,9 @@ enum Fault: String, CaseIterable, ExpressibleByArgument, Sendable {
     case follower
     /// Limit one host's link to 500 kbit/s.
     case slow
+    /// Add 50–300 ms each way to one host's connections (journal and RPC ports) through the
+    /// delay proxy.
+    case delay
     /// Fill the leader's journal disk (each journal is on a small tmpfs; the UFS journal's
     /// shared folder is one), then free it.
     case diskfull
@@ -116,10 +120,16 @@ enum Fault: String, CaseIterable, ExpressibleByArgument, Sendable {
     case zkexpire
     /// kill -9 the ZooKeeper server and restart it on the same data (UFS).
     case zkrestart
+    /// kill -9 the leading job master, restart it (the clusters with a job service).
+    case jobkill
+    /// Restart a master (the leader or a follower) with a skewed clock (libfaketime): its wall
+    /// clock off by up to a minute either way, and its clocks running at 0.5–2× real time, so
+    /// that its timers fire early or late; after the hold, restart it with the true clock.
+    case clock
 
     func applies(to kind: ClusterKind) -> Bool {
         switch self {
-        case .corrupt: kind != .ufs
+        case .corrupt, .jobkill: kind != .ufs
         case .zkexpire, .zkrestart: kind == .ufs
         default: true
         }
@@ -154,10 +164,12 @@ final class ClientStats: Sendable {
     }
     let state = Mutex(State())
 
-    func succeeded() {
+    /// An operation succeeded; `counted` ones are the namespace history's (the job client's
+    /// count only towards availability).
+    func succeeded(counted: Bool = true) {
         let now = ContinuousClock.now
         state.withLock { state in
-            state.ok += 1
+            if counted { state.ok += 1 }
             if let last = state.lastSuccess, now - last > state.longestGap {
                 state.longestGap = now - last
             }
@@ -217,15 +229,20 @@ struct Campaign: Sendable {
             }
             let applicable = faults.filter { $0.applies(to: kind) }
             let processes = NIOLockedValueBox<[String: TestProcess]>([:])
-            @Sendable func start(_ member: MasterCluster.Member, suffix: String = "") async throws {
+            // The job service (on the embedded journal's clusters): a job master on each host, in
+            // a quorum of its own.
+            let jobs = kind == .ufs ? nil : try await JobMasterCluster.prepare(harness, count: 3, masters: cluster, network: network)
+            @Sendable func start(_ member: MasterCluster.Member, suffix: String = "", environment: [String: String] = [:]) async throws {
                 let process = member.name.hasPrefix("journalnode")
                     ? try await cluster.startJournalNode(member, in: harness, suffix: suffix)
-                    : try await cluster.start(member, in: harness, suffix: suffix)
+                    : member.name.hasPrefix("jobmaster") ? try await jobs!.start(member, in: harness, suffix: suffix)
+                    : try await cluster.start(member, in: harness, suffix: suffix, environment: environment)
                 processes.withLockedValue { $0[member.name] = process }
             }
-            for member in cluster.members { try await start(member) }
-            for node in cluster.journalNodes { try await start(node) }
+            let everyone = cluster.members + cluster.journalNodes + (jobs?.members ?? [])
+            for member in everyone { try await start(member) }
             _ = try await cluster.leader()
+            if let jobs { _ = try await jobs.leader() }
             let addresses = cluster.members.map(\.rpc)
             let configuration = try Configuration.defaults(overrides: [
                 .masterRpcAddresses: addresses.map(\.description).joined(separator: ","),
@@ -236,6 +253,7 @@ struct Campaign: Sendable {
             let firstTerm = await Self.highestTerm(setup)
 
             let recorder = HistoryRecorder<Input, Output>()
+            let jobRecorder = HistoryRecorder<JobModel.Input, JobModel.Output>()
             let stats = ClientStats()
             let stop = StopFlag()
             let started = ContinuousClock.now
@@ -250,10 +268,20 @@ struct Campaign: Sendable {
                         await fileSystem.close()
                     }
                 }
+                if let jobs {
+                    var jobProperties: [PropertyKey: String] = [.userRpcRetryMaxDuration: "20s"]
+                    for (name, value) in jobs.clientProperties { if let key = PropertyKey.named(name) { jobProperties[key] = value } }
+                    let jobConfiguration = try Configuration.defaults(overrides: jobProperties)
+                    let jobClient = JobClient(locator: try MasterLocator.configured(jobConfiguration, domain: .jobMaster), configuration: jobConfiguration)
+                    group.addTask {
+                        await Self.jobLoop(clientCount + 1, jobClient, seed: seed &+ 0xC0FFEE, keys: keyCount, recorder: jobRecorder, stats: stats, stop: stop)
+                        await jobClient.close()
+                    }
+                }
                 // A member that exits by itself is an anomaly: reported with its last words, and
                 // restarted so that the campaign goes on.
                 @Sendable func reviveCrashed() async throws {
-                    for member in cluster.members + cluster.journalNodes {
+                    for member in everyone {
                         guard let process = processes.withLockedValue({ $0[member.name] }), !process.isRunning else { continue }
                         let lastWords = process.log().split(separator: "\n").filter { $0.contains("Fatal error") || $0.contains("error") }.suffix(2)
                         stats.state.withLock {
@@ -307,6 +335,37 @@ struct Campaign: Sendable {
                         try network.limitRate(network.hosts[Int.random(in: 0..<3, using: &random)], kilobitsPerSecond: 500)
                         try await Task.sleep(for: hold)
                         try network.heal()
+                    case .clock:
+                        let masters = cluster.members
+                        let victim = masters[Int.random(in: 0..<masters.count, using: &random)]
+                        let offset = Int.random(in: -60...60, using: &random)
+                        let rate = Double(Int.random(in: 5...20, using: &random)) / 10
+                        say("             \(victim.name): clock \(offset >= 0 ? "+" : "")\(offset) s, running at \(rate)×")
+                        processes.withLockedValue { $0[victim.name] }?.kill()
+                        _ = try await processes.withLockedValue { $0[victim.name] }?.waitForExit()
+                        try await start(victim, suffix: "-r\(round)-skewed", environment: [
+                            "LD_PRELOAD": Self.libfaketime, "FAKETIME": "\(offset >= 0 ? "+" : "")\(offset)s x\(rate)", "FAKETIME_NO_CACHE": "1"])
+                        try await Task.sleep(for: hold)
+                        processes.withLockedValue { $0[victim.name] }?.kill()
+                        _ = try await processes.withLockedValue { $0[victim.name] }?.waitForExit()
+                        try await start(victim, suffix: "-r\(round)")
+                    case .jobkill:
+                        guard let jobLeader = try? await jobs!.leader(timeout: .seconds(10)) else {
+                            say("             no job master leads; none killed")
+                            continue
+                        }
+                        say("             \(jobLeader.name)")
+                        processes.withLockedValue { $0[jobLeader.name] }?.kill()
+                        try await Task.sleep(for: hold / 2)
+                        try await start(jobLeader, suffix: "-r\(round)")
+                    case .delay:
+                        let host = network.hosts[Int.random(in: 0..<3, using: &random)]
+                        let milliseconds = Int64.random(in: 50...300, using: &random)
+                        say("             \(host.name): +\(milliseconds) ms each way")
+                        try network.delay(host, by: .milliseconds(milliseconds), ports: kind == .ufs ? [19998] : [19200, 19998, 20001, 20003],
+                                          proxy: ProcessHarness.binaryDirectory + "/strata-delay-proxy")
+                        try await Task.sleep(for: hold)
+                        try network.heal()
                     case .diskfull:
                         let disk = disks[leader.name]!
                         try disk.fill()
@@ -356,6 +415,8 @@ struct Campaign: Sendable {
             let history = recorder.history()
             let checkStarted = ContinuousClock.now
             let verdict = LinearizabilityChecker(model: NamespaceModel()).check(history)
+            let jobHistory = jobRecorder.history()
+            let jobVerdict = LinearizabilityChecker(model: JobModel()).check(jobHistory)
             let checkTook = ContinuousClock.now - checkStarted
             let lastTerm = await Self.highestTerm(setup)
             let convergence = await Self.convergence(setup, cluster: cluster, harness: harness, digests: kind != .ufs)
@@ -374,19 +435,92 @@ struct Campaign: Sendable {
                 "  elections              \(lastTerm.map { last in firstTerm.map { "\(last - $0) (term \($0) → \(last))" } ?? "?" } ?? "?")",
                 "  longest unavailable    \(String(format: "%.2f", seen.longestGap.seconds)) s without any operation succeeding",
                 "  converged              \(convergence.text)",
+                "  jobs                   " + (jobs == nil ? "no job service on this cluster" : Self.jobSummary(jobHistory, jobVerdict)),
                 "  anomalies              \(seen.anomalies.isEmpty ? "none" : "\(seen.anomalies.count): " + seen.anomalies.prefix(5).joined(separator: "; "))",
             ]
             let logs = harness.allLogs().components(separatedBy: "\n")
             func count(_ text: String) -> Int { logs.filter { $0.contains(text) }.count }
             lines.insert("  journals reported      \(count("journal repaired at start-up")) repairs at start-up, \(count("nothing is acknowledged until it can") + logs.filter { $0.contains("could not take over the UFS journal") && $0.contains("No space left") }.count) disk-full stalls, "
                          + "\(count("fenced: ")) fenced writes (a newer epoch)", at: lines.count - 1)
-            let passed = verdict.isLinearizable && convergence.ok && seen.anomalies.isEmpty && seen.ok > 0
+            let jobsPassed = jobs == nil || (jobVerdict.isLinearizable && jobHistory.contains { if case .completed = $0.outcome { true } else { false } })
+            let passed = verdict.isLinearizable && jobsPassed && convergence.ok && seen.anomalies.isEmpty && seen.ok > 0
             lines.append("  verdict                \(passed ? "PASSED" : "FAILED")")
             return Report(table: lines.joined(separator: "\n"), passed: passed)
         }
     }
 
     static let diskBytes = 64 << 20
+    /// libfaketime (Debian's package), preloaded into a master for the clock fault.
+    static let libfaketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+    /// The job client: submits (30%) load jobs of the key directories — with no job worker they
+    /// go from CREATED to FAILED once the worker timeout passes — and reads the status (70%) of
+    /// jobs it was told about, every 20 ms.
+    static func jobLoop(_ client: Int, _ jobs: JobClient, seed: UInt64, keys: Int,
+                        recorder: HistoryRecorder<JobModel.Input, JobModel.Output>, stats: ClientStats, stop: StopFlag) async {
+        var random = SplitMix64(seed: seed)
+        var known: [UInt64] = []
+        var tag = 0
+        while !stop.isRaised {
+            if known.isEmpty || Int.random(in: 0..<100, using: &random) < 30 {
+                tag += 1
+                let path = "/k\(Int.random(in: 0..<keys, using: &random))"
+                let id = recorder.invoke(client: client, .submit(tag: tag))
+                do {
+                    let response = try await jobs.submit([JobRequest(plan: .load(path: path, replication: 1), batchSize: 100, activeTasksMax: 10)])
+                    guard let job = response.jobIDs.first else {
+                        recorder.unknown(id)
+                        stats.state.withLock { $0.anomalies.append("job client: a submit answered no job id") }
+                        continue
+                    }
+                    recorder.complete(id, .submitted(job))
+                    known.append(job)
+                    stats.succeeded(counted: false)
+                } catch {
+                    recorder.unknown(id)
+                    Self.noteJobError(error, "submit of a load of \(path)", stats: stats)
+                }
+            } else {
+                let job = known[Int.random(in: 0..<known.count, using: &random)]
+                let id = recorder.invoke(client: client, .status(job))
+                do {
+                    let info = try await jobs.status(job)
+                    recorder.complete(id, .state(info.status.rawValue))
+                    stats.succeeded(counted: false)
+                } catch where error.code == .notFound {
+                    recorder.complete(id, .notFound)
+                } catch {
+                    recorder.unknown(id)
+                    Self.noteJobError(error, "status of job \(job)", stats: stats)
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    static func noteJobError(_ error: RPCError, _ what: String, stats: ClientStats) {
+        stats.state.withLock { state in
+            switch error.code {
+            case .unavailable, .deadlineExceeded, .cancelled, .resourceExhausted: break
+            default: state.anomalies.append("job client: \(what) answered \(error)")
+            }
+        }
+    }
+
+    static func jobSummary(_ history: [StrataLinearizability.Operation<JobModel.Input, JobModel.Output>], _ verdict: LinearizabilityVerdict) -> String {
+        var submitted = 0, reads = 0, unknown = 0
+        var states: [UInt8: Int] = [:]
+        for operation in history {
+            switch (operation.input, operation.outcome) {
+            case (.submit, .completed): submitted += 1
+            case (.status, .completed(.state(let state))): reads += 1; states[state, default: 0] += 1
+            case (.status, .completed): reads += 1
+            case (_, .unknown), (_, .failed): unknown += 1
+            }
+        }
+        let seen = states.sorted { $0.key < $1.key }.map { "\(JobStatus(rawValue: $0.key)?.description ?? "?\($0.key)") \($0.value)" }.joined(separator: ", ")
+        return "\(submitted) submitted, \(reads) status reads (\(seen)), \(unknown) unknown; \(verdict.isLinearizable ? "linearizable" : "NOT linearizable: \(verdict)")"
+    }
 
     static func journalFolder(_ member: MasterCluster.Member) -> String {
         member.properties["strata.home"]! + "/journal"

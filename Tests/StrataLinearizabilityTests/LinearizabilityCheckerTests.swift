@@ -111,6 +111,36 @@ import Testing
         Operation(id: id, client: client, input: input, outcome: output.map { .completed($0) } ?? .unknown, invocation: invocation, response: response)
     }
 
+    /// Jobs: states only move forward, a final state stays, a submitted job never vanishes.
+    @Test func jobHistories() {
+        typealias Job = JobModel
+        func op(_ id: Int, _ input: Job.Input, _ output: Job.Output?, _ invocation: UInt64, _ response: UInt64, client: Int = 0)
+            -> Operation<Job.Input, Job.Output> {
+            Operation(id: id, client: client, input: input, outcome: output.map { .completed($0) } ?? .unknown,
+                      invocation: invocation, response: response)
+        }
+        let checker = LinearizabilityChecker(model: JobModel())
+        // CREATED, RUNNING, COMPLETED, COMPLETED: fine; a read before the submit may miss it.
+        #expect(checker.check([op(0, .status(7), .notFound, 1, 2), op(1, .submit(tag: 1), .submitted(7), 3, 4),
+                               op(2, .status(7), .state(1), 5, 6), op(3, .status(7), .state(2), 7, 8),
+                               op(4, .status(7), .state(3), 9, 10), op(5, .status(7), .state(3), 11, 12)]).isLinearizable)
+        // Concurrent reads may see RUNNING and CREATED in either order only if they overlap.
+        #expect(checker.check([op(0, .submit(tag: 1), .submitted(7), 1, 2), op(1, .status(7), .state(2), 3, 6),
+                               op(2, .status(7), .state(1), 4, 5, client: 1)]).isLinearizable)
+        // A state going back (a new leader with an older job table) is not.
+        let back = checker.check([op(0, .submit(tag: 1), .submitted(7), 1, 2), op(1, .status(7), .state(2), 3, 4),
+                                  op(2, .status(7), .state(1), 5, 6)])
+        #expect(!back.isLinearizable, "\(back)")
+        // Nor a final state changing, nor an acknowledged submit vanishing.
+        #expect(!checker.check([op(0, .submit(tag: 1), .submitted(7), 1, 2), op(1, .status(7), .state(4), 3, 4),
+                                op(2, .status(7), .state(3), 5, 6)]).isLinearizable)
+        #expect(!checker.check([op(0, .submit(tag: 1), .submitted(7), 1, 2), op(1, .status(7), .notFound, 3, 4)]).isLinearizable)
+        // Two submits answered with one id: one job was handed out twice.
+        #expect(!checker.check([op(0, .submit(tag: 1), .submitted(7), 1, 2), op(1, .submit(tag: 2), .submitted(7), 3, 4, client: 1)]).isLinearizable)
+        // A submit with no answer constrains nothing.
+        #expect(checker.check([op(0, .submit(tag: 1), nil, 1, 0), op(1, .status(8), .notFound, 3, 4)]).isLinearizable)
+    }
+
     @Test func namespaceHistories() {
         let checker = LinearizabilityChecker(model: NamespaceModel())
         // Two concurrent creates of one path cannot both succeed.

@@ -93,4 +93,60 @@ struct NetworkFaultTests {
             await client.close()
         }
     }
+
+    /// Added latency (the delay proxy): 150 ms each way on one follower's connections, then on
+    /// the leader's. A call to the delayed host takes at least a round trip of it; the group
+    /// commits at the speed of its fastest majority while a follower is slow, and goes on while
+    /// the leader is (its connections are reset when the delay starts: the others may elect one
+    /// of themselves); after healing, calls are fast again and everyone converges.
+    @Test func addedLatencySlowsTheDelayedHostOnly() async throws {
+        try await Self.withNetworkCluster("net-delay") { _, network, cluster, _ in
+            let leader = try await cluster.leader()
+            let client = try MasterHATests.client(cluster)
+            _ = try await client.createDirectory("/before")
+            let follower = cluster.members.first { $0.name != leader.name }!
+            let proxy = ProcessHarness.binaryDirectory + "/strata-delay-proxy"
+            func infoTime(_ member: MasterCluster.Member) async throws -> Duration {
+                let rpc = RPCClient(address: member.rpc, frameSizeMaxBytes: 1 << 20, connectTimeout: .seconds(2))
+                defer { Task { await rpc.close() } }
+                _ = try await rpc.call(FileSystemMethods.getMasterInfo, GetServiceInfoRequest(), deadline: .seconds(5))  // connected
+                let started = ContinuousClock.now
+                _ = try await rpc.call(FileSystemMethods.getMasterInfo, GetServiceInfoRequest(), deadline: .seconds(5))
+                return ContinuousClock.now - started
+            }
+            func creates(_ prefix: String) async throws -> Duration {
+                let started = ContinuousClock.now
+                for index in 0..<10 { _ = try await client.createDirectory("/\(prefix)/\(index)", recursive: true) }
+                return (ContinuousClock.now - started) / 10
+            }
+            let before = try await infoTime(follower)
+            let fast = try await creates("fast")
+
+            try network.delay(follower.host!.host, by: .milliseconds(150), ports: [19200, 19998], proxy: proxy)
+            let delayedInfo = try await infoTime(follower)
+            let withSlowFollower = try await creates("slow-follower")
+            try network.heal()
+
+            try network.delay(leader.host!.host, by: .milliseconds(150), ports: [19200, 19998], proxy: proxy)
+            let delayedLeaderInfo = try await infoTime(leader)
+            let withSlowLeader = try await creates("slow-leader")
+            let leaderDuring = try await cluster.leader()
+            try network.heal()
+            let after = try await infoTime(follower)
+            func ms(_ duration: Duration) -> String { String(format: "%.1f ms", duration.seconds * 1000) }
+            print("delay 150 ms: a call to the delayed follower \(ms(delayedInfo)) (before \(ms(before)), after \(ms(after))); "
+                  + "a create \(ms(fast)) normally, \(ms(withSlowFollower)) with the follower delayed, "
+                  + "\(ms(withSlowLeader)) with the leader delayed (a call to it \(ms(delayedLeaderInfo)); \(leaderDuring.name) led then, \(leader.name) before)")
+            #expect(delayedInfo >= .milliseconds(300), "a call to the delayed host took \(delayedInfo)")
+            #expect(withSlowFollower < .milliseconds(150), "a slow follower slowed the group's commits to \(withSlowFollower)")
+            #expect(delayedLeaderInfo >= .milliseconds(300), "a call to the delayed leader took \(delayedLeaderInfo)")
+            #expect(after < .milliseconds(100), "calls stayed slow after healing: \(after)")
+            try await DataPathTests.eventually(20, "every master applied the same") {
+                let views = await client.probeAll()
+                return views.allSatisfy { $0.1 != nil } && Set(views.compactMap { $0.1?.appliedIndex }).count == 1
+            }
+            #expect(try await client.list("/slow-leader").count == 10)
+            await client.close()
+        }
+    }
 }

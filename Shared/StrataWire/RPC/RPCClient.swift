@@ -76,6 +76,17 @@ public final class RPCClient: Sendable {
     }
 
     /// Closes the connection, failing calls in flight with UNAVAILABLE.
+    /// Runs `body` with a client of `address` and closes it afterwards, whatever `body` does: for
+    /// a client used within one scope.
+    public static func with<T>(_ address: HostAndPort, frameSizeMaxBytes: Int, connectTimeout: Duration = .seconds(3),
+                               _ body: (RPCClient) async throws(RPCError) -> T) async throws(RPCError) -> T {
+        let client = RPCClient(address: address, frameSizeMaxBytes: frameSizeMaxBytes, connectTimeout: connectTimeout)
+        let result: Result<T, RPCError>
+        do throws(RPCError) { result = .success(try await body(client)) } catch { result = .failure(error) }
+        await client.close()
+        return try result.get()
+    }
+
     public func close() async {
         let current = connection.withLockedValue { current in
             defer { current = nil }
