@@ -105,8 +105,9 @@ import Testing
                 try await writer.waitFor(40, "before \(victim.name) is killed")
                 processes[victim.name]!.kill()
                 try await writer.waitFor(40, "with \(victim.name) down")
-                let start = victim.name.hasPrefix("journalnode") ? cluster.startJournalNode : cluster.start
-                processes[victim.name] = try await start(victim, harness, "-round\(round)")
+                processes[victim.name] = victim.name.hasPrefix("journalnode")
+                    ? try await cluster.startJournalNode(victim, in: harness, suffix: "-round\(round)")
+                    : try await cluster.start(victim, in: harness, suffix: "-round\(round)")
                 // Back in the quorum and caught up before the next member goes down.
                 let leader = try await cluster.leader()
                 try await writer.waitFor(20, "after \(victim.name) restarted")
