@@ -363,17 +363,20 @@ public final class ZooKeeperSession: Sendable {
         }
         let completionKey = Registry.nextKey()
         let timeout = options.operationTimeout
-        let completion: Completion = await withCheckedContinuation { continuation in
-            Registry.shared.withLock { $0.completions[completionKey] = continuation }
-            let rc = start(UnsafeMutableRawPointer(bitPattern: completionKey))
-            if rc != ZOK.rawValue {
-                Registry.complete(completionKey, Completion(rc: rc))
-                return
-            }
-            Task {
+        let completion: Completion = await withTaskGroup(of: Void.self) { group in
+            // The timeout: completes the operation as timed out unless the C client did first;
+            // cancelled (and so ended) as soon as the operation completes.
+            group.addTask {
                 try? await Task.sleep(for: timeout)
-                Registry.complete(completionKey, Completion(rc: ZOPERATIONTIMEOUT.rawValue))
+                if !Task.isCancelled { Registry.complete(completionKey, Completion(rc: ZOPERATIONTIMEOUT.rawValue)) }
             }
+            let completion: Completion = await withCheckedContinuation { continuation in
+                Registry.shared.withLock { $0.completions[completionKey] = continuation }
+                let rc = start(UnsafeMutableRawPointer(bitPattern: completionKey))
+                if rc != ZOK.rawValue { Registry.complete(completionKey, Completion(rc: rc)) }
+            }
+            group.cancelAll()
+            return completion
         }
         if let error = ZooKeeperError(rawCode: completion.rc, operation: operation, path: path) { throw error }
         return completion

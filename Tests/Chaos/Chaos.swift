@@ -55,6 +55,9 @@ struct ChaosCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard getuid() == 0 else { throw ValidationError("strata-chaos needs root: its hosts are network namespaces") }
+        if faults.contains(.clock) && !FileManager.default.fileExists(atPath: Campaign.libfaketime) {
+            throw ValidationError("the clock fault needs libfaketime (\(Campaign.libfaketime)): apt-get install libfaketime, or leave out --faults clock")
+        }
         let seed = seed ?? UInt64.random(in: 1...UInt64.max)
         say("strata-chaos: seed \(seed); replay with --seed \(seed) --duration \(duration) --clients \(clients) --keys \(keys) --faults \(faults.map(\.rawValue).joined(separator: " ")) --clusters \(clusters.map(\.rawValue).joined(separator: " "))")
         var tables: [String] = []
@@ -164,12 +167,11 @@ final class ClientStats: Sendable {
     }
     let state = Mutex(State())
 
-    /// An operation succeeded; `counted` ones are the namespace history's (the job client's
-    /// count only towards availability).
-    func succeeded(counted: Bool = true) {
+    /// A namespace operation succeeded (the job client's are counted in its own history).
+    func succeeded() {
         let now = ContinuousClock.now
         state.withLock { state in
-            if counted { state.ok += 1 }
+            state.ok += 1
             if let last = state.lastSuccess, now - last > state.longestGap {
                 state.longestGap = now - last
             }
@@ -445,6 +447,14 @@ struct Campaign: Sendable {
             let jobsPassed = jobs == nil || (jobVerdict.isLinearizable && jobHistory.contains { if case .completed = $0.outcome { true } else { false } })
             let passed = verdict.isLinearizable && jobsPassed && convergence.ok && seen.anomalies.isEmpty && seen.ok > 0
             lines.append("  verdict                \(passed ? "PASSED" : "FAILED")")
+            if !passed {
+                // The processes' logs and journals, kept for a post-mortem (the harness removes its folder).
+                let kept = "/tmp/strata-chaos-failed-\(seed)-\(kind.rawValue)"
+                try? FileManager.default.removeItem(atPath: kept)
+                for disk in mounted { disk.free() }
+                try? FileManager.default.copyItem(atPath: harness.directory, toPath: kept)
+                lines.append("  kept                   \(kept) (every process's log and journal)")
+            }
             return Report(table: lines.joined(separator: "\n"), passed: passed)
         }
     }
@@ -475,7 +485,6 @@ struct Campaign: Sendable {
                     }
                     recorder.complete(id, .submitted(job))
                     known.append(job)
-                    stats.succeeded(counted: false)
                 } catch {
                     recorder.unknown(id)
                     Self.noteJobError(error, "submit of a load of \(path)", stats: stats)
@@ -486,7 +495,6 @@ struct Campaign: Sendable {
                 do {
                     let info = try await jobs.status(job)
                     recorder.complete(id, .state(info.status.rawValue))
-                    stats.succeeded(counted: false)
                 } catch where error.code == .notFound {
                     recorder.complete(id, .notFound)
                 } catch {
