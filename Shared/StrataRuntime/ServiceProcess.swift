@@ -175,6 +175,7 @@ public enum ServiceProcess {
         let webHost = configuration.string(description.web.bindHost)
         let webPort = configuration.integer(description.web.port)
         // The process serves once the web port is bound too; only then does it say so.
+        let servingBell = Doorbell()
         let web = StatusWebServer.make(identity: identity, configuration: configuration, host: webHost, port: webPort,
                                        logger: logger, metrics: metricsRegistry, pages: parts.web) { [logger] boundPort in
             identity.ports.withLockedValue { $0.append(NamedPort(name: description.web.name, port: UInt32(boundPort))) }
@@ -182,13 +183,13 @@ public enum ServiceProcess {
             logger.info("\(name) \(StrataVersion.release) serving (pid \(getpid())): \((listening + ["\(description.web.name) \(webHost):\(boundPort)"]).joined(separator: ", "))")
             logger.info("configuration from \(configuration.sitePropertiesPath ?? "defaults, environment and arguments (no strata-site.properties)")")
             // Serving (a standby answers too): a Type=notify unit becomes active only now.
-            Task { await SystemdNotify.send("READY=1\nSTATUS=serving", logger: logger) }
+            servingBell.ring()
         }
 
         // swift-service-lifecycle stops services in reverse order: the web port first, then the
         // service's own work, then the RPC servers, and the journal last.
         let group = ServiceGroup(
-            services: parts.foundation + servers.map { RPCServerService(server: $0) } + parts.services + [web, SystemdStoppingNotifier(logger: logger)],
+            services: parts.foundation + servers.map { RPCServerService(server: $0) } + parts.services + [web, SystemdNotifier(logger: logger, serving: servingBell)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         do {

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import StrataCore
 
 /// The systemd notification protocol (sd_notify(3)) without libsystemd: one datagram with the
 /// new state to the unix socket named by `NOTIFY_SOCKET`, set by systemd for `Type=notify`
@@ -26,12 +27,17 @@ public enum SystemdNotify {
     }
 }
 
-/// Tells systemd `STOPPING=1` as soon as a graceful shutdown begins (listed last in the service
-/// group, so it is the first to hear of it).
-struct SystemdStoppingNotifier: Service {
+/// Tells systemd `READY=1` once the process serves (`serving` rings), and `STOPPING=1` as soon
+/// as a graceful shutdown begins (listed last in the service group, so it is the first to hear
+/// of it).
+struct SystemdNotifier: Service {
     let logger: Logger
+    let serving: Doorbell
 
     func run() async throws {
+        // A shutdown before the process serves cancels the wait: no READY then.
+        let ready = (try? await cancelWhenGracefulShutdown { await serving.wait(); return !Task.isCancelled }) ?? false
+        if ready { await SystemdNotify.send("READY=1\nSTATUS=serving", logger: logger) }
         try? await gracefulShutdown()
         await SystemdNotify.send("STOPPING=1", logger: logger)
     }

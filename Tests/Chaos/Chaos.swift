@@ -636,7 +636,22 @@ struct Campaign: Sendable {
             try? await Task.sleep(for: .milliseconds(200))
         }
         guard applied.count == 1, let index = applied.first else {
-            return (false, "NO: the masters' applied indexes never met (\(applied.sorted()))")
+            // What each master says, and the last warnings of each one's newest process: the
+            // evidence a CI log keeps.
+            var evidence: [String] = []
+            for (address, info) in await client.probeAll() {
+                let member = cluster.members.first { $0.rpc == address }
+                evidence.append("\(member?.name ?? address.description): " + (info.map { "\($0.thisRole) term \($0.term) commit \($0.commitIndex) applied \($0.appliedIndex)" } ?? "no answer"))
+                if let member, let process = harness.runningProcesses(named: member.name).last {
+                    let lines = process.log().split(separator: "\n").filter { $0.contains(" warning ") || $0.contains(" error ") }.suffix(4)
+                    evidence += lines.map { "      " + $0 }
+                }
+            }
+            if let hold = ProcessInfo.processInfo.environment["STRATA_CHAOS_HOLD_ON_FAILURE"].flatMap(Int.init) {
+                say("convergence failed; holding \(hold) s for a look (STRATA_CHAOS_HOLD_ON_FAILURE):\n    " + evidence.joined(separator: "\n    "))
+                try? await Task.sleep(for: .seconds(hold))
+            }
+            return (false, "NO: the masters' applied indexes never met (\(applied.sorted()))\n    " + evidence.joined(separator: "\n    "))
         }
         guard digests else {
             // The UFS journal keeps no state digests: every master has replayed the one shared log
