@@ -261,7 +261,7 @@ let package = Package(
         // its clients' history checked for linearizability.
         .executableTarget(
             name: "strata-chaos",
-            dependencies: ["StrataTesting", "StrataClient", "StrataCore", "StrataWire", "StrataLinearizability", "StrataRaft", "StrataJob",
+            dependencies: ["StrataTesting", "StrataClient", "StrataCore", "StrataWire", "StrataLinearizability", "StrataRaft", "StrataJob", "StrataJournal",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             path: "Tests/Chaos"

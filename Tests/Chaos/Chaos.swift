@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import StrataClient
 import StrataCore
 import StrataJob
+import StrataJournal
 import StrataLinearizability
 import StrataRaft
 import StrataTesting
@@ -639,6 +640,10 @@ struct Campaign: Sendable {
             // What each master says, and the last warnings of each one's newest process: the
             // evidence a CI log keeps.
             var evidence: [String] = []
+            if let quorum = try? await client.service.call(QuorumMethods.info, GetServiceInfoRequest()) {
+                evidence.append("the leader's view (term \(quorum.term), leader \(quorum.leaderAddress)): "
+                                + quorum.members.map { "\($0.address) \($0.state) match \($0.matchIndex)" }.joined(separator: ", "))
+            }
             for (address, info) in await client.probeAll() {
                 let member = cluster.members.first { $0.rpc == address }
                 evidence.append("\(member?.name ?? address.description): " + (info.map { "\($0.thisRole) term \($0.term) commit \($0.commitIndex) applied \($0.appliedIndex)" } ?? "no answer"))

@@ -368,11 +368,50 @@ import Testing
         }
     }
 
+    /// A connection on which the server answers nothing (it reads and never writes, as a stuck
+    /// server-side connection does while the process serves others): the call that times out on
+    /// it closes it, and the next call connects anew instead of timing out on it forever.
+    @Test func aConnectionThatAnswersNothingIsDroppedAtTheFirstDeadline() async throws {
+        let accepted = NIOLockedValueBox(0)
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                accepted.withLockedValue { $0 += 1 }
+                return channel.eventLoop.makeSucceededVoidFuture()  // reads are discarded
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let address = HostAndPort(host: "127.0.0.1", port: silent.localAddress!.port!)
+        let disconnects = NIOLockedValueBox(0)
+        let client = RPCClient(address: address, frameSizeMaxBytes: Self.frameSizeMaxBytes,
+                               onDisconnect: { disconnects.withLockedValue { $0 += 1 } })
+        for attempt in 1...3 {
+            let error = await #expect(throws: RPCError.self) {
+                try await client.call(ServiceMethods.echo, EchoRequest(data: [1]), deadline: .milliseconds(200))
+            }
+            #expect(error?.code == .deadlineExceeded)
+            // The timed-out connection is closed; the next call makes a new one.
+            try await Waiting.until(.seconds(5)) { disconnects.withLockedValue { $0 } == attempt }
+            #expect(accepted.withLockedValue { $0 } == attempt)
+        }
+        await client.close()
+        try await silent.close()
+    }
+
     @Test func unreachableServerIsUnavailable() async throws {
         let port = try await ProcessHarness.freePorts(1)[0]
         let client = RPCClient(address: HostAndPort(host: "127.0.0.1", port: port), frameSizeMaxBytes: Self.frameSizeMaxBytes)
         let error = await #expect(throws: RPCError.self) { try await client.call(ServiceMethods.echo, EchoRequest(data: [])) }
         #expect(error?.code == .unavailable)
         #expect(error?.message.contains("connection refused") == true)
+    }
+}
+
+/// Polls a condition (for the few tests here that wait on something asynchronous).
+enum Waiting {
+    static func until(_ timeout: Duration, _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !condition() {
+            guard ContinuousClock.now < deadline else { throw RPCError(.deadlineExceeded, "condition not met within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
     }
 }

@@ -378,6 +378,8 @@ final class RPCClientHandler: ChannelDuplexHandler {
     private let peer: String
     private var pending: [UInt64: Pending] = [:]
     private var closed = false
+    /// When the last frame arrived from the server (the connection's start before any did).
+    private var lastReceived = NIODeadline.now()
 
     init(peer: String) { self.peer = peer }
 
@@ -402,10 +404,16 @@ final class RPCClientHandler: ChannelDuplexHandler {
         var timer: Scheduled<Void>? = nil
         if let deadline = call.deadline {
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let sent = NIODeadline.now()
             timer = context.eventLoop.scheduleTask(deadline: deadline) {
                 let (handler, context) = loopBound.value
                 handler.finish(callID, context: context, sendCancel: true,
                                error: RPCError(.deadlineExceeded, "\(call.methodName) to \(handler.peer): deadline exceeded"))
+                // Nothing at all has come back on this connection since the call went out: the
+                // connection is dead whatever the server's state (a stuck server-side connection
+                // answers nothing while the process serves others). Close it, so that the next
+                // call connects anew instead of timing out on it forever.
+                if handler.lastReceived < sent && !handler.closed { context.close(promise: nil) }
             }
         }
         pending[callID] = Pending(responder: call.responder, timer: timer, methodName: call.methodName, itemTimeout: call.itemTimeout)
@@ -440,6 +448,7 @@ final class RPCClientHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        lastReceived = .now()
         switch frame.kind {
         case .response:
             guard let call = pending.removeValue(forKey: frame.callID) else { return } // late: already timed out
