@@ -19,9 +19,9 @@ public final class SmallDisk: Sendable {
         let existed = manager.fileExists(atPath: path)
         if existed { try manager.moveItem(atPath: path, toPath: aside) }
         try manager.createDirectory(atPath: path, withIntermediateDirectories: true)
-        try run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(sizeBytes)", "strata-small-disk", path])
+        try HostCommand.run(["/bin/mount", "-t", "tmpfs", "-o", "size=\(sizeBytes)", "strata-small-disk", path])
         if existed {
-            try run("/bin/cp", ["-a", aside + "/.", path])
+            try HostCommand.run(["/bin/cp", "-a", aside + "/.", path])
             try manager.removeItem(atPath: aside)
         }
         return SmallDisk(path: path, sizeBytes: sizeBytes)
@@ -54,20 +54,6 @@ public final class SmallDisk: Sendable {
 
     /// Unmounts (lazily: a process still holding a file there lets go when it exits).
     public func unmount() {
-        try? Self.run("/bin/umount", ["-l", path])
-    }
-
-    private static func run(_ executable: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw HarnessError("\(executable) \(arguments.joined(separator: " ")) failed (status \(process.terminationStatus)): \(text)")
-        }
+        _ = try? HostCommand.run(["/bin/umount", "-l", path])
     }
 }

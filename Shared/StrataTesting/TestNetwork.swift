@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import StrataCore
 import Synchronization
 
 /// One host of a `TestNetwork`: a network namespace with its own address on the bridge.
@@ -47,7 +48,7 @@ public final class TestNetwork: Sendable {
         for _ in 0..<50 {
             let slot = (Int(getpid()) &* 7 &+ created.add(1, ordering: .relaxed).newValue) % 500
             let bridge = "stb\(slot)"
-            if (try? run(["/usr/sbin/ip", "link", "show", bridge])) != nil { continue }  // another run's
+            if (try? HostCommand.run(["/usr/sbin/ip", "link", "show", bridge])) != nil { continue }  // another run's
             return try TestNetwork(slot: slot, count: count, namePrefix: namePrefix)
         }
         throw HarnessError("no free test-network slot (stb0–stb499 all in use?)")
@@ -62,18 +63,18 @@ public final class TestNetwork: Sendable {
                         link: "stv\(slot)h\(position + 1)")
         }
         do {
-            try Self.run(["/usr/sbin/ip", "link", "add", bridge, "type", "bridge"])
-            try Self.run(["/usr/sbin/ip", "addr", "add", "\(gateway)/24", "dev", bridge])
-            try Self.run(["/usr/sbin/ip", "link", "set", bridge, "up"])
+            try HostCommand.run(["/usr/sbin/ip", "link", "add", bridge, "type", "bridge"])
+            try HostCommand.run(["/usr/sbin/ip", "addr", "add", "\(gateway)/24", "dev", bridge])
+            try HostCommand.run(["/usr/sbin/ip", "link", "set", bridge, "up"])
             for host in hosts {
-                _ = try? Self.run(["/usr/sbin/ip", "netns", "delete", host.namespace])  // a killed run's leftover
-                try Self.run(["/usr/sbin/ip", "netns", "add", host.namespace])
-                try Self.run(["/usr/sbin/ip", "link", "add", host.link, "type", "veth", "peer", "name", "eth0", "netns", host.namespace])
-                try Self.run(["/usr/sbin/ip", "link", "set", host.link, "master", bridge, "up"])
-                try Self.run(["/usr/sbin/ip", "-n", host.namespace, "addr", "add", "\(host.address)/24", "dev", "eth0"])
-                try Self.run(["/usr/sbin/ip", "-n", host.namespace, "link", "set", "eth0", "up"])
-                try Self.run(["/usr/sbin/ip", "-n", host.namespace, "link", "set", "lo", "up"])
-                try Self.run(["/usr/sbin/ip", "-n", host.namespace, "route", "add", "default", "via", gateway])
+                _ = try? HostCommand.run(["/usr/sbin/ip", "netns", "delete", host.namespace])  // a killed run's leftover
+                try HostCommand.run(["/usr/sbin/ip", "netns", "add", host.namespace])
+                try HostCommand.run(["/usr/sbin/ip", "link", "add", host.link, "type", "veth", "peer", "name", "eth0", "netns", host.namespace])
+                try HostCommand.run(["/usr/sbin/ip", "link", "set", host.link, "master", bridge, "up"])
+                try HostCommand.run(["/usr/sbin/ip", "-n", host.namespace, "addr", "add", "\(host.address)/24", "dev", "eth0"])
+                try HostCommand.run(["/usr/sbin/ip", "-n", host.namespace, "link", "set", "eth0", "up"])
+                try HostCommand.run(["/usr/sbin/ip", "-n", host.namespace, "link", "set", "lo", "up"])
+                try HostCommand.run(["/usr/sbin/ip", "-n", host.namespace, "route", "add", "default", "via", gateway])
             }
         } catch {
             close()
@@ -84,8 +85,8 @@ public final class TestNetwork: Sendable {
     /// Removes every host and the bridge.
     public func close() {
         stopProxies()
-        for host in hosts { _ = try? Self.run(["/usr/sbin/ip", "netns", "delete", host.namespace]) }
-        _ = try? Self.run(["/usr/sbin/ip", "link", "delete", bridge])
+        for host in hosts { _ = try? HostCommand.run(["/usr/sbin/ip", "netns", "delete", host.namespace]) }
+        _ = try? HostCommand.run(["/usr/sbin/ip", "link", "delete", bridge])
     }
 
     /// The command that runs `executable` with `arguments` on `host` (`ip netns exec`, which
@@ -132,13 +133,13 @@ public final class TestNetwork: Sendable {
     public func cutFromGateway(_ host: NetworkHost, port: Int) throws {
         let rule = "port \(host.namespace) \(port)"
         guard faults.withLockedValue({ $0.insert(rule).inserted }) else { return }
-        try Self.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-A", "INPUT", "-s", gateway, "-p", "tcp", "--sport", "\(port)", "-j", "DROP"])
-        try Self.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-A", "OUTPUT", "-d", gateway, "-p", "tcp", "--dport", "\(port)", "-j", "DROP"])
+        try HostCommand.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-A", "INPUT", "-s", gateway, "-p", "tcp", "--sport", "\(port)", "-j", "DROP"])
+        try HostCommand.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-A", "OUTPUT", "-d", gateway, "-p", "tcp", "--dport", "\(port)", "-j", "DROP"])
     }
 
     /// Caps what `host` receives over its link at `kilobitsPerSecond` (tbf on the bridge side).
     public func limitRate(_ host: NetworkHost, kilobitsPerSecond: Int) throws {
-        try Self.run(["/usr/sbin/tc", "qdisc", "replace", "dev", host.link, "root", "tbf", "rate", "\(kilobitsPerSecond)kbit",
+        try HostCommand.run(["/usr/sbin/tc", "qdisc", "replace", "dev", host.link, "root", "tbf", "rate", "\(kilobitsPerSecond)kbit",
                       "burst", "32kbit", "latency", "400ms"])
         faults.withLockedValue { _ = $0.insert("rate \(host.link)") }
     }
@@ -151,7 +152,7 @@ public final class TestNetwork: Sendable {
     /// reset, so that they form again through the proxies.
     public func delay(_ victim: NetworkHost, by delay: Duration, ports: [Int], proxy: String) throws {
         guard faults.withLockedValue({ $0.insert("delay").inserted }) else { return }
-        let milliseconds = Int(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = delay.milliseconds
         for host in hosts {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
@@ -169,18 +170,18 @@ public final class TestNetwork: Sendable {
         for host in hosts {
             for port in ports {
                 let source = host == victim ? [] : ["-s", victim.address]
-                try Self.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-t", "nat", "-A", "PREROUTING"] + source
+                try HostCommand.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-t", "nat", "-A", "PREROUTING"] + source
                              + ["-p", "tcp", "--dport", "\(port)", "-j", "REDIRECT", "--to-ports", "\(port + Self.proxyPortOffset)"])
             }
         }
         for port in ports {
-            _ = try? Self.run(["/usr/sbin/ip", "netns", "exec", victim.namespace, "ss", "-K", "( sport = :\(port) or dport = :\(port) )"])
+            _ = try? HostCommand.run(["/usr/sbin/ip", "netns", "exec", victim.namespace, "ss", "-K", "( sport = :\(port) or dport = :\(port) )"])
         }
     }
 
     private func waitForListener(on host: NetworkHost, port: Int) throws {
         for _ in 0..<200 {
-            let listening = (try? Self.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "ss", "-Hltn", "sport = :\(port)"])) ?? ""
+            let listening = (try? HostCommand.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "ss", "-Hltn", "sport = :\(port)"])) ?? ""
             if !listening.isEmpty { return }
             usleep(20_000)
         }
@@ -207,16 +208,16 @@ public final class TestNetwork: Sendable {
         for fault in active {
             let parts = fault.split(separator: " ").map(String.init)
             if parts[0] == "rate" {
-                _ = try? Self.run(["/usr/sbin/tc", "qdisc", "del", "dev", parts[1], "root"])
+                _ = try? HostCommand.run(["/usr/sbin/tc", "qdisc", "del", "dev", parts[1], "root"])
             }
         }
         for host in hosts {
-            try Self.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-F", "INPUT"])
-            try Self.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-F", "OUTPUT"])
+            try HostCommand.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-F", "INPUT"])
+            try HostCommand.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-F", "OUTPUT"])
         }
         if active.contains("delay") {
             // Connections through the proxies end with them; new ones go direct.
-            for host in hosts { try Self.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-t", "nat", "-F", "PREROUTING"]) }
+            for host in hosts { try HostCommand.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-t", "nat", "-F", "PREROUTING"]) }
             stopProxies()
         }
     }
@@ -224,24 +225,6 @@ public final class TestNetwork: Sendable {
     private func drop(on host: NetworkHost, from address: String) throws {
         let rule = "drop \(host.namespace) \(address)"
         guard faults.withLockedValue({ $0.insert(rule).inserted }) else { return }
-        try Self.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-A", "INPUT", "-s", address, "-j", "DROP"])
-    }
-
-    /// Runs a command to completion; its output is returned, a failure thrown with it.
-    @discardableResult
-    static func run(_ command: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw HarnessError("\(command.joined(separator: " ")) failed (\(process.terminationStatus)): \(text)")
-        }
-        return text
+        try HostCommand.run(["/usr/sbin/ip", "netns", "exec", host.namespace, "iptables", "-A", "INPUT", "-s", address, "-j", "DROP"])
     }
 }

@@ -242,6 +242,12 @@ struct Campaign: Sendable {
                     : try await cluster.start(member, in: harness, suffix: suffix, environment: environment)
                 processes.withLockedValue { $0[member.name] = process }
             }
+            /// kill -9 `member`'s process and wait until it is gone (its files may then be changed).
+            @Sendable func killAndWait(_ member: MasterCluster.Member) async throws {
+                let process = processes.withLockedValue { $0[member.name] }
+                process?.kill()
+                _ = try await process?.waitForExit()
+            }
             let everyone = cluster.members + cluster.journalNodes + (jobs?.members ?? [])
             for member in everyone { try await start(member) }
             _ = try await cluster.leader()
@@ -344,13 +350,11 @@ struct Campaign: Sendable {
                         let offset = Int.random(in: -60...60, using: &random)
                         let rate = Double(Int.random(in: 5...20, using: &random)) / 10
                         say("             \(victim.name): clock \(offset >= 0 ? "+" : "")\(offset) s, running at \(rate)×")
-                        processes.withLockedValue { $0[victim.name] }?.kill()
-                        _ = try await processes.withLockedValue { $0[victim.name] }?.waitForExit()
+                        try await killAndWait(victim)
                         try await start(victim, suffix: "-r\(round)-skewed", environment: [
                             "LD_PRELOAD": Self.libfaketime, "FAKETIME": "\(offset >= 0 ? "+" : "")\(offset)s x\(rate)", "FAKETIME_NO_CACHE": "1"])
                         try await Task.sleep(for: hold)
-                        processes.withLockedValue { $0[victim.name] }?.kill()
-                        _ = try await processes.withLockedValue { $0[victim.name] }?.waitForExit()
+                        try await killAndWait(victim)
                         try await start(victim, suffix: "-r\(round)")
                     case .jobkill:
                         guard let jobLeader = try? await jobs!.leader(timeout: .seconds(10)) else {
@@ -377,8 +381,7 @@ struct Campaign: Sendable {
                     case .corrupt:
                         let masters = followers.filter { !$0.name.hasPrefix("journalnode") }
                         let victim = masters[Int.random(in: 0..<masters.count, using: &random)]
-                        processes.withLockedValue { $0[victim.name] }?.kill()
-                        _ = try await processes.withLockedValue { $0[victim.name] }?.waitForExit()
+                        try await killAndWait(victim)
                         let flipped = Self.flipBytes(journal: Self.journalFolder(victim), using: &random)
                         say("             \(victim.name): flipped \(flipped.isEmpty ? "nothing (no files yet)" : flipped.joined(separator: ", "))")
                         try await Task.sleep(for: hold / 2)

@@ -108,7 +108,7 @@ import Testing
 
             // SIGCONT: the old leader learns the newer term and stands down; no flapping back.
             processes[leader.name]!.signal(SIGCONT)
-            try await DataPathTests.eventually(10, "the old leader stands down") {
+            try await eventually(10, "the old leader stands down") {
                 let views = await client.probeAll()
                 return views.filter { $0.1?.thisRole == "LEADER" }.map(\.0) == [newLeader.rpc]
                     && views.first { $0.0 == leader.rpc }?.1?.thisRole == "STANDBY"

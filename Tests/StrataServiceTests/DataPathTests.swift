@@ -76,15 +76,6 @@ extension DataPathTests {
         }
     }
 
-    /// Polls `condition` every 100 ms for up to `seconds`.
-    static func eventually(_ seconds: Int = 20, _ what: String, _ condition: () async throws -> Bool) async throws {
-        for _ in 0..<(seconds * 10) {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw HarnessError("not within \(seconds)s: \(what)")
-    }
-
     static func cachedBlocks(_ client: FileSystemClient, _ path: String) async throws -> Int {
         try await client.fileBlocks(path).blocks.filter { !$0.locations.isEmpty }.count
     }
@@ -100,7 +91,7 @@ extension DataPathTests {
             #expect(try await Self.read(client, "/uncached.bin", .noCache) == outside)
             #expect(try await Self.cachedBlocks(client, "/uncached.bin") == 0)
             #expect(try await Self.read(client, "/outside.bin") == outside)
-            try await Self.eventually(10, "outside.bin cached") { try await Self.cachedBlocks(client, "/outside.bin") == 1 }
+            try await eventually(10, "outside.bin cached") { try await Self.cachedBlocks(client, "/outside.bin") == 1 }
             // (64MB default block size: one block.) Read again, now from the cache: opening the
             // worker's block file (short-circuit), and streamed by the worker.
             #expect(try await Self.read(client, "/outside.bin") == outside)
@@ -109,13 +100,13 @@ extension DataPathTests {
             // ASYNC_THROUGH: cached now, persisted in the background by the worker.
             let later = Self.bytes(2_500_000, seed: 2)
             try await Self.write(client, "/async/later.bin", later, .asyncThrough)
-            try await Self.eventually(20, "later.bin persisted") { try await client.status("/async/later.bin").persistenceState == "PERSISTED" }
+            try await eventually(20, "later.bin persisted") { try await client.status("/async/later.bin").persistenceState == "PERSISTED" }
             #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: cluster.underStorage + "/async/later.bin"))) == later)
 
             // free drops cached copies of persisted files; reads still work, from under storage.
             let freed = try await client.free("/async/later.bin", recursive: true, forced: false)
             #expect(freed.files == 1)
-            try await Self.eventually(10, "later.bin freed") { try await Self.cachedBlocks(client, "/async/later.bin") == 0 }
+            try await eventually(10, "later.bin freed") { try await Self.cachedBlocks(client, "/async/later.bin") == 0 }
             #expect(try await Self.read(client, "/async/later.bin") == later)
 
             // A MUST_CACHE file cannot be freed (its only copy is cached) until persisted.
@@ -131,7 +122,7 @@ extension DataPathTests {
             let blockFiles = { () throws -> Int in try FileManager.default.contentsOfDirectory(atPath: worker.tierDirectories[0] + "/strataworker").count }
             let before = try blockFiles()
             try await client.delete("/only.bin")
-            try await Self.eventually(10, "only.bin's blocks deleted") { try blockFiles() == before - 2 }
+            try await eventually(10, "only.bin's blocks deleted") { try blockFiles() == before - 2 }
 
             // The shell: checksum, location, du, copyToLocal, head, tail.
             let local = harness.directory + "/later.copy"
@@ -177,18 +168,18 @@ extension DataPathTests {
             // Graceful restart: blocks found on disk and reported again.
             #expect(try await process.stop() == 0)
             process = try await worker.start(in: harness, suffix: "-2")
-            try await Self.eventually(10, "blocks re-registered") { try await Self.cachedBlocks(client, "/cached.bin") == 3 }
+            try await eventually(10, "blocks re-registered") { try await Self.cachedBlocks(client, "/cached.bin") == 3 }
             #expect(try await Self.read(client, "/cached.bin") == data)
 
             // Silent for longer than the timeout: lost, and its blocks are located nowhere.
             process.signal(SIGSTOP)
-            try await Self.eventually(15, "worker lost") { try await client.workers().first?.state == "LOST" }
+            try await eventually(15, "worker lost") { try await client.workers().first?.state == "LOST" }
             #expect(try await Self.cachedBlocks(client, "/cached.bin") == 0)
             let unreadable = await #expect(throws: RPCError.self) { _ = try await Self.read(client, "/cached.bin") }
             #expect(unreadable?.message.contains("is not cached on any live worker and /cached.bin is not persisted") == true)
             process.signal(SIGCONT)
-            try await Self.eventually(10, "worker back") { try await client.workers().first?.state == "LIVE" }
-            try await Self.eventually(10, "blocks back") { try await Self.cachedBlocks(client, "/cached.bin") == 3 }
+            try await eventually(10, "worker back") { try await client.workers().first?.state == "LIVE" }
+            try await eventually(10, "blocks back") { try await Self.cachedBlocks(client, "/cached.bin") == 3 }
             #expect(try await Self.read(client, "/cached.bin") == data)
 
             // The worker dies during a write: the write fails, and no complete file is left.
@@ -199,7 +190,7 @@ extension DataPathTests {
             properties["strata.user.file.writetype.default"] = "MUST_CACHE"
             let copy = try harness.start("strata", name: "copy-dies", properties: properties, arguments: ["fs", "copyFromLocal", big, "/big.bin"])
             let blockDirectory = worker.tierDirectories[0] + "/strataworker"
-            try await Self.eventually(30, "first block of big.bin written") { try FileManager.default.contentsOfDirectory(atPath: blockDirectory).count > 4 }
+            try await eventually(30, "first block of big.bin written") { try FileManager.default.contentsOfDirectory(atPath: blockDirectory).count > 4 }
             process.kill()
             let status = try await copy.waitForExit(timeout: .seconds(120))
             #expect(status != 0, "\(copy.log())")
@@ -242,7 +233,7 @@ extension DataPathTests {
                 try await Self.write(client, "/f\(index).bin", data, .cacheThrough)
                 contents["/f\(index).bin"] = data
             }
-            try await Self.eventually(10, "pinned blocks in MEM, older files demoted") {
+            try await eventually(10, "pinned blocks in MEM, older files demoted") {
                 let pinnedTiers = try await Self.tiers(client, "/pinned.bin")
                 let oldest = try await Self.tiers(client, "/f0.bin")
                 return pinnedTiers == ["MEM", "MEM"] && oldest == ["SSD", "SSD"]
@@ -250,7 +241,7 @@ extension DataPathTests {
             for (path, data) in contents { #expect(try await Self.read(client, path) == data, "\(path)") }
             // CACHE_PROMOTE moves a block read from SSD back to MEM.
             #expect(try await Self.read(client, "/f0.bin", .cachePromote) == contents["/f0.bin"])
-            try await Self.eventually(10, "f0 promoted") { try await Self.tiers(client, "/f0.bin") == ["MEM", "MEM"] }
+            try await eventually(10, "f0 promoted") { try await Self.tiers(client, "/f0.bin") == ["MEM", "MEM"] }
             #expect(try await Self.tiers(client, "/pinned.bin") == ["MEM", "MEM"])
             await client.close()
         }
@@ -277,7 +268,7 @@ extension DataPathTests {
             properties["strata.user.rpc.retry.max.duration"] = "60s"
             let copy = try harness.start("strata", name: "copy", properties: properties, arguments: ["fs", "copyFromLocal", local, "/copied.bin"])
             let blockDirectory = worker.tierDirectories[0] + "/strataworker"
-            try await Self.eventually(30, "first blocks written") { ((try? FileManager.default.contentsOfDirectory(atPath: blockDirectory).count) ?? 0) >= 2 }
+            try await eventually(30, "first blocks written") { ((try? FileManager.default.contentsOfDirectory(atPath: blockDirectory).count) ?? 0) >= 2 }
             processes[leader.name]!.kill()
             let status = try await copy.waitForExit(timeout: .seconds(120))
             #expect(status == 0, "\(copy.log())")
@@ -322,7 +313,7 @@ extension DataPathTests {
 
             // free, then load brings the blocks back.
             _ = try await strata("fs", "free", "/in")
-            try await Self.eventually(10, "freed") { try await Self.cachedBlocks(client, "/in/a.bin") == 0 }
+            try await eventually(10, "freed") { try await Self.cachedBlocks(client, "/in/a.bin") == 0 }
             #expect(try await strata("fs", "load", "/in").contains("/in loaded"))
             #expect(try await Self.cachedBlocks(client, "/in/a.bin") == 1)
 
@@ -343,7 +334,7 @@ extension DataPathTests {
             // A restarted master does not know the worker: the worker registers again, with its blocks.
             #expect(try await master.stop() == 0)
             master = try await cluster.start(cluster.members[0], in: harness, suffix: "-again")
-            try await Self.eventually(15, "blocks located after the master restart") { (try? await Self.cachedBlocks(client, "/in/a.bin")) == 1 }
+            try await eventually(15, "blocks located after the master restart") { (try? await Self.cachedBlocks(client, "/in/a.bin")) == 1 }
 
             // formatWorker erases the stopped worker's storage.
             #expect(try await workerProcess.stop() == 0)
@@ -351,7 +342,7 @@ extension DataPathTests {
             #expect(try await format.waitForExit() == 0, "\(format.log())")
             #expect(!FileManager.default.fileExists(atPath: worker.tierDirectories[0] + "/strataworker"))
             workerProcess = try await worker.start(in: harness, suffix: "-formatted")
-            try await Self.eventually(15, "the formatted worker holds nothing") { (try? await Self.cachedBlocks(client, "/in/a.bin")) == 0 }
+            try await eventually(15, "the formatted worker holds nothing") { (try? await Self.cachedBlocks(client, "/in/a.bin")) == 0 }
             // Persisted files are still readable (through the worker, from under storage).
             #expect(try await Self.read(client, "/in/a.bin") == Self.bytes(300_000, seed: 21))
             await client.close()
@@ -378,13 +369,13 @@ extension DataPathTests {
             #expect(try await copies() == [1, 1, 1])
             let (status, output) = try await Self.cli(harness, cluster.clientProperties, ["fs", "setReplication", "--min", "2", "/replicated.bin"])
             #expect(status == 0, "\(output)")
-            try await Self.eventually(20, "two copies of every block") { try await copies() == [2, 2, 2] }
+            try await eventually(20, "two copies of every block") { try await copies() == [2, 2, 2] }
             #expect(try await Self.read(client, "/replicated.bin", shortCircuit: false) == data)
             var request = SetAttributeRequest(path: "/replicated.bin")
             request.replicationMin = 1
             request.replicationMax = 1
             _ = try await client.setAttribute(request)
-            try await Self.eventually(20, "one copy of every block") { try await copies() == [1, 1, 1] }
+            try await eventually(20, "one copy of every block") { try await copies() == [1, 1, 1] }
             #expect(try await Self.read(client, "/replicated.bin") == data)
             await client.close()
         }

@@ -62,7 +62,7 @@ struct NetworkFaultTests {
             await old.close()
 
             try network.heal()
-            try await DataPathTests.eventually(20, "the old leader follows the new one") {
+            try await eventually(20, "the old leader follows the new one") {
                 let views = await client.probeAll()
                 return views.filter { $0.1?.thisRole == "LEADER" }.count == 1
                     && views.first { $0.0 == leader.rpc }?.1?.thisRole == "STANDBY"
@@ -85,7 +85,7 @@ struct NetworkFaultTests {
             try network.limitRate(others[1], kilobitsPerSecond: 2_000)
             for index in 0..<30 { _ = try await client.createDirectory("/oneway/\(index)", recursive: true) }
             try network.heal()
-            try await DataPathTests.eventually(20, "every master applied the same") {
+            try await eventually(20, "every master applied the same") {
                 let views = await client.probeAll()
                 return views.allSatisfy { $0.1 != nil } && Set(views.compactMap { $0.1?.appliedIndex }).count == 1
             }
@@ -141,7 +141,7 @@ struct NetworkFaultTests {
             #expect(withSlowFollower < .milliseconds(150), "a slow follower slowed the group's commits to \(withSlowFollower)")
             #expect(delayedLeaderInfo >= .milliseconds(300), "a call to the delayed leader took \(delayedLeaderInfo)")
             #expect(after < .milliseconds(100), "calls stayed slow after healing: \(after)")
-            try await DataPathTests.eventually(20, "every master applied the same") {
+            try await eventually(20, "every master applied the same") {
                 let views = await client.probeAll()
                 return views.allSatisfy { $0.1 != nil } && Set(views.compactMap { $0.1?.appliedIndex }).count == 1
             }

@@ -389,7 +389,7 @@ import Testing
             }
             #expect(error?.code == .deadlineExceeded)
             // The timed-out connection is closed; the next call makes a new one.
-            try await Waiting.until(.seconds(5)) { disconnects.withLockedValue { $0 } == attempt }
+            try await eventually(5, "the timed-out connection is closed") { disconnects.withLockedValue { $0 } == attempt }
             #expect(accepted.withLockedValue { $0 } == attempt)
         }
         await client.close()
@@ -402,16 +402,5 @@ import Testing
         let error = await #expect(throws: RPCError.self) { try await client.call(ServiceMethods.echo, EchoRequest(data: [])) }
         #expect(error?.code == .unavailable)
         #expect(error?.message.contains("connection refused") == true)
-    }
-}
-
-/// Polls a condition (for the few tests here that wait on something asynchronous).
-enum Waiting {
-    static func until(_ timeout: Duration, _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while !condition() {
-            guard ContinuousClock.now < deadline else { throw RPCError(.deadlineExceeded, "condition not met within \(timeout)") }
-            try await Task.sleep(for: .milliseconds(10))
-        }
     }
 }
