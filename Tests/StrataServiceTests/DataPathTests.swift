@@ -188,10 +188,20 @@ extension DataPathTests {
             var properties = cluster.clientProperties
             properties["strata.user.block.size.bytes.default"] = "4MB"
             properties["strata.user.file.writetype.default"] = "MUST_CACHE"
-            let copy = try harness.start("strata", name: "copy-dies", properties: properties, arguments: ["fs", "copyFromLocal", big, "/big.bin"])
             let blockDirectory = worker.tierDirectories[0] + "/strataworker"
-            try await eventually(30, "first block of big.bin written") { try FileManager.default.contentsOfDirectory(atPath: blockDirectory).count > 4 }
+            let blocksBefore = try FileManager.default.contentsOfDirectory(atPath: blockDirectory).count
+            let copy = try harness.start("strata", name: "copy-dies", properties: properties, arguments: ["fs", "copyFromLocal", big, "/big.bin"])
+            // Once its first block is on the worker, hold the copy (SIGSTOP) so that it cannot
+            // finish before the worker dies, kill the worker, and let the copy go on.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try FileManager.default.contentsOfDirectory(atPath: blockDirectory).count <= blocksBefore {
+                guard ContinuousClock.now < deadline else { throw HarnessError("no block of big.bin was written within 30 s") }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            copy.signal(SIGSTOP)
             process.kill()
+            _ = try await process.waitForExit()
+            copy.signal(SIGCONT)
             let status = try await copy.waitForExit(timeout: .seconds(120))
             #expect(status != 0, "\(copy.log())")
             #expect(copy.log().contains("/big.bin"), "\(copy.log())")

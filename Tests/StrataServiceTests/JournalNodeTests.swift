@@ -234,7 +234,7 @@ import Testing
             try await cluster.startJournalNode(cluster.journalNodes[0], in: harness)
             let worker = try await WorkerNode.prepare(harness, clientProperties: cluster.clientProperties, name: "worker1",
                                                       extra: ["strata.worker.block.enabled": "false", "strata.job.worker.threadpool.size": "2"])
-            try await worker.start(in: harness)
+            let workerProcess = try await worker.start(in: harness)
             let source = harness.directory + "/in", destination = harness.directory + "/out"
             let expected = try JobServiceTests.writeFiles(source, count: 60, size: 100_000)
             let client = try JobServiceTests.jobClient(cluster)
@@ -243,11 +243,15 @@ import Testing
             #expect(status == 0, "\(output)")
             let jobID = try JobServiceTests.submittedJob(output)
             _ = try await JobServiceTests.waitFor(client, job: jobID) { $0.filesDone >= 5 }
+            // The job worker is held (SIGSTOP) across the fail-over, so the job cannot end before
+            // the new leader has it; then it goes on.
+            workerProcess.signal(SIGSTOP)
             let leader = try await cluster.leader()
             processes[leader.name]!.kill()
             let newLeader = try await cluster.leader(excluding: [leader.name])
             #expect(newLeader.name != leader.name)
             #expect(try await client.status(jobID).filesDone < 60, "the job ended before the leader was killed; the test proves nothing")
+            workerProcess.signal(SIGCONT)
             let done = try await JobServiceTests.waitFor(client, job: jobID) { $0.status.isFinished }
             #expect(done.status == .completed && done.filesDone == 60, "\(done.status) \(done.error)")
             #expect(try JobServiceTests.digests(destination) == expected)
