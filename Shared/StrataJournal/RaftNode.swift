@@ -317,7 +317,8 @@ public actor RaftNode {
             guard let address = addresses[member] else { continue }
             let link = PeerLink(peer: member, address: address, clusterID: configuration.clusterID, storageID: storageID,
                                 frameSizeMaxBytes: configuration.frameSizeMaxBytes, deadline: .seconds(2),
-                                chunkSizeBytes: configuration.snapshotChunkSizeBytes, compress: configuration.compressSnapshots)
+                                chunkSizeBytes: configuration.snapshotChunkSizeBytes, compress: configuration.compressSnapshots,
+                                logger: logger)
             link.attach(self)
             if let ownDigest { link.report(ownDigest) }
             links[member] = link

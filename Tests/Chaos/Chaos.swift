@@ -448,6 +448,13 @@ struct Campaign: Sendable {
             func count(_ text: String) -> Int { logs.filter { $0.contains(text) }.count }
             lines.insert("  journals reported      \(count("journal repaired at start-up")) repairs at start-up, \(count("nothing is acknowledged until it can") + logs.filter { $0.contains("could not take over the UFS journal") && $0.contains("No space left") }.count) disk-full stalls, "
                          + "\(count("fenced: ")) fenced writes (a newer epoch)", at: lines.count - 1)
+            // Connections that took requests and answered nothing: closed by a journal peer after a
+            // deadline with nothing received, and handlers still running well past their caller's
+            // deadline (RPCServer's watchdog). Quoted, for a look.
+            let silent = logs.filter { $0.contains("nothing came back on it since") }
+            let stuck = logs.filter { $0.contains("its handler is stuck") }
+            lines.insert("  unanswered RPCs        \(silent.count) silent connections closed by a journal peer, \(stuck.count) stuck handlers"
+                         + (silent.isEmpty && stuck.isEmpty ? "" : ": " + (stuck.prefix(2) + silent.prefix(2)).joined(separator: " | ")), at: lines.count - 1)
             let jobsPassed = jobs == nil || (jobVerdict.isLinearizable && jobHistory.contains { if case .completed = $0.outcome { true } else { false } })
             let passed = verdict.isLinearizable && jobsPassed && convergence.ok && seen.anomalies.isEmpty && seen.ok > 0
             lines.append("  verdict                \(passed ? "PASSED" : "FAILED")")

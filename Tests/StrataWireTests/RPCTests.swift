@@ -368,6 +368,70 @@ import Testing
         }
     }
 
+    /// Connections accepted while a process starts (bound, but its accept loop not yet running),
+    /// and connections arriving just as the loop starts, are all answered, and each stays usable
+    /// for later calls. A restarted master once left one such connection unanswered for minutes.
+    @Test func connectionsAcceptedAsTheServerStartsAreAllAnswered() async throws {
+        for round in 0..<30 {
+            let server = try await RPCServer.bind(host: "127.0.0.1", port: 0, handlers: Self.handlers(Observations()),
+                                                  frameSizeMaxBytes: Self.frameSizeMaxBytes, logger: Self.logger)
+            let address = server.localAddress
+            let clients = (0..<12).map { _ in RPCClient(address: address, frameSizeMaxBytes: Self.frameSizeMaxBytes) }
+            let calling = Task {
+                await withTaskGroup(of: String?.self) { group in
+                    for (index, client) in clients.enumerated() {
+                        group.addTask {
+                            // Half connect before the accept loop runs, half around its start.
+                            if index % 2 == 1 { try? await Task.sleep(for: .microseconds(Int64.random(in: 0...4000))) }
+                            for call in 0..<5 {
+                                do {
+                                    let echoed = try await client.call(ServiceMethods.echo, EchoRequest(data: [UInt8(index), UInt8(call)]),
+                                                                       deadline: .seconds(5))
+                                    guard echoed.data == [UInt8(index), UInt8(call)] else { return "client \(index) call \(call): wrong answer" }
+                                } catch {
+                                    return "client \(index) call \(call): \(error)"
+                                }
+                            }
+                            return nil
+                        }
+                    }
+                    var failures: [String] = []
+                    for await failure in group { if let failure { failures.append(failure) } }
+                    return failures
+                }
+            }
+            try await Task.sleep(for: .microseconds(Int64.random(in: 0...3000)))
+            let serving = Task { try await server.run() }
+            let failures = await calling.value
+            serving.cancel()
+            _ = try? await serving.value
+            for client in clients { await client.close() }
+            #expect(failures.isEmpty, "round \(round): \(failures.joined(separator: "; "))")
+            if !failures.isEmpty { return }
+        }
+    }
+
+    /// A handler still running long after its caller's deadline is reported once, as stuck;
+    /// calls answered in time are not.
+    @Test func aHandlerStuckPastItsCallersDeadlineIsReported() async throws {
+        let server = try await RPCServer.bind(host: "127.0.0.1", port: 0, handlers: Self.handlers(Observations()),
+                                              frameSizeMaxBytes: Self.frameSizeMaxBytes, logger: Self.logger,
+                                              overdueGrace: .milliseconds(300))
+        let serving = Task { try await server.run() }
+        let client = RPCClient(address: server.localAddress, frameSizeMaxBytes: Self.frameSizeMaxBytes)
+        _ = try await client.call(ServiceMethods.echo, EchoRequest(data: [1]), deadline: .milliseconds(200))
+        let error = await #expect(throws: RPCError.self) {
+            try await client.call(ServiceMethods.echo, EchoRequest(data: [2], delayMilliseconds: 5_000), deadline: .milliseconds(100))
+        }
+        #expect(error?.code == .deadlineExceeded)
+        try await eventually(5, "the stuck call is reported") { server.overdueReported.withLockedValue { $0 } == 1 }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(server.overdueReported.withLockedValue { $0 } == 1, "reported once, not at every check")
+        await client.close()
+        serving.cancel()
+        _ = try? await serving.value
+    }
+
     /// A connection on which the server answers nothing (it reads and never writes, as a stuck
     /// server-side connection does while the process serves others): the call that times out on
     /// it closes it, and the next call connects anew instead of timing out on it forever.

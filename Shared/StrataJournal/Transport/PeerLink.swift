@@ -1,4 +1,5 @@
 import CompressNIO
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import StrataCore
@@ -46,7 +47,7 @@ final class PeerLink: Sendable {
     private let client: RPCClient
 
     init(peer: MemberID, address: HostAndPort, clusterID: [UInt8], storageID: UInt64, frameSizeMaxBytes: Int, deadline: Duration,
-         chunkSizeBytes: Int = 4 << 20, compress: Bool = false) {
+         chunkSizeBytes: Int = 4 << 20, compress: Bool = false, logger: Logger? = nil) {
         self.peer = peer
         self.address = address
         self.clusterID = clusterID
@@ -63,7 +64,7 @@ final class PeerLink: Sendable {
                 return state.waiter
             }
             waiter?.resume()
-        })
+        }, logger: logger)
     }
 
     func attach(_ node: RaftNode) { state.withLockedValue { $0.node = node } }

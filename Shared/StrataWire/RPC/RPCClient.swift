@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -18,14 +19,17 @@ public final class RPCClient: Sendable {
     private let defaultDeadline: Duration
     private let connection = NIOLockedValueBox<EventLoopFuture<RPCConnection>?>(nil)
     private let onDisconnect: (@Sendable () -> Void)?
+    private let logger: Logger?
 
     /// - Parameter onDisconnect: called whenever an established connection closes — the earliest
     ///   sign that the peer process died (the journal uses it to detect a lost leader).
+    /// - Parameter logger: where a connection closed for answering nothing is reported.
     public init(
         address: HostAndPort, frameSizeMaxBytes: Int, connectTimeout: Duration = .seconds(3),
         defaultDeadline: Duration = .seconds(30), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        onDisconnect: (@Sendable () -> Void)? = nil
+        onDisconnect: (@Sendable () -> Void)? = nil, logger: Logger? = nil
     ) {
+        self.logger = logger
         self.address = address
         self.group = group
         self.frameSizeMaxBytes = frameSizeMaxBytes
@@ -141,6 +145,7 @@ public final class RPCClient: Sendable {
     private func makeConnection() -> EventLoopFuture<RPCConnection> {
         let frameSizeMaxBytes = frameSizeMaxBytes
         let address = address
+        let logger = logger
         let future = ClientBootstrap(group: group)
             .connectTimeout(.milliseconds(connectTimeout.milliseconds))
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -148,7 +153,7 @@ public final class RPCClient: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(frameSizeMaxBytes: frameSizeMaxBytes)))
                     try channel.pipeline.syncOperations.addHandler(FrameEncoder())
-                    try channel.pipeline.syncOperations.addHandler(RPCClientHandler(peer: address.description))
+                    try channel.pipeline.syncOperations.addHandler(RPCClientHandler(peer: address.description, logger: logger))
                 }
             }
             .connect(host: address.host, port: address.port)
@@ -381,7 +386,12 @@ final class RPCClientHandler: ChannelDuplexHandler {
     /// When the last frame arrived from the server (the connection's start before any did).
     private var lastReceived = NIODeadline.now()
 
-    init(peer: String) { self.peer = peer }
+    private let logger: Logger?
+
+    init(peer: String, logger: Logger?) {
+        self.peer = peer
+        self.logger = logger
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let call = unwrapOutboundIn(data)
@@ -413,7 +423,11 @@ final class RPCClientHandler: ChannelDuplexHandler {
                 // connection is dead whatever the server's state (a stuck server-side connection
                 // answers nothing while the process serves others). Close it, so that the next
                 // call connects anew instead of timing out on it forever.
-                if handler.lastReceived < sent && !handler.closed { context.close(promise: nil) }
+                if handler.lastReceived < sent && !handler.closed {
+                    Counter(label: "strata_rpc_client_silent_connections_closed_total").increment()
+                    handler.logger?.warning("closing the connection to \(handler.peer): nothing came back on it since \(call.methodName) was sent, \((NIODeadline.now() - sent).nanoseconds / 1_000_000) ms ago; the next call connects anew")
+                    context.close(promise: nil)
+                }
             }
         }
         pending[callID] = Pending(responder: call.responder, timer: timer, methodName: call.methodName, itemTimeout: call.itemTimeout)

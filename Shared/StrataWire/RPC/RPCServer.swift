@@ -96,11 +96,18 @@ public final class RPCServer: Sendable {
     private let handlers: RPCHandlers
     private let frameSizeMaxBytes: Int
     private let logger: Logger
+    /// The call tables of the connections being served, for the overdue-call watchdog.
+    private let served = NIOLockedValueBox<[ObjectIdentifier: (remote: String, calls: ServerCallTable)]>([:])
+    /// A call still unanswered this long after its caller's deadline is reported as stuck.
+    private let overdueGrace: Duration
+    /// How many calls have been reported as stuck (for tests; the log and metric say which).
+    let overdueReported = NIOLockedValueBox(0)
     /// The address the server listens on (with the real port when bound to port 0).
     public let localAddress: HostAndPort
 
     private init(channel: NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>, accepted: AcceptedConnections<Frame, Frame>,
-                 handlers: RPCHandlers, frameSizeMaxBytes: Int, logger: Logger, localAddress: HostAndPort) {
+                 handlers: RPCHandlers, frameSizeMaxBytes: Int, logger: Logger, localAddress: HostAndPort, overdueGrace: Duration) {
+        self.overdueGrace = overdueGrace
         self.channel = channel
         self.accepted = accepted
         self.handlers = handlers
@@ -112,7 +119,7 @@ public final class RPCServer: Sendable {
     /// Binds `host:port` (port 0 picks a free port). Fails with a one-line `RPCBindError`.
     public static func bind(
         host: String, port: Int, handlers: RPCHandlers, frameSizeMaxBytes: Int, logger: Logger,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, overdueGrace: Duration = .seconds(30)
     ) async throws(RPCBindError) -> RPCServer {
         let channel: NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>
         let accepted = AcceptedConnections<Frame, Frame>()
@@ -145,7 +152,7 @@ public final class RPCServer: Sendable {
         }
         let bound = channel.channel.localAddress?.port ?? port
         return RPCServer(channel: channel, accepted: accepted, handlers: handlers, frameSizeMaxBytes: frameSizeMaxBytes,
-                         logger: logger, localAddress: HostAndPort(host: host, port: bound))
+                         logger: logger, localAddress: HostAndPort(host: host, port: bound), overdueGrace: overdueGrace)
     }
 
     /// Fails with the same one-line `RPCBindError` as `bind` if `host:port` cannot be bound now.
@@ -165,6 +172,32 @@ public final class RPCServer: Sendable {
 
     /// Accepts and serves connections until the calling task is cancelled; then closes the port.
     public func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { watching in
+            watching.addTask { await self.reportOverdueCalls() }
+            defer { watching.cancelAll() }
+            try await acceptAndServe()
+        }
+    }
+
+    /// Logs (once each) calls whose handlers have not answered long after the caller stopped
+    /// waiting. Handlers bound their waits by the deadline, so such a call is stuck, and its
+    /// caller sees a connection that reads and never answers.
+    private func reportOverdueCalls() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: overdueGrace / 6) } catch { return }
+            let now = ContinuousClock.now
+            for (remote, calls) in served.withLockedValue({ Array($0.values) }) {
+                for call in calls.overdue(now: now, grace: overdueGrace) {
+                    let method = handlers.names[call.method] ?? "method 0x\(String(call.method, radix: 16))"
+                    overdueReported.withLockedValue { $0 += 1 }
+                    Counter(label: "strata_rpc_calls_overdue_total", dimensions: [("method", method)]).increment()
+                    logger.warning("RPC call \(call.callID) (\(method)) from \(remote) still unanswered \(call.age.milliseconds) ms after it arrived, \(overdueGrace.milliseconds) ms past its caller's deadline: its handler is stuck")
+                }
+            }
+        }
+    }
+
+    private func acceptAndServe() async throws {
         try await withThrowingDiscardingTaskGroup { group in
             do {
                 try await channel.executeThenClose { connections in
@@ -183,6 +216,9 @@ public final class RPCServer: Sendable {
     private func serve(_ connection: NIOAsyncChannel<Frame, Frame>) async {
         let remote = connection.channel.remoteAddress?.description ?? "unknown peer"
         let calls = ServerCallTable()
+        let key = ObjectIdentifier(calls)
+        served.withLockedValue { $0[key] = (remote, calls) }
+        defer { served.withLockedValue { _ = $0.removeValue(forKey: key) } }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 try await withThrowingDiscardingTaskGroup { group in
@@ -190,7 +226,8 @@ public final class RPCServer: Sendable {
                     for try await frame in inbound {
                         switch frame.kind {
                         case .request:
-                            guard calls.begin(frame.callID) else {
+                            let deadline = frame.argument == 0 ? nil : ContinuousClock.now + .milliseconds(Int64(frame.argument))
+                            guard calls.begin(frame.callID, method: frame.method, deadline: deadline) else {
                                 let status = RpcStatus(code: .unavailable, message: "more than \(RPCLimits.callsInFlightMaxPerConnection) calls in flight on one connection")
                                 try await outbound.write(Self.statusFrame(status, kind: .response, for: frame))
                                 continue
@@ -222,7 +259,7 @@ public final class RPCServer: Sendable {
             Counter(label: "strata_rpc_requests_total", dimensions: [("method", method), ("status", outcome.description)]).increment()
             Metrics.Timer(label: "strata_rpc_duration_seconds", dimensions: [("method", method)]).record(since: started)
         }
-        let deadline = frame.argument == 0 ? nil : ContinuousClock.now + .milliseconds(Int64(frame.argument))
+        let deadline = calls.deadline(of: frame.callID)
         let context = RPCContext(callID: frame.callID, method: frame.method, deadline: deadline,
                                  remoteAddress: remote, payload: frame.payload, logger: logger)
         if let handler = handlers.unary[frame.method] {
@@ -280,6 +317,10 @@ final class ServerCallTable: Sendable {
         var credit: UInt32 = RPCLimits.streamWindowItems
         var cancelled = false
         var waiter: CheckedContinuation<Void, any Error>?
+        var method: UInt32 = 0
+        var started = ContinuousClock.now
+        var deadline: ContinuousClock.Instant?
+        var reportedOverdue = false
     }
     private struct State {
         var calls: [UInt64: Call] = [:]
@@ -288,12 +329,29 @@ final class ServerCallTable: Sendable {
     private let state = NIOLockedValueBox(State())
 
     /// Registers a new call; false when the connection already has too many in flight.
-    func begin(_ callID: UInt64) -> Bool {
+    func begin(_ callID: UInt64, method: UInt32 = 0, deadline: ContinuousClock.Instant? = nil) -> Bool {
         state.withLockedValue { state in
             guard state.calls.count < RPCLimits.callsInFlightMaxPerConnection else { return false }
-            state.calls[callID] = Call(cancelled: state.closed)
+            state.calls[callID] = Call(cancelled: state.closed, method: method, deadline: deadline)
             return true
         }
+    }
+
+    /// The calls still unanswered `grace` after their caller's deadline passed (or, without a
+    /// deadline, `grace` after they began), each reported once: a handler stuck for good.
+    func overdue(now: ContinuousClock.Instant, grace: Duration) -> [(callID: UInt64, method: UInt32, age: Duration)] {
+        state.withLockedValue { state in
+            var found: [(callID: UInt64, method: UInt32, age: Duration)] = []
+            for (callID, call) in state.calls where !call.reportedOverdue && now - (call.deadline ?? call.started) > grace {
+                state.calls[callID]!.reportedOverdue = true
+                found.append((callID, call.method, now - call.started))
+            }
+            return found
+        }
+    }
+
+    func deadline(of callID: UInt64) -> ContinuousClock.Instant? {
+        state.withLockedValue { $0.calls[callID]?.deadline }
     }
 
     func end(_ callID: UInt64) {
