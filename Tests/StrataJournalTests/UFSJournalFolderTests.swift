@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import StrataCore
 import StrataRaft
+import StrataTesting
 import Testing
 @testable import StrataJournal
 
@@ -105,33 +106,26 @@ import Testing
         let runB = Task { try await b.run() }
         defer { runA.cancel(); runB.cancel() }
         await a.setLeadership(true)
-        try await Self.eventually { a.latestStatus.role == .leader }
+        try await eventually(5, "A leads") { a.latestStatus.role == .leader }
         for index in 1...10 { #expect(try await a.propose(Array("a\(index)".utf8)) == UInt64(index)) }
-        try await Self.eventually { b.latestStatus.appliedIndex == 10 }
+        try await eventually(5, "B applied 10 entries") { b.latestStatus.appliedIndex == 10 }
         #expect(await second.applied == (1...10).map { "a\($0)" })
 
         // B is elected while A still believes it leads.
         await b.setLeadership(true)
-        try await Self.eventually { b.latestStatus.role == .leader }
+        try await eventually(5, "B leads") { b.latestStatus.role == .leader }
         #expect(b.latestStatus.epoch == 2)
         let refused = await #expect(throws: ProposalError.self) { try await a.propose(Array("late".utf8)) }
         #expect(refused?.code == .outcomeUnknown)
         #expect(try await b.propose(Array("b11".utf8)) == 11)
         await a.setLeadership(false)
-        try await Self.eventually { a.latestStatus.role == .standby && a.latestStatus.appliedIndex == 11 }
+        try await eventually(5, "A stands by with 11 entries") { a.latestStatus.role == .standby && a.latestStatus.appliedIndex == 11 }
         #expect(await first.applied == (1...10).map { "a\($0)" } + ["b11"])
         #expect(await second.applied == (1...10).map { "a\($0)" } + ["b11"])
         await a.shutdown()
         await b.shutdown()
     }
 
-    static func eventually(_ condition: () async throws -> Bool) async throws {
-        for _ in 0..<500 {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        Issue.record("condition not met within 5 s")
-    }
 }
 
 /// Records applied entries' data as text.
