@@ -298,6 +298,12 @@ let package = Package(
             path: "bench/jobs"
         ),
         .executableTarget(
+            name: "strata-bench-compare",
+            dependencies: ["StrataCore", "StrataWire", "StrataClient", "StrataTesting", "StrataZooKeeper", "StrataBenchSupport",
+                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            path: "bench/compare"
+        ),
+        .executableTarget(
             name: "strata-bench-rpc",
             dependencies: [
                 "StrataCore", "StrataWire",

@@ -261,6 +261,13 @@ public final class ZooKeeperSession: Sendable {
         }
     }
 
+    /// Waits until the server this session talks to has caught up with the leader as of now, so
+    /// that a read after it sees every write committed before the call (ZooKeeper's reads are
+    /// otherwise served from the server's possibly stale copy).
+    public func sync(_ path: String) async throws(ZooKeeperError) {
+        _ = try await perform("sync", path) { context in zoo_async(self.handle, path, zooKeeperStringCompletion, context) }
+    }
+
     /// The names of the node's children.
     public func children(_ path: String) async throws(ZooKeeperError) -> [String] {
         try await perform("get children", path) { context in

@@ -19,6 +19,7 @@ import Testing
             try await session.createParents("/strata/test/deep")
             try await session.createParents("/strata/test/deep") // existing parents are fine
             try await session.create("/strata/test/node", data: Array("hello".utf8))
+            try await session.sync("/strata/test/node")  // a linearizable read: sync, then get
             let (data, stat) = try await session.data("/strata/test/node")
             #expect(String(decoding: data, as: UTF8.self) == "hello")
             #expect(stat.version == 0)

@@ -1,0 +1,245 @@
+import Foundation
+import NIOConcurrencyHelpers
+import StrataBenchSupport
+import StrataClient
+import StrataCore
+import StrataTesting
+import StrataWire
+import StrataZooKeeper
+
+// Strata's masters beside ZooKeeper, on this machine, in one run, with the same load shapes:
+// a 3-server ZooKeeper ensemble (Debian's package; fsync on, as by default) and a 3-master Strata
+// cluster on the embedded journal (fsync on), one at a time, each driven from this process with
+// 1 and 64 requests outstanding:
+//   create   ZooKeeper create of an empty persistent node   | Strata CreateFile of an empty file
+//   read     ZooKeeper sync + get (a linearizable read)     | Strata GetFileStatus (linearizable)
+//   list     ZooKeeper getChildren of a 100-child node      | Strata ListStatus of a 100-entry directory
+// (ZooKeeper's plain get, served from a possibly stale server, is printed for reference.)
+// Each case runs for `seconds` after a one-second warm-up; every case records the CPU the servers
+// and this load generator used (from /proc) and the machine's steal time. With `--runs N` the
+// whole comparison repeats N times and the summary gives each figure's median.
+//
+//   strata-bench-compare [--seconds S] [--runs N] [--outstanding 1,64] [--systems zookeeper,strata]
+
+let options = BenchOptions()
+let seconds = Double(options.value("--seconds", "5")) ?? 5
+let runs = Int(options.value("--runs", "3")) ?? 3
+let outstandingCases = options.value("--outstanding", "1,64").split(separator: ",").compactMap { Int($0) }
+let systems = options.value("--systems", "zookeeper,strata").split(separator: ",").map(String.init)
+let warmup = 1.0
+
+// MARK: CPU accounting
+
+/// Clock ticks of CPU a process has used (user + system), from /proc/PID/stat.
+func cpuTicks(_ pid: Int32) -> Int64 {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = text.lastIndex(of: ")") else { return 0 }
+    // Fields after the command name: state is field 3, utime 14, stime 15.
+    let fields = text[text.index(after: close)...].split(separator: " ")
+    guard fields.count > 13, let user = Int64(fields[11]), let system = Int64(fields[12]) else { return 0 }
+    return user + system
+}
+
+/// The machine's CPU ticks from /proc/stat: total, busy (not idle or waiting for I/O) and steal.
+func machineTicks() -> (total: Int64, busy: Int64, steal: Int64) {
+    guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") }) else { return (0, 0, 0) }
+    // user nice system idle iowait irq softirq steal guest guest_nice (guests are within user).
+    let values = Array(line.split(separator: " ").dropFirst().compactMap { Int64($0) }.prefix(8))
+    guard values.count == 8 else { return (0, 0, 0) }
+    let total = values.reduce(0, +)
+    return (total, total - values[3] - values[4] - values[7], values[7])
+}
+
+let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
+
+/// Where the CPU went during one load case: servers, generator and everything else on the
+/// machine in cores busy, steal in percent of the machine's CPU.
+struct CPUSplit {
+    var servers: Double
+    var generator: Double
+    var other: Double
+    var steal: Double
+    var text: String {
+        "servers \(format(servers, 2)), generator \(format(generator, 2)), other \(format(other, 2)) cores; steal \(format(steal, 1))%"
+    }
+}
+
+func measuringCPU<T>(servers: [Int32], _ body: () async throws -> T) async rethrows -> (T, CPUSplit) {
+    let self_ = getpid()
+    let serversBefore = servers.map(cpuTicks).reduce(0, +), generatorBefore = cpuTicks(self_), machineBefore = machineTicks()
+    let started = ContinuousClock.now
+    let result = try await body()
+    let elapsed = (ContinuousClock.now - started).seconds
+    let serversAfter = servers.map(cpuTicks).reduce(0, +), generatorAfter = cpuTicks(self_), machineAfter = machineTicks()
+    let total = Double(machineAfter.total - machineBefore.total)
+    let serversCores = Double(serversAfter - serversBefore) / ticksPerSecond / elapsed
+    let generatorCores = Double(generatorAfter - generatorBefore) / ticksPerSecond / elapsed
+    let busyCores = Double(machineAfter.busy - machineBefore.busy) / ticksPerSecond / elapsed
+    return (result, CPUSplit(servers: serversCores, generator: generatorCores, other: max(0, busyCores - serversCores - generatorCores),
+                             steal: total > 0 ? Double(machineAfter.steal - machineBefore.steal) / total * 100 : 0))
+}
+
+// MARK: Load
+
+func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text : String(repeating: " ", count: width - text.count) + text }
+
+/// One load case's figures.
+struct Figure {
+    var opsPerSecond: Double
+    var p50: Double
+    var p99: Double
+    var cpu: CPUSplit
+}
+
+/// Runs `operation(slot, sequence)` from `outstanding` concurrent tasks: a warm-up, then `seconds`
+/// measured. Any failed operation fails the case (a benchmark of errors measures nothing).
+func load(outstanding: Int, servers: [Int32], _ operation: @escaping @Sendable (Int, Int) async throws -> Void) async throws -> Figure {
+    let sequence = NIOLockedValueBox(0)
+    func run(for duration: Double, record: Bool) async throws -> [Double] {
+        let end = ContinuousClock.now + .milliseconds(Int64(duration * 1000))
+        return try await withThrowingTaskGroup(of: [Double].self) { group in
+            for slot in 0..<outstanding {
+                group.addTask {
+                    var latencies: [Double] = []
+                    latencies.reserveCapacity(record ? 100_000 : 0)
+                    while ContinuousClock.now < end {
+                        let next = sequence.withLockedValue { $0 += 1; return $0 }
+                        let started = ContinuousClock.now
+                        try await operation(slot, next)
+                        if record { latencies.append((ContinuousClock.now - started).seconds * 1000) }
+                    }
+                    return latencies
+                }
+            }
+            var all: [Double] = []
+            for try await part in group { all += part }
+            return all
+        }
+    }
+    _ = try await run(for: warmup, record: false)
+    let started = ContinuousClock.now
+    let (latencies, cpu) = try await measuringCPU(servers: servers) { try await run(for: seconds, record: true).sorted() }
+    let elapsed = (ContinuousClock.now - started).seconds
+    return Figure(opsPerSecond: Double(latencies.count) / elapsed,
+                  p50: latencies.isEmpty ? 0 : latencies[latencies.count / 2],
+                  p99: latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, latencies.count * 99 / 100)], cpu: cpu)
+}
+
+/// figures[system][operation][outstanding] = one figure per run.
+nonisolated(unsafe) var figures: [String: [String: [Int: [Figure]]]] = [:]
+
+func record(_ system: String, _ operation: String, _ outstanding: Int, _ figure: Figure) {
+    figures[system, default: [:]][operation, default: [:]][outstanding, default: []].append(figure)
+    print(pad(system, 10) + pad(operation, 10) + pad("\(outstanding)", 6) + pad(format(figure.opsPerSecond, 0), 10)
+          + pad(format(figure.p50, 2), 9) + pad(format(figure.p99, 2), 9) + "   " + figure.cpu.text)
+}
+
+// MARK: ZooKeeper
+
+func benchZooKeeper(run: Int) async throws {
+    try await ProcessHarness.with("bench-compare-zookeeper") { harness in
+        let ensemble = try await ZooKeeperEnsemble.start(harness, count: 3)
+        let servers = harness.runningProcesses(named: "zookeeper").map(\.pid)
+        let session = try await ZooKeeperSession.connect(.init(servers: ensemble.connectString.split(separator: ",").map(String.init),
+                                                               sessionTimeout: .seconds(10), connectionTimeout: .seconds(10)))
+        try await session.createParents("/bench/list")
+        for child in 0..<100 { try await session.create("/bench/list/c\(child)") }
+        try await session.create("/bench/point")
+        for outstanding in outstandingCases {
+            try await session.createParents("/bench/create-\(run)-\(outstanding)")
+            record("zookeeper", "create", outstanding, try await load(outstanding: outstanding, servers: servers) { slot, sequence in
+                try await session.create("/bench/create-\(run)-\(outstanding)/n\(sequence)")
+            })
+            record("zookeeper", "read", outstanding, try await load(outstanding: outstanding, servers: servers) { _, _ in
+                try await session.sync("/bench/point")
+                _ = try await session.data("/bench/point")
+            })
+            record("zookeeper", "get", outstanding, try await load(outstanding: outstanding, servers: servers) { _, _ in
+                _ = try await session.data("/bench/point")
+            })
+            record("zookeeper", "list", outstanding, try await load(outstanding: outstanding, servers: servers) { _, _ in
+                let children = try await session.children("/bench/list")
+                guard children.count == 100 else { throw BenchError("getChildren gave \(children.count) children, not 100") }
+            })
+        }
+        await session.close()
+    }
+}
+
+// MARK: Strata
+
+func benchStrata(run: Int) async throws {
+    try await ProcessHarness.with("bench-compare-strata") { harness in
+        let cluster = try await MasterCluster.prepare(harness, count: 3)
+        for member in cluster.members { try await cluster.start(member, in: harness) }
+        _ = try await cluster.leader()
+        let servers = harness.runningProcesses(named: "master").map(\.pid)
+        let configuration = try Configuration.defaults(overrides: [
+            .masterRpcAddresses: cluster.members.map(\.rpc.description).joined(separator: ","),
+            .userRpcRetryMaxDuration: "30s",
+        ])
+        let client = FileSystemClient(masters: cluster.members.map(\.rpc), configuration: configuration)
+        _ = try await client.createDirectory("/bench/list", recursive: true)
+        for child in 0..<100 { _ = try await client.createFile("/bench/list/c\(child)") }
+        _ = try await client.createFile("/bench/point")
+        for outstanding in outstandingCases {
+            _ = try await client.createDirectory("/bench/create-\(outstanding)", recursive: true)
+            record("strata", "create", outstanding, try await load(outstanding: outstanding, servers: servers) { _, sequence in
+                _ = try await client.createFile("/bench/create-\(outstanding)/n\(sequence)")
+            })
+            record("strata", "read", outstanding, try await load(outstanding: outstanding, servers: servers) { _, _ in
+                _ = try await client.status("/bench/point")
+            })
+            record("strata", "list", outstanding, try await load(outstanding: outstanding, servers: servers) { _, _ in
+                let entries = try await client.list("/bench/list")
+                guard entries.count == 100 else { throw BenchError("ListStatus gave \(entries.count) entries, not 100") }
+            })
+        }
+        await client.close()
+    }
+}
+
+// MARK: Main
+
+print("strata-bench-compare: \(runs) run(s), \(format(seconds, 0)) s per case after \(format(warmup, 0)) s of warm-up, \(Int(cores)) cores")
+print(pad("system", 10) + pad("op", 10) + pad("outst", 6) + pad("ops/s", 10) + pad("p50 ms", 9) + pad("p99 ms", 9) + "   CPU (cores busy, of \(Int(cores)))")
+for run in 1...runs {
+    print("run \(run) of \(runs)")
+    if systems.contains("zookeeper") { try await benchZooKeeper(run: run) }
+    if systems.contains("strata") { try await benchStrata(run: run) }
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return 0 }
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+print("")
+print("medians of \(runs) run(s); ratio = Strata / ZooKeeper (read: against sync + get)")
+print(pad("op", 8) + pad("outst", 6) + pad("strata/s", 10) + pad("zk/s", 10) + pad("ratio", 7) + "   strata p50/p99 ms   zk p50/p99 ms   servers' cores strata/zk")
+for operation in ["create", "read", "list"] {
+    for outstanding in outstandingCases {
+        let strata = figures["strata"]?[operation]?[outstanding] ?? []
+        let zooKeeper = figures["zookeeper"]?[operation]?[outstanding] ?? []
+        guard !strata.isEmpty || !zooKeeper.isEmpty else { continue }
+        let s = median(strata.map(\.opsPerSecond)), z = median(zooKeeper.map(\.opsPerSecond))
+        print(pad(operation, 8) + pad("\(outstanding)", 6) + pad(strata.isEmpty ? "-" : format(s, 0), 10) + pad(zooKeeper.isEmpty ? "-" : format(z, 0), 10)
+              + pad(s > 0 && z > 0 ? format(s / z, 2) : "-", 7)
+              + pad(strata.isEmpty ? "-" : "\(format(median(strata.map(\.p50)), 2))/\(format(median(strata.map(\.p99)), 2))", 20)
+              + pad(zooKeeper.isEmpty ? "-" : "\(format(median(zooKeeper.map(\.p50)), 2))/\(format(median(zooKeeper.map(\.p99)), 2))", 16)
+              + pad("\(format(median(strata.map(\.cpu.servers)), 2))/\(format(median(zooKeeper.map(\.cpu.servers)), 2))", 28))
+    }
+}
+if let gets = figures["zookeeper"]?["get"] {
+    print("zookeeper plain get (no sync, may be stale): " + outstandingCases.compactMap { outstanding in
+        gets[outstanding].map { "\(outstanding) outstanding \(format(median($0.map(\.opsPerSecond)), 0))/s" }
+    }.joined(separator: ", "))
+}
+let steal = figures.values.flatMap { $0.values.flatMap { $0.values.flatMap { $0.map(\.cpu.steal) } } }
+let other = figures.values.flatMap { $0.values.flatMap { $0.values.flatMap { $0.map(\.cpu.other) } } }
+print("other processes: median \(format(median(other), 2)), highest \(format(other.max() ?? 0, 2)) cores busy during the measured cases (a quiet machine shows ~0)")
+print("steal: median \(format(median(steal), 1))%, highest \(format(steal.max() ?? 0, 1))% of the machine's CPU during the measured cases")
