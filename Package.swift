@@ -300,7 +300,8 @@ let package = Package(
         .executableTarget(
             name: "strata-bench-compare",
             dependencies: ["StrataCore", "StrataWire", "StrataClient", "StrataTesting", "StrataZooKeeper", "StrataBenchSupport",
-                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
             path: "bench/compare"
         ),
         .executableTarget(

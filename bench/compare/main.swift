@@ -1,5 +1,8 @@
 import Foundation
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
 import StrataBenchSupport
 import StrataClient
 import StrataCore
@@ -7,25 +10,28 @@ import StrataTesting
 import StrataWire
 import StrataZooKeeper
 
-// Strata's masters beside ZooKeeper, on this machine, in one run, with the same load shapes:
-// a 3-server ZooKeeper ensemble (Debian's package; fsync on, as by default) and a 3-master Strata
-// cluster on the embedded journal (fsync on), one at a time, each driven from this process with
-// 1 and 64 requests outstanding:
-//   create   ZooKeeper create of an empty persistent node   | Strata CreateFile of an empty file
-//   read     ZooKeeper sync + get (a linearizable read)     | Strata GetFileStatus (linearizable)
-//   list     ZooKeeper getChildren of a 100-child node      | Strata ListStatus of a 100-entry directory
+// Strata's masters beside ZooKeeper and etcd, on this machine, in one run, with the same load
+// shapes: a 3-server ZooKeeper ensemble (Debian's `zookeeper`), a 3-member etcd cluster (Debian's
+// `etcd-server`) and a 3-master Strata cluster on the embedded journal, all fsyncing, one at a
+// time, each driven from this process with 1 and 64 requests outstanding:
+//   create   ZooKeeper create of an empty node | etcd put of a new key  | Strata CreateFile (empty)
+//   read     ZooKeeper sync + get              | etcd linearizable range | Strata GetFileStatus
+//   list     ZooKeeper getChildren of 100      | etcd range of a 100-key prefix | Strata ListStatus of 100
 // (ZooKeeper's plain get, served from a possibly stale server, is printed for reference.)
+// ZooKeeper and Strata multiplex every outstanding request on one session / connection; etcd is
+// reached through its JSON gateway over HTTP/1.1 (no gRPC library here), one keep-alive
+// connection per outstanding request.
 // Each case runs for `seconds` after a one-second warm-up; every case records the CPU the servers
 // and this load generator used (from /proc) and the machine's steal time. With `--runs N` the
 // whole comparison repeats N times and the summary gives each figure's median.
 //
-//   strata-bench-compare [--seconds S] [--runs N] [--outstanding 1,64] [--systems zookeeper,strata]
+//   strata-bench-compare [--seconds S] [--runs N] [--outstanding 1,64] [--systems zookeeper,etcd,strata]
 
 let options = BenchOptions()
 let seconds = Double(options.value("--seconds", "5")) ?? 5
 let runs = Int(options.value("--runs", "3")) ?? 3
 let outstandingCases = options.value("--outstanding", "1,64").split(separator: ",").compactMap { Int($0) }
-let systems = options.value("--systems", "zookeeper,strata").split(separator: ",").map(String.init)
+let systems = options.value("--systems", "zookeeper,etcd,strata").split(separator: ",").map(String.init)
 let warmup = 1.0
 
 // MARK: CPU accounting
@@ -169,6 +175,137 @@ func benchZooKeeper(run: Int) async throws {
     }
 }
 
+// MARK: etcd
+
+/// One HTTP/1.1 keep-alive connection to etcd's JSON gateway, one request at a time.
+final class EtcdConnection: @unchecked Sendable {
+    /// Completes each request's promise with the response body (or fails it on a non-200 status).
+    final class Responses: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = HTTPClientResponsePart
+        var pending: EventLoopPromise<ByteBuffer>?
+        var status: HTTPResponseStatus = .ok
+        var body = ByteBuffer()
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head(let head):
+                status = head.status
+                body.clear()
+            case .body(var part):
+                body.writeBuffer(&part)
+            case .end:
+                let promise = pending
+                pending = nil
+                if status == .ok { promise?.succeed(body) } else { promise?.fail(BenchError("etcd answered \(status): \(String(buffer: body).prefix(200))")) }
+            }
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            pending?.fail(error)
+            pending = nil
+            context.close(promise: nil)
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            pending?.fail(BenchError("etcd closed the connection"))
+            pending = nil
+        }
+    }
+
+    let channel: any Channel
+    let responses: Responses
+    let port: Int
+
+    init(port: Int) async throws {
+        let responses = Responses()
+        channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(responses)
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        self.responses = responses
+        self.port = port
+    }
+
+    /// POSTs `json` to `path` and returns the response body.
+    func post(_ path: String, _ json: String) async throws -> ByteBuffer {
+        let channel = channel, responses = responses, port = port
+        return try await channel.eventLoop.flatSubmit { () -> EventLoopFuture<ByteBuffer> in
+            let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
+            precondition(responses.pending == nil, "one request at a time per connection")
+            responses.pending = promise
+            var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
+            head.headers.add(name: "Host", value: "127.0.0.1:\(port)")
+            head.headers.add(name: "Content-Type", value: "application/json")
+            head.headers.add(name: "Content-Length", value: String(json.utf8.count))
+            channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(string: json))), promise: nil)
+            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            return promise.futureResult
+        }.get()
+    }
+
+    func close() async { try? await channel.close() }
+}
+
+func base64(_ text: String) -> String { Data(text.utf8).base64EncodedString() }
+
+/// The etcd member that leads, by its position, from each member's status.
+func etcdLeader(_ clientPorts: [Int]) async -> Int? {
+    for (position, port) in clientPorts.enumerated() {
+        guard let connection = try? await EtcdConnection(port: port) else { continue }
+        defer { Task { await connection.close() } }
+        guard let body = try? await connection.post("/v3/maintenance/status", "{}"),
+              let json = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
+              let header = json["header"] as? [String: Any], let member = header["member_id"] as? String,
+              let leader = json["leader"] as? String else { continue }
+        if member == leader { return position }
+    }
+    return nil
+}
+
+func benchEtcd(run: Int) async throws {
+    try await ProcessHarness.with("bench-compare-etcd") { harness in
+        let ports = try await ProcessHarness.freePorts(6)
+        let clientPorts = Array(ports[0..<3]), peerPorts = Array(ports[3..<6])
+        for position in 0..<3 {
+            let directory = harness.directory + "/etcd-\(position + 1)"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            _ = try harness.startExternal(Etcd.executable, name: "etcd-\(position + 1)", directory: directory, arguments: Etcd.memberArguments(
+                position: position, clientPorts: clientPorts, peerPorts: peerPorts, dataDirectory: directory + "/data"))
+        }
+        try await eventually(30, "etcd to elect a leader") { await etcdLeader(clientPorts) != nil }
+        let servers = harness.runningProcesses(named: "etcd").map(\.pid)
+        // Clients spread over the members, as etcd's clients balance over their endpoints.
+        var connections: [EtcdConnection] = []
+        for slot in 0..<(outstandingCases.max() ?? 1) { connections.append(try await EtcdConnection(port: clientPorts[slot % 3])) }
+        let pool = connections
+        for child in 0..<100 { _ = try await pool[0].post("/v3/kv/put", "{\"key\":\"\(base64("/bench/list/c\(child)"))\",\"value\":\"\"}") }
+        _ = try await pool[0].post("/v3/kv/put", "{\"key\":\"\(base64("/bench/point"))\",\"value\":\"\"}")
+        let listRange = "{\"key\":\"\(base64("/bench/list/"))\",\"range_end\":\"\(base64("/bench/list0"))\"}"
+        let pointRange = "{\"key\":\"\(base64("/bench/point"))\"}"
+        for outstanding in outstandingCases {
+            record("etcd", "create", outstanding, try await load(outstanding: outstanding, servers: servers) { slot, sequence in
+                let body = try await pool[slot].post("/v3/kv/put", "{\"key\":\"\(base64("/bench/create-\(run)-\(outstanding)/n\(sequence)"))\",\"value\":\"\"}")
+                guard body.readableBytesView.contains(UInt8(ascii: "{")) else { throw BenchError("etcd put answered nothing") }
+            })
+            record("etcd", "read", outstanding, try await load(outstanding: outstanding, servers: servers) { slot, _ in
+                let body = try await pool[slot].post("/v3/kv/range", pointRange)
+                guard String(buffer: body).contains("\"count\":\"1\"") else { throw BenchError("etcd range of /bench/point: \(String(buffer: body).prefix(200))") }
+            })
+            record("etcd", "list", outstanding, try await load(outstanding: outstanding, servers: servers) { slot, _ in
+                let body = try await pool[slot].post("/v3/kv/range", listRange)
+                guard String(buffer: body).contains("\"count\":\"100\"") else { throw BenchError("etcd range of /bench/list/: \(String(buffer: body).prefix(200))") }
+            })
+        }
+        for connection in pool { await connection.close() }
+    }
+}
+
 // MARK: Strata
 
 func benchStrata(run: Int) async throws {
@@ -209,6 +346,7 @@ print(pad("system", 10) + pad("op", 10) + pad("outst", 6) + pad("ops/s", 10) + p
 for run in 1...runs {
     print("run \(run) of \(runs)")
     if systems.contains("zookeeper") { try await benchZooKeeper(run: run) }
+    if systems.contains("etcd") { try await benchEtcd(run: run) }
     if systems.contains("strata") { try await benchStrata(run: run) }
 }
 
@@ -219,19 +357,22 @@ func median(_ values: [Double]) -> Double {
 }
 
 print("")
-print("medians of \(runs) run(s); ratio = Strata / ZooKeeper (read: against sync + get)")
-print(pad("op", 8) + pad("outst", 6) + pad("strata/s", 10) + pad("zk/s", 10) + pad("ratio", 7) + "   strata p50/p99 ms   zk p50/p99 ms   servers' cores strata/zk")
+print("medians of \(runs) run(s); ratio = Strata / peer (ZooKeeper's read is sync + get; etcd's a linearizable range)")
+print(pad("op", 8) + pad("outst", 6) + pad("strata/s", 10) + pad("zk/s", 10) + pad("etcd/s", 10) + pad("÷zk", 7) + pad("÷etcd", 7)
+      + "   p50/p99 ms: strata | zk | etcd" + "        servers' cores: strata | zk | etcd")
 for operation in ["create", "read", "list"] {
     for outstanding in outstandingCases {
-        let strata = figures["strata"]?[operation]?[outstanding] ?? []
-        let zooKeeper = figures["zookeeper"]?[operation]?[outstanding] ?? []
-        guard !strata.isEmpty || !zooKeeper.isEmpty else { continue }
-        let s = median(strata.map(\.opsPerSecond)), z = median(zooKeeper.map(\.opsPerSecond))
-        print(pad(operation, 8) + pad("\(outstanding)", 6) + pad(strata.isEmpty ? "-" : format(s, 0), 10) + pad(zooKeeper.isEmpty ? "-" : format(z, 0), 10)
-              + pad(s > 0 && z > 0 ? format(s / z, 2) : "-", 7)
-              + pad(strata.isEmpty ? "-" : "\(format(median(strata.map(\.p50)), 2))/\(format(median(strata.map(\.p99)), 2))", 20)
-              + pad(zooKeeper.isEmpty ? "-" : "\(format(median(zooKeeper.map(\.p50)), 2))/\(format(median(zooKeeper.map(\.p99)), 2))", 16)
-              + pad("\(format(median(strata.map(\.cpu.servers)), 2))/\(format(median(zooKeeper.map(\.cpu.servers)), 2))", 28))
+        let bySystem = ["strata", "zookeeper", "etcd"].map { figures[$0]?[operation]?[outstanding] ?? [] }
+        guard bySystem.contains(where: { !$0.isEmpty }) else { continue }
+        let rates = bySystem.map { median($0.map(\.opsPerSecond)) }
+        func rate(_ index: Int) -> String { bySystem[index].isEmpty ? "-" : format(rates[index], 0) }
+        func ratio(_ index: Int) -> String { rates[0] > 0 && rates[index] > 0 ? format(rates[0] / rates[index], 2) : "-" }
+        func latency(_ index: Int) -> String {
+            bySystem[index].isEmpty ? "-" : "\(format(median(bySystem[index].map(\.p50)), 2))/\(format(median(bySystem[index].map(\.p99)), 2))"
+        }
+        func cores(_ index: Int) -> String { bySystem[index].isEmpty ? "-" : format(median(bySystem[index].map(\.cpu.servers)), 2) }
+        print(pad(operation, 8) + pad("\(outstanding)", 6) + pad(rate(0), 10) + pad(rate(1), 10) + pad(rate(2), 10) + pad(ratio(1), 7) + pad(ratio(2), 7)
+              + "   " + [latency(0), latency(1), latency(2)].joined(separator: " | ") + "    " + [cores(0), cores(1), cores(2)].joined(separator: " | "))
     }
 }
 if let gets = figures["zookeeper"]?["get"] {

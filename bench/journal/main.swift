@@ -134,18 +134,11 @@ final class EtcdCluster: Cluster, @unchecked Sendable {
     init() async throws {
         let ports = try await freePorts(6)
         let clientPorts = Array(ports[0..<3]), peerPorts = Array(ports[3..<6])
-        let initial = (0..<3).map { "e\($0 + 1)=http://127.0.0.1:\(peerPorts[$0])" }.joined(separator: ",")
         var members: [BenchProcess] = []
         for position in 0..<3 {
-            members.append(try startedChild(name: "etcd-\(position + 1)", executable: "/usr/bin/etcd", arguments: [
-                "--name", "e\(position + 1)", "--data-dir", workDirectory + "/etcd-\(position + 1)",
-                "--listen-client-urls", "http://127.0.0.1:\(clientPorts[position])",
-                "--advertise-client-urls", "http://127.0.0.1:\(clientPorts[position])",
-                "--listen-peer-urls", "http://127.0.0.1:\(peerPorts[position])",
-                "--initial-advertise-peer-urls", "http://127.0.0.1:\(peerPorts[position])",
-                "--initial-cluster", initial, "--initial-cluster-state", "new",
-                "--heartbeat-interval", "100", "--election-timeout", "1000", "--log-level", "warn",
-            ], logPath: workDirectory + "/etcd-\(position + 1).log"))
+            members.append(try startedChild(name: "etcd-\(position + 1)", executable: Etcd.executable, arguments: Etcd.memberArguments(
+                position: position, clientPorts: clientPorts, peerPorts: peerPorts, dataDirectory: workDirectory + "/etcd-\(position + 1)"
+            ), logPath: workDirectory + "/etcd-\(position + 1).log"))
         }
         self.members = members
         self.clientPorts = clientPorts

@@ -88,3 +88,24 @@ public final class BenchProcess: @unchecked Sendable {
         return kilobytes * 1024
     }
 }
+
+/// etcd (Debian's `etcd-server`) as the benchmarks run it: a 3-member cluster on loopback, 100 ms
+/// heartbeats and a 1 s election timeout (etcd's defaults), fsync on.
+public enum Etcd {
+    public static let executable = "/usr/bin/etcd"
+
+    /// The command line of member `position` (0-based) of the cluster whose members take clients
+    /// on `clientPorts` and each other on `peerPorts`.
+    public static func memberArguments(position: Int, clientPorts: [Int], peerPorts: [Int], dataDirectory: String) -> [String] {
+        let initial = peerPorts.indices.map { "e\($0 + 1)=http://127.0.0.1:\(peerPorts[$0])" }.joined(separator: ",")
+        return [
+            "--name", "e\(position + 1)", "--data-dir", dataDirectory,
+            "--listen-client-urls", "http://127.0.0.1:\(clientPorts[position])",
+            "--advertise-client-urls", "http://127.0.0.1:\(clientPorts[position])",
+            "--listen-peer-urls", "http://127.0.0.1:\(peerPorts[position])",
+            "--initial-advertise-peer-urls", "http://127.0.0.1:\(peerPorts[position])",
+            "--initial-cluster", initial, "--initial-cluster-state", "new",
+            "--heartbeat-interval", "100", "--election-timeout", "1000", "--log-level", "warn",
+        ]
+    }
+}
