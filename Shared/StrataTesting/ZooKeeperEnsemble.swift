@@ -85,6 +85,21 @@ public final class ZooKeeperEnsemble: Sendable {
         processes.withLockedValue { $0[server.id] = process }
     }
 
+    /// The id of the server that says it leads the ensemble (`srvr`: "Mode: leader"), if one does.
+    public func leaderID() async -> Int? {
+        for server in servers {
+            if let answer = try? await Self.fourLetterWord("srvr", host: clientAddress, port: server.clientPort), answer.contains("Mode: leader") {
+                return server.id
+            }
+        }
+        return nil
+    }
+
+    /// The running process of server `id` (1-based), to signal it.
+    public func process(_ id: Int) -> TestProcess? {
+        processes.withLockedValue { $0[id] }
+    }
+
     /// kill -9 of server `id` (1-based).
     public func kill(_ id: Int) {
         processes.withLockedValue { $0[id] }?.kill()

@@ -25,14 +25,24 @@ import StrataZooKeeper
 // and this load generator used (from /proc) and the machine's steal time. With `--runs N` the
 // whole comparison repeats N times and the summary gives each figure's median.
 //
-//   strata-bench-compare [--seconds S] [--runs N] [--outstanding 1,64] [--systems zookeeper,etcd,strata]
+// Then fail-over: the leader killed (-9) or stopped (SIGSTOP), `--failovers` times each, on every
+// system (Strata on both journals: `strata` embedded, `strata-ufs` on a UFS journal with a
+// ZooKeeper ensemble electing): the time from the signal to the first write acknowledged after it,
+// one writer retrying (ZooKeeper's and etcd's writer talk to a follower that survives).
+//
+//   strata-bench-compare [--seconds S] [--runs N] [--outstanding 1,64] [--failovers N]
+//                        [--systems zookeeper,etcd,strata,strata-ufs]
 
 let options = BenchOptions()
 let seconds = Double(options.value("--seconds", "5")) ?? 5
 let runs = Int(options.value("--runs", "3")) ?? 3
 let outstandingCases = options.value("--outstanding", "1,64").split(separator: ",").compactMap { Int($0) }
-let systems = options.value("--systems", "zookeeper,etcd,strata").split(separator: ",").map(String.init)
+let systems = options.value("--systems", "zookeeper,etcd,strata,strata-ufs").split(separator: ",").map(String.init)
 let warmup = 1.0
+let failoverTrials = Int(options.value("--failovers", "3")) ?? 3
+/// The UFS journal's ZooKeeper session timeout in this benchmark (the product's default is 60 s):
+/// a SIGSTOP'd leader is replaced only when its session expires.
+let ufsSessionTimeout: Duration = .seconds(3)
 
 // MARK: CPU accounting
 
@@ -143,6 +153,44 @@ func record(_ system: String, _ operation: String, _ outstanding: Int, _ figure:
           + pad(format(figure.p50, 2), 9) + pad(format(figure.p99, 2), 9) + "   " + figure.cpu.text)
 }
 
+// MARK: Fail-over
+
+enum FailureKind: String, CaseIterable { case kill = "kill -9", stop = "SIGSTOP" }
+
+/// failovers[system][kind] = milliseconds from the signal to the next acknowledged write, per trial.
+nonisolated(unsafe) var failovers: [String: [FailureKind: [Double]]] = [:]
+
+/// `trials` fail-overs of each kind: `leader()` names the leader and how to signal it and bring it
+/// back; `write(sequence)` makes one write, throwing if it fails (it is retried at once).
+func measureFailovers(_ system: String, leader: () async throws -> (name: String, signal: (Int32) -> Void, revive: (FailureKind) async throws -> Void),
+                      write: @escaping @Sendable (Int) async throws -> Void) async throws {
+    var sequence = 1_000_000
+    for kind in FailureKind.allCases {
+        for trial in 1...failoverTrials {
+            // A healthy cluster first: a write goes through.
+            try await eventually(60, "\(system) to take writes before fail-over trial \(trial)") {
+                sequence += 1
+                return (try? await write(sequence)) != nil
+            }
+            let (name, signal, revive) = try await leader()
+            let started = ContinuousClock.now
+            signal(kind == .kill ? SIGKILL : SIGSTOP)
+            var attempts = 0
+            while true {
+                sequence += 1
+                attempts += 1
+                if (try? await write(sequence)) != nil { break }
+                guard ContinuousClock.now - started < .seconds(120) else { throw BenchError("\(system): no write acknowledged within 120 s of \(kind.rawValue) of \(name)") }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            let took = (ContinuousClock.now - started).seconds * 1000
+            failovers[system, default: [:]][kind, default: []].append(took)
+            print(pad(system, 10) + "  \(kind.rawValue) of the leader (\(name)): next write acknowledged after \(format(took, 0)) ms (\(attempts) attempts)")
+            try await revive(kind)
+        }
+    }
+}
+
 // MARK: ZooKeeper
 
 func benchZooKeeper(run: Int) async throws {
@@ -172,6 +220,35 @@ func benchZooKeeper(run: Int) async throws {
             })
         }
         await session.close()
+        guard run == 1, failoverTrials > 0 else { return }
+        // The writer's session lives on a follower, which is never signalled; when a fail-over
+        // made the writer's server the leader, the writer moves to another server.
+        let writer = NIOLockedValueBox<(id: Int, session: ZooKeeperSession)?>(nil)
+        func writerAvoiding(_ leader: Int) async throws {
+            if let current = writer.withLockedValue({ $0 }), current.id != leader { return }
+            if let current = writer.withLockedValue({ $0 }) { await current.session.close() }
+            let server = ensemble.servers.first { $0.id != leader }!
+            let session = try await ZooKeeperSession.connect(.init(servers: ["127.0.0.1:\(server.clientPort)"], sessionTimeout: .seconds(10),
+                                                                   connectionTimeout: .seconds(10), operationTimeout: .seconds(3)))
+            try await session.createParents("/bench/failover")
+            writer.withLockedValue { $0 = (server.id, session) }
+        }
+        guard let first = await ensemble.leaderID() else { throw BenchError("no ZooKeeper server leads") }
+        try await writerAvoiding(first)
+        try await measureFailovers("zookeeper", leader: {
+            guard let id = await ensemble.leaderID() else { throw BenchError("no ZooKeeper server leads") }
+            try await writerAvoiding(id)
+            return ("server \(id)", { signal in ensemble.process(id)?.signal(signal) }, { kind in
+                if kind == .kill { try await ensemble.restart(id) } else {
+                    ensemble.process(id)?.signal(SIGCONT)
+                    try await ensemble.waitServing(ensemble.servers[id - 1])
+                }
+            })
+        }, write: { sequence in
+            guard let session = writer.withLockedValue({ $0?.session }) else { throw BenchError("no writer session") }
+            _ = try await session.create("/bench/failover/n\(sequence)")
+        })
+        await writer.withLockedValue({ $0?.session })?.close()
     }
 }
 
@@ -231,13 +308,26 @@ final class EtcdConnection: @unchecked Sendable {
         self.port = port
     }
 
-    /// POSTs `json` to `path` and returns the response body.
-    func post(_ path: String, _ json: String) async throws -> ByteBuffer {
+    /// POSTs `json` to `path` and returns the response body. Past `deadline` the request fails
+    /// and the connection is closed (it cannot be used again).
+    func post(_ path: String, _ json: String, deadline: Duration? = nil) async throws -> ByteBuffer {
         let channel = channel, responses = responses, port = port
         return try await channel.eventLoop.flatSubmit { () -> EventLoopFuture<ByteBuffer> in
             let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
+            guard channel.isActive else {
+                promise.fail(BenchError("the connection to etcd is closed"))
+                return promise.futureResult
+            }
             precondition(responses.pending == nil, "one request at a time per connection")
             responses.pending = promise
+            if let deadline {
+                let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(deadline.components.seconds * 1_000_000_000 + deadline.components.attoseconds / 1_000_000_000)) {
+                    responses.pending?.fail(BenchError("no answer from etcd within \(deadline)"))
+                    responses.pending = nil
+                    channel.close(promise: nil)
+                }
+                promise.futureResult.whenComplete { _ in timer.cancel() }
+            }
             var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
             head.headers.add(name: "Host", value: "127.0.0.1:\(port)")
             head.headers.add(name: "Content-Type", value: "application/json")
@@ -303,10 +393,84 @@ func benchEtcd(run: Int) async throws {
             })
         }
         for connection in pool { await connection.close() }
+        guard run == 1, failoverTrials > 0 else { return }
+        // The writer talks to a follower, which is never signalled, with a 500 ms deadline per
+        // attempt (etcd holds a request whose leader died until its own timeout).
+        let writer = NIOLockedValueBox<(position: Int, connection: EtcdConnection?)>((0, nil))
+        func writerAvoiding(_ leader: Int) {
+            writer.withLockedValue { current in
+                if current.position == leader || current.connection == nil {
+                    let old = current.connection
+                    Task { await old?.close() }
+                    current = ((leader + 1) % 3, nil)
+                }
+            }
+        }
+        try await measureFailovers("etcd", leader: {
+            guard let position = await etcdLeader(clientPorts) else { throw BenchError("no etcd member leads") }
+            writerAvoiding(position)
+            let process = harness.runningProcesses(named: "etcd-\(position + 1)").last!
+            return ("member \(position + 1)", { signal in process.signal(signal) }, { kind in
+                if kind == .kill {
+                    let directory = harness.directory + "/etcd-\(position + 1)"
+                    _ = try harness.startExternal(Etcd.executable, name: "etcd-\(position + 1)", directory: directory, arguments: Etcd.memberArguments(
+                        position: position, clientPorts: clientPorts, peerPorts: peerPorts, dataDirectory: directory + "/data"))
+                } else {
+                    process.signal(SIGCONT)
+                }
+                try await eventually(30, "etcd member \(position + 1) to serve again") {
+                    guard let connection = try? await EtcdConnection(port: clientPorts[position]) else { return false }
+                    defer { Task { await connection.close() } }
+                    return (try? await connection.post("/v3/kv/range", pointRange, deadline: .seconds(1))) != nil
+                }
+            })
+        }, write: { sequence in
+            var (position, connection) = writer.withLockedValue { $0 }
+            if connection == nil {
+                connection = try await EtcdConnection(port: clientPorts[position])
+                writer.withLockedValue { $0.connection = connection }
+            }
+            do {
+                _ = try await connection!.post("/v3/kv/put", "{\"key\":\"\(base64("/bench/failover/n\(sequence)"))\",\"value\":\"\"}", deadline: .milliseconds(500))
+            } catch {
+                writer.withLockedValue { if $0.connection === connection { $0.connection = nil } }
+                await connection!.close()
+                throw error
+            }
+        })
+        await writer.withLockedValue({ $0.connection })?.close()
     }
 }
 
 // MARK: Strata
+
+/// Strata's fail-overs: the leading master signalled; one writer (a FileSystemClient that knows
+/// every master, as users' clients do) creates files and retries.
+func strataFailovers(_ system: String, cluster: MasterCluster, harness: ProcessHarness, client: FileSystemClient) async throws {
+    _ = try await client.createDirectory("/bench/failover", recursive: true, allowExists: true)
+    let restarts = NIOLockedValueBox(0)
+    try await measureFailovers(system, leader: {
+        let member = try await cluster.leader()
+        guard let process = harness.runningProcesses(named: member.name).last else { throw BenchError("no process for \(member.name)") }
+        return (member.name, { signal in process.signal(signal) }, { kind in
+            if kind == .kill {
+                let restart = restarts.withLockedValue { $0 += 1; return $0 }
+                try await cluster.start(member, in: harness, suffix: "-r\(restart)")
+            } else {
+                process.signal(SIGCONT)
+                try await process.waitUntilServing(at: member.rpc)
+            }
+        })
+    }, write: { sequence in _ = try await client.createFile("/bench/failover/n\(sequence)") })
+}
+
+func strataClient(_ cluster: MasterCluster) throws -> FileSystemClient {
+    let configuration = try Configuration.defaults(overrides: [
+        .masterRpcAddresses: cluster.members.map(\.rpc.description).joined(separator: ","),
+        .userRpcRetryMaxDuration: "30s",
+    ])
+    return FileSystemClient(masters: cluster.members.map(\.rpc), configuration: configuration)
+}
 
 func benchStrata(run: Int) async throws {
     try await ProcessHarness.with("bench-compare-strata") { harness in
@@ -314,11 +478,7 @@ func benchStrata(run: Int) async throws {
         for member in cluster.members { try await cluster.start(member, in: harness) }
         _ = try await cluster.leader()
         let servers = harness.runningProcesses(named: "master").map(\.pid)
-        let configuration = try Configuration.defaults(overrides: [
-            .masterRpcAddresses: cluster.members.map(\.rpc.description).joined(separator: ","),
-            .userRpcRetryMaxDuration: "30s",
-        ])
-        let client = FileSystemClient(masters: cluster.members.map(\.rpc), configuration: configuration)
+        let client = try strataClient(cluster)
         _ = try await client.createDirectory("/bench/list", recursive: true)
         for child in 0..<100 { _ = try await client.createFile("/bench/list/c\(child)") }
         _ = try await client.createFile("/bench/point")
@@ -335,6 +495,20 @@ func benchStrata(run: Int) async throws {
                 guard entries.count == 100 else { throw BenchError("ListStatus gave \(entries.count) entries, not 100") }
             })
         }
+        if run == 1 && failoverTrials > 0 { try await strataFailovers("strata", cluster: cluster, harness: harness, client: client) }
+        await client.close()
+    }
+}
+
+/// Strata on a UFS journal (a shared folder, a 3-server ZooKeeper ensemble electing): fail-over only.
+func benchStrataUFS() async throws {
+    try await ProcessHarness.with("bench-compare-strata-ufs") { harness in
+        let ensemble = try await ZooKeeperEnsemble.start(harness, count: 3)
+        let cluster = try await MasterCluster.prepareUFS(harness, count: 3, zooKeeper: ensemble, sessionTimeout: ufsSessionTimeout)
+        for member in cluster.members { try await cluster.start(member, in: harness) }
+        _ = try await cluster.leader()
+        let client = try strataClient(cluster)
+        try await strataFailovers("strata-ufs", cluster: cluster, harness: harness, client: client)
         await client.close()
     }
 }
@@ -343,11 +517,17 @@ func benchStrata(run: Int) async throws {
 
 print("strata-bench-compare: \(runs) run(s), \(format(seconds, 0)) s per case after \(format(warmup, 0)) s of warm-up, \(Int(cores)) cores")
 print(pad("system", 10) + pad("op", 10) + pad("outst", 6) + pad("ops/s", 10) + pad("p50 ms", 9) + pad("p99 ms", 9) + "   CPU (cores busy, of \(Int(cores)))")
-for run in 1...runs {
-    print("run \(run) of \(runs)")
-    if systems.contains("zookeeper") { try await benchZooKeeper(run: run) }
-    if systems.contains("etcd") { try await benchEtcd(run: run) }
-    if systems.contains("strata") { try await benchStrata(run: run) }
+do {
+    for run in 1...runs {
+        print("run \(run) of \(runs)")
+        if systems.contains("zookeeper") { try await benchZooKeeper(run: run) }
+        if systems.contains("etcd") { try await benchEtcd(run: run) }
+        if systems.contains("strata") { try await benchStrata(run: run) }
+        if run == 1 && failoverTrials > 0 && systems.contains("strata-ufs") { try await benchStrataUFS() }
+    }
+} catch {
+    FileHandle.standardError.write(Data("strata-bench-compare: \(error)\n".utf8))
+    exit(1)
 }
 
 func median(_ values: [Double]) -> Double {
@@ -357,7 +537,7 @@ func median(_ values: [Double]) -> Double {
 }
 
 print("")
-print("medians of \(runs) run(s); ratio = Strata / peer (ZooKeeper's read is sync + get; etcd's a linearizable range)")
+print("medians of \(runs) run(s); ÷zk, ÷etcd = Strata's ops/s over the peer's (higher is better; ZooKeeper's read is sync + get, etcd's a linearizable range)")
 print(pad("op", 8) + pad("outst", 6) + pad("strata/s", 10) + pad("zk/s", 10) + pad("etcd/s", 10) + pad("÷zk", 7) + pad("÷etcd", 7)
       + "   p50/p99 ms: strata | zk | etcd" + "        servers' cores: strata | zk | etcd")
 for operation in ["create", "read", "list"] {
@@ -381,6 +561,24 @@ if let gets = figures["zookeeper"]?["get"] {
     }.joined(separator: ", "))
 }
 let steal = figures.values.flatMap { $0.values.flatMap { $0.values.flatMap { $0.map(\.cpu.steal) } } }
+if !failovers.isEmpty {
+    print("")
+    print("fail-over: signal to the next acknowledged write, median (min–max) of \(failoverTrials) trials; ratio = Strata's time over the peer's (lower is better)")
+    for kind in FailureKind.allCases {
+        func figure(_ system: String) -> Double? { failovers[system]?[kind].map(median) }
+        func text(_ system: String) -> String {
+            guard let trials = failovers[system]?[kind], !trials.isEmpty else { return "-" }
+            return "\(format(median(trials), 0)) ms (\(format(trials.min()!, 0))–\(format(trials.max()!, 0)))"
+        }
+        print("  \(kind.rawValue) of the leader: " + ["strata", "strata-ufs", "zookeeper", "etcd"].map { "\($0) \(text($0))" }.joined(separator: ", "))
+        let ratios = ["strata", "strata-ufs"].flatMap { strata in ["zookeeper", "etcd"].compactMap { peer -> String? in
+            guard let s = figure(strata), let p = figure(peer), p > 0 else { return nil }
+            return "\(strata)÷\(peer) \(format(s / p, 2))"
+        } }
+        if !ratios.isEmpty { print("    " + ratios.joined(separator: ", ")) }
+    }
+    print("  (strata-ufs: ZooKeeper session timeout \(ufsSessionTimeout); the product's default is 60 s)")
+}
 let other = figures.values.flatMap { $0.values.flatMap { $0.values.flatMap { $0.map(\.cpu.other) } } }
 print("other processes: median \(format(median(other), 2)), highest \(format(other.max() ?? 0, 2)) cores busy during the measured cases (a quiet machine shows ~0)")
 print("steal: median \(format(median(steal), 1))%, highest \(format(steal.max() ?? 0, 1))% of the machine's CPU during the measured cases")
