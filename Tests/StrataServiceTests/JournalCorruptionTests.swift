@@ -158,7 +158,9 @@ import Testing
             // The others write the real entry at that index, in the same term.
             for index in 50..<60 { _ = try await client.createFile("/e/f\(index)") }
 
-            let restarted = try await cluster.start(victim, in: harness, suffix: "-stopping")
+            // Started without waiting for it to serve: it may stop on the leader's first message,
+            // before the harness's first GetServiceInfo.
+            let restarted = try harness.start("strata-master", name: victim.name + "-stopping", properties: victim.properties, host: victim.host)
             #expect(try await restarted.waitForExit(timeout: .seconds(30)) == 3)
             let text = restarted.log()
             #expect(text.contains("journal entry \(last.index + 1) cannot be applied: not a namespace record"), "\(text.suffix(2000))")
