@@ -87,12 +87,16 @@ public final class ZooKeeperEnsemble: Sendable {
 
     /// The id of the server that says it leads the ensemble (`srvr`: "Mode: leader"), if one does.
     public func leaderID() async -> Int? {
-        for server in servers {
-            if let answer = try? await Self.fourLetterWord("srvr", host: clientAddress, port: server.clientPort), answer.contains("Mode: leader") {
-                return server.id
-            }
-        }
+        for server in servers where await mode(of: server.id) == "leader" { return server.id }
         return nil
+    }
+
+    /// What server `id` says it is (`srvr`'s mode: "leader", "follower", "standalone"), or nil if
+    /// it does not answer.
+    public func mode(of id: Int) async -> String? {
+        guard let answer = try? await Self.fourLetterWord("srvr", host: clientAddress, port: servers[id - 1].clientPort),
+              let line = answer.split(separator: "\n").first(where: { $0.hasPrefix("Mode: ") }) else { return nil }
+        return String(line.dropFirst("Mode: ".count)).trimmingCharacters(in: .whitespaces)
     }
 
     /// The running process of server `id` (1-based), to signal it.

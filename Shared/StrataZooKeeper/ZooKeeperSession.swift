@@ -187,12 +187,13 @@ public final class ZooKeeperSession: Sendable {
 
     /// The C client logs every reconnection attempt (every few milliseconds while the servers
     /// are down) to stderr; the wrapper surfaces the same facts as session events, which callers
-    /// log once, so the C client's own logging is turned off.
+    /// log once, so the C client's own logging is turned off, unless `STRATA_ZK_C_LOG` (1 errors …
+    /// 4 debug) asks for it, for diagnosing.
     private static func configureLogging() {
         loggingConfigured.withLock { done in
             guard !done else { return }
             done = true
-            zoo_set_debug_level(ZooLogLevel(rawValue: 0))
+            zoo_set_debug_level(ZooLogLevel(rawValue: UInt32(ProcessInfo.processInfo.environment["STRATA_ZK_C_LOG"].flatMap(UInt32.init) ?? 0)))
         }
     }
 

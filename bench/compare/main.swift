@@ -108,15 +108,20 @@ struct Figure {
     var p50: Double
     var p99: Double
     var cpu: CPUSplit
+    /// Operations that failed (counted apart, not in the rate or latencies), and the first error.
+    var errors: Int
+    var firstError: String?
 }
 
 /// Runs `operation(slot, sequence)` from `outstanding` concurrent tasks: a warm-up, then `seconds`
-/// measured. Any failed operation fails the case (a benchmark of errors measures nothing).
+/// measured. A failed operation is counted as an error and the task goes on, as a client would
+/// retry; the figure reports the errors beside the rate.
 func load(outstanding: Int, servers: [Int32], _ operation: @escaping @Sendable (Int, Int) async throws -> Void) async throws -> Figure {
     let sequence = NIOLockedValueBox(0)
-    func run(for duration: Double, record: Bool) async throws -> [Double] {
+    let failures = NIOLockedValueBox<(count: Int, first: String?)>((0, nil))
+    func run(for duration: Double, record: Bool) async -> [Double] {
         let end = ContinuousClock.now + .milliseconds(Int64(duration * 1000))
-        return try await withThrowingTaskGroup(of: [Double].self) { group in
+        return await withTaskGroup(of: [Double].self) { group in
             for slot in 0..<outstanding {
                 group.addTask {
                     var latencies: [Double] = []
@@ -124,24 +129,31 @@ func load(outstanding: Int, servers: [Int32], _ operation: @escaping @Sendable (
                     while ContinuousClock.now < end {
                         let next = sequence.withLockedValue { $0 += 1; return $0 }
                         let started = ContinuousClock.now
-                        try await operation(slot, next)
+                        do {
+                            try await operation(slot, next)
+                        } catch {
+                            if record { failures.withLockedValue { $0 = ($0.count + 1, $0.first ?? "\(error)") } }
+                            continue
+                        }
                         if record { latencies.append((ContinuousClock.now - started).seconds * 1000) }
                     }
                     return latencies
                 }
             }
             var all: [Double] = []
-            for try await part in group { all += part }
+            for await part in group { all += part }
             return all
         }
     }
-    _ = try await run(for: warmup, record: false)
+    _ = await run(for: warmup, record: false)
     let started = ContinuousClock.now
-    let (latencies, cpu) = try await measuringCPU(servers: servers) { try await run(for: seconds, record: true).sorted() }
+    let (latencies, cpu) = await measuringCPU(servers: servers) { await run(for: seconds, record: true).sorted() }
     let elapsed = (ContinuousClock.now - started).seconds
+    let failed = failures.withLockedValue { $0 }
     return Figure(opsPerSecond: Double(latencies.count) / elapsed,
                   p50: latencies.isEmpty ? 0 : latencies[latencies.count / 2],
-                  p99: latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, latencies.count * 99 / 100)], cpu: cpu)
+                  p99: latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, latencies.count * 99 / 100)], cpu: cpu,
+                  errors: failed.count, firstError: failed.first)
 }
 
 /// figures[system][operation][outstanding] = one figure per run.
@@ -150,7 +162,8 @@ nonisolated(unsafe) var figures: [String: [String: [Int: [Figure]]]] = [:]
 func record(_ system: String, _ operation: String, _ outstanding: Int, _ figure: Figure) {
     figures[system, default: [:]][operation, default: [:]][outstanding, default: []].append(figure)
     print(pad(system, 10) + pad(operation, 10) + pad("\(outstanding)", 6) + pad(format(figure.opsPerSecond, 0), 10)
-          + pad(format(figure.p50, 2), 9) + pad(format(figure.p99, 2), 9) + "   " + figure.cpu.text)
+          + pad(format(figure.p50, 2), 9) + pad(format(figure.p99, 2), 9) + "   " + figure.cpu.text
+          + (figure.errors == 0 ? "" : "   \(figure.errors) ERRORS, first: \(figure.firstError ?? "")"))
 }
 
 // MARK: Fail-over
@@ -239,10 +252,9 @@ func benchZooKeeper(run: Int) async throws {
             guard let id = await ensemble.leaderID() else { throw BenchError("no ZooKeeper server leads") }
             try await writerAvoiding(id)
             return ("server \(id)", { signal in ensemble.process(id)?.signal(signal) }, { kind in
-                if kind == .kill { try await ensemble.restart(id) } else {
-                    ensemble.process(id)?.signal(SIGCONT)
-                    try await ensemble.waitServing(ensemble.servers[id - 1])
-                }
+                if kind == .kill { try await ensemble.restart(id) } else { ensemble.process(id)?.signal(SIGCONT) }
+                // Back as a follower: a resumed leader answers "Mode: leader" until it notices.
+                try await eventually(60, "ZooKeeper server \(id) to follow again") { await ensemble.mode(of: id) == "follower" }
             })
         }, write: { sequence in
             guard let session = writer.withLockedValue({ $0?.session }) else { throw BenchError("no writer session") }
@@ -423,6 +435,11 @@ func benchEtcd(run: Int) async throws {
                     defer { Task { await connection.close() } }
                     return (try? await connection.post("/v3/kv/range", pointRange, deadline: .seconds(1))) != nil
                 }
+                // Back as a follower: a resumed leader says it leads until it notices.
+                try await eventually(30, "etcd member \(position + 1) to follow again") {
+                    guard let leader = await etcdLeader(clientPorts) else { return false }
+                    return leader != position
+                }
             })
         }, write: { sequence in
             var (position, connection) = writer.withLockedValue { $0 }
@@ -459,6 +476,13 @@ func strataFailovers(_ system: String, cluster: MasterCluster, harness: ProcessH
             } else {
                 process.signal(SIGCONT)
                 try await process.waitUntilServing(at: member.rpc)
+            }
+            // Back as a follower: a resumed leader says it leads until it hears a newer term.
+            try await eventually(30, "\(member.name) to follow again") {
+                let info = try? await RPCClient.with(member.rpc, frameSizeMaxBytes: 1 << 20) { (client) async throws(RPCError) -> ServiceInfo in
+                    try await client.call(ServiceMethods.getServiceInfo, GetServiceInfoRequest(), deadline: .seconds(1))
+                }
+                return info.map { $0.role != "LEADER" } ?? false
             }
         })
     }, write: { sequence in _ = try await client.createFile("/bench/failover/n\(sequence)") })
@@ -579,6 +603,10 @@ if !failovers.isEmpty {
     }
     print("  (strata-ufs: ZooKeeper session timeout \(ufsSessionTimeout); the product's default is 60 s)")
 }
+let failedCases = figures.flatMap { system, operations in operations.flatMap { operation, byOutstanding in
+    byOutstanding.flatMap { outstanding, runs in runs.filter { $0.errors > 0 }.map { "\(system) \(operation) at \(outstanding) outstanding: \($0.errors) errors (\($0.firstError ?? ""))" } }
+} }
+print(failedCases.isEmpty ? "errors: none" : "ERRORS (not counted in the rates above):\n  " + failedCases.joined(separator: "\n  "))
 let other = figures.values.flatMap { $0.values.flatMap { $0.values.flatMap { $0.map(\.cpu.other) } } }
 print("other processes: median \(format(median(other), 2)), highest \(format(other.max() ?? 0, 2)) cores busy during the measured cases (a quiet machine shows ~0)")
 print("steal: median \(format(median(steal), 1))%, highest \(format(steal.max() ?? 0, 1))% of the machine's CPU during the measured cases")
