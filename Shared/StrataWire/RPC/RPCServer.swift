@@ -232,7 +232,7 @@ public final class RPCServer: Sendable {
                                 try await outbound.write(Self.statusFrame(status, kind: .response, for: frame))
                                 continue
                             }
-                            group.addTask { await self.handle(frame, remote: remote, calls: calls, outbound: outbound) }
+                            group.addTask { await self.handle(frame, deadline: deadline, remote: remote, calls: calls, outbound: outbound) }
                         case .cancel:
                             calls.cancel(frame.callID)
                         case .windowUpdate:
@@ -250,7 +250,8 @@ public final class RPCServer: Sendable {
         }
     }
 
-    private func handle(_ frame: Frame, remote: String, calls: ServerCallTable, outbound: NIOAsyncChannelOutboundWriter<Frame>) async {
+    private func handle(_ frame: Frame, deadline: ContinuousClock.Instant?, remote: String, calls: ServerCallTable,
+                        outbound: NIOAsyncChannelOutboundWriter<Frame>) async {
         defer { calls.end(frame.callID) }
         let started = ContinuousClock.now
         let method = handlers.names[frame.method] ?? "unknown"
@@ -259,7 +260,6 @@ public final class RPCServer: Sendable {
             Counter(label: "strata_rpc_requests_total", dimensions: [("method", method), ("status", outcome.description)]).increment()
             Metrics.Timer(label: "strata_rpc_duration_seconds", dimensions: [("method", method)]).record(since: started)
         }
-        let deadline = calls.deadline(of: frame.callID)
         let context = RPCContext(callID: frame.callID, method: frame.method, deadline: deadline,
                                  remoteAddress: remote, payload: frame.payload, logger: logger)
         if let handler = handlers.unary[frame.method] {
@@ -348,10 +348,6 @@ final class ServerCallTable: Sendable {
             }
             return found
         }
-    }
-
-    func deadline(of callID: UInt64) -> ContinuousClock.Instant? {
-        state.withLockedValue { $0.calls[callID]?.deadline }
     }
 
     func end(_ callID: UInt64) {
