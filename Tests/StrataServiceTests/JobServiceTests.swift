@@ -178,7 +178,12 @@ import Testing
             #expect(copyStatus == 0, "\(copyOutput)")
             let canceledJob = try Self.submittedJob(copyOutput)
             _ = try await Self.waitFor(client, job: canceledJob) { $0.filesDone >= 1 }
+            // The job worker is held while the cancel goes in: on a quiet machine the 40 copies
+            // could otherwise all finish before the CLI has started.
+            let worker = try #require(processes["worker1"])
+            worker.signal(SIGSTOP)
             let (cancelStatus, cancelOutput) = try await Self.cli(harness, properties, ["job", "cancel", String(canceledJob)])
+            worker.signal(SIGCONT)
             #expect(cancelStatus == 0 && cancelOutput.contains("Canceled job \(canceledJob)"), "\(cancelOutput)")
             let canceled = try await client.status(canceledJob, verbose: true)
             #expect(canceled.status == .canceled)

@@ -155,7 +155,10 @@ import Testing
             let (nodeStarted, nodeOutput) = try await Self.run("strata-start.sh", ["journal_nodes"], conf: conf)
             try #require(nodeStarted == 0, "\(nodeOutput)")
             #expect(nodeOutput.contains("Started journal-node-\(ports[7])"), "\(nodeOutput)")
-            #expect(FileManager.default.fileExists(atPath: "\(harness.directory)/jn1/logs/journal-node-\(ports[7]).log"))
+            // The log is opened by the node's background shell, which may run after the script ends.
+            try await eventually(10, "the journal node's log file") {
+                FileManager.default.fileExists(atPath: "\(harness.directory)/jn1/logs/journal-node-\(ports[7]).log")
+            }
             let deadline = ContinuousClock.now + .seconds(30)
             var quorum = ""
             repeat {

@@ -385,8 +385,10 @@ import Testing
                             if index % 2 == 1 { try? await Task.sleep(for: .microseconds(Int64.random(in: 0...4000))) }
                             for call in 0..<5 {
                                 do {
+                                    // A connection never answered waits out the whole deadline; a
+                                    // loaded test process may stall for seconds, so it is generous.
                                     let echoed = try await client.call(ServiceMethods.echo, EchoRequest(data: [UInt8(index), UInt8(call)]),
-                                                                       deadline: .seconds(5))
+                                                                       deadline: .seconds(30))
                                     guard echoed.data == [UInt8(index), UInt8(call)] else { return "client \(index) call \(call): wrong answer" }
                                 } catch {
                                     return "client \(index) call \(call): \(error)"
