@@ -236,7 +236,12 @@ let package = Package(
             path: "Tests/JournalTestService"
         ),
         // What the benchmarks share: options, errors, the processes they run.
-        .target(name: "StrataBenchSupport", path: "bench/support"),
+        .target(
+            name: "StrataBenchSupport",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio")],
+            path: "bench/support"
+        ),
         // The Raft simulation (the real RaftCore under a simulated network, crashes and disks), shared by
         // the tests and by strata-raft-sim, which runs many seeds in an optimised build.
         .target(name: "StrataRaftSimulation", dependencies: ["StrataRaft"], path: "Tests/StrataRaftSimulation"),

@@ -1,13 +1,15 @@
 import Foundation
 
-/// Runs a command of this machine's (ip, iptables, tc, mount) for the test harness.
-enum HostCommand {
-    /// Runs `command` to completion; its output is returned, a failure thrown with it.
+/// Runs a command of this machine's (ip, iptables, tc, mount, a fuzz target) for the test harness.
+public enum HostCommand {
+    /// Runs `command` to completion, with `environment` added to this process's; its output is
+    /// returned, a failure thrown with it.
     @discardableResult
-    static func run(_ command: [String]) throws -> String {
+    public static func run(_ command: [String], environment: [String: String] = [:]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output

@@ -11,20 +11,10 @@ import Testing
 
     @Test(arguments: ["frame", "messages", "journal", "text"])
     func corpusAndCrashesReplayCleanly(target: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "ulimit -v 3000000 && exec \"$0\" \"$@\"", ProcessHarness.binaryDirectory + "/strata-fuzz-" + target,
-                             Self.fuzzDirectory + "/corpus/" + target, Self.fuzzDirectory + "/regressions/" + target]
-        var environment = ProcessInfo.processInfo.environment
-        environment["SWIFT_BACKTRACE"] = "enable=no"
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "strata-fuzz-\(target) failed on a committed input:\n\(text.suffix(3000))")
+        // A failure (a trap on a committed input) throws with the replay's output.
+        let text = try HostCommand.run(["/bin/sh", "-c", "ulimit -v 3000000 && exec \"$0\" \"$@\"", ProcessHarness.binaryDirectory + "/strata-fuzz-" + target,
+                                        Self.fuzzDirectory + "/corpus/" + target, Self.fuzzDirectory + "/regressions/" + target],
+                                       environment: ["SWIFT_BACKTRACE": "enable=no"])
         let replayed = text.split(separator: " ").first.flatMap { Int($0) } ?? 0
         let committed = try FileManager.default.contentsOfDirectory(atPath: Self.fuzzDirectory + "/corpus/" + target).count
         #expect(replayed >= committed, "only \(replayed) inputs replayed of \(committed) in the corpus: \(text)")

@@ -166,6 +166,18 @@ func record(_ system: String, _ operation: String, _ outstanding: Int, _ figure:
           + (figure.errors == 0 ? "" : "   \(figure.errors) ERRORS, first: \(figure.firstError ?? "")"))
 }
 
+/// Runs one system's load cases: for each outstanding count, `prepare` it, then each named
+/// operation `cases(outstanding)` gives, recorded under the system's name.
+func runLoadCases(_ system: String, servers: [Int32], prepare: (Int) async throws -> Void = { _ in },
+                  _ cases: (Int) -> [(name: String, operation: @Sendable (Int, Int) async throws -> Void)]) async throws {
+    for outstanding in outstandingCases {
+        try await prepare(outstanding)
+        for (name, operation) in cases(outstanding) {
+            record(system, name, outstanding, try await load(outstanding: outstanding, servers: servers, operation))
+        }
+    }
+}
+
 // MARK: Fail-over
 
 enum FailureKind: String, CaseIterable { case kill = "kill -9", stop = "SIGSTOP" }
@@ -215,23 +227,18 @@ func benchZooKeeper(run: Int) async throws {
         try await session.createParents("/bench/list")
         for child in 0..<100 { try await session.create("/bench/list/c\(child)") }
         try await session.create("/bench/point")
-        for outstanding in outstandingCases {
-            try await session.createParents("/bench/create-\(run)-\(outstanding)")
-            record("zookeeper", "create", outstanding, try await load(outstanding: outstanding, servers: servers) { slot, sequence in
-                try await session.create("/bench/create-\(run)-\(outstanding)/n\(sequence)")
-            })
-            record("zookeeper", "read", outstanding, try await load(outstanding: outstanding, servers: servers) { _, _ in
+        try await runLoadCases("zookeeper", servers: servers, prepare: { try await session.createParents("/bench/create-\(run)-\($0)") }) { outstanding in [
+            ("create", { _, sequence in try await session.create("/bench/create-\(run)-\(outstanding)/n\(sequence)") }),
+            ("read", { _, _ in
                 try await session.sync("/bench/point")
                 _ = try await session.data("/bench/point")
-            })
-            record("zookeeper", "get", outstanding, try await load(outstanding: outstanding, servers: servers) { _, _ in
-                _ = try await session.data("/bench/point")
-            })
-            record("zookeeper", "list", outstanding, try await load(outstanding: outstanding, servers: servers) { _, _ in
+            }),
+            ("get", { _, _ in _ = try await session.data("/bench/point") }),
+            ("list", { _, _ in
                 let children = try await session.children("/bench/list")
                 guard children.count == 100 else { throw BenchError("getChildren gave \(children.count) children, not 100") }
-            })
-        }
+            }),
+        ] }
         await session.close()
         guard run == 1, failoverTrials > 0 else { return }
         // The writer's session lives on a follower, which is never signalled; when a fail-over
@@ -266,110 +273,6 @@ func benchZooKeeper(run: Int) async throws {
 
 // MARK: etcd
 
-/// One HTTP/1.1 keep-alive connection to etcd's JSON gateway, one request at a time.
-final class EtcdConnection: @unchecked Sendable {
-    /// Completes each request's promise with the response body (or fails it on a non-200 status).
-    final class Responses: ChannelInboundHandler, @unchecked Sendable {
-        typealias InboundIn = HTTPClientResponsePart
-        var pending: EventLoopPromise<ByteBuffer>?
-        var status: HTTPResponseStatus = .ok
-        var body = ByteBuffer()
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            switch unwrapInboundIn(data) {
-            case .head(let head):
-                status = head.status
-                body.clear()
-            case .body(var part):
-                body.writeBuffer(&part)
-            case .end:
-                let promise = pending
-                pending = nil
-                if status == .ok { promise?.succeed(body) } else { promise?.fail(BenchError("etcd answered \(status): \(String(buffer: body).prefix(200))")) }
-            }
-        }
-
-        func errorCaught(context: ChannelHandlerContext, error: any Error) {
-            pending?.fail(error)
-            pending = nil
-            context.close(promise: nil)
-        }
-
-        func channelInactive(context: ChannelHandlerContext) {
-            pending?.fail(BenchError("etcd closed the connection"))
-            pending = nil
-        }
-    }
-
-    let channel: any Channel
-    let responses: Responses
-    let port: Int
-
-    init(port: Int) async throws {
-        let responses = Responses()
-        channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(responses)
-                }
-            }
-            .connect(host: "127.0.0.1", port: port).get()
-        self.responses = responses
-        self.port = port
-    }
-
-    /// POSTs `json` to `path` and returns the response body. Past `deadline` the request fails
-    /// and the connection is closed (it cannot be used again).
-    func post(_ path: String, _ json: String, deadline: Duration? = nil) async throws -> ByteBuffer {
-        let channel = channel, responses = responses, port = port
-        return try await channel.eventLoop.flatSubmit { () -> EventLoopFuture<ByteBuffer> in
-            let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
-            guard channel.isActive else {
-                promise.fail(BenchError("the connection to etcd is closed"))
-                return promise.futureResult
-            }
-            precondition(responses.pending == nil, "one request at a time per connection")
-            responses.pending = promise
-            if let deadline {
-                let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(deadline.components.seconds * 1_000_000_000 + deadline.components.attoseconds / 1_000_000_000)) {
-                    responses.pending?.fail(BenchError("no answer from etcd within \(deadline)"))
-                    responses.pending = nil
-                    channel.close(promise: nil)
-                }
-                promise.futureResult.whenComplete { _ in timer.cancel() }
-            }
-            var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
-            head.headers.add(name: "Host", value: "127.0.0.1:\(port)")
-            head.headers.add(name: "Content-Type", value: "application/json")
-            head.headers.add(name: "Content-Length", value: String(json.utf8.count))
-            channel.write(HTTPClientRequestPart.head(head), promise: nil)
-            channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(string: json))), promise: nil)
-            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-            return promise.futureResult
-        }.get()
-    }
-
-    func close() async { try? await channel.close() }
-}
-
-func base64(_ text: String) -> String { Data(text.utf8).base64EncodedString() }
-
-/// The etcd member that leads, by its position, from each member's status.
-func etcdLeader(_ clientPorts: [Int]) async -> Int? {
-    for (position, port) in clientPorts.enumerated() {
-        guard let connection = try? await EtcdConnection(port: port) else { continue }
-        defer { Task { await connection.close() } }
-        guard let body = try? await connection.post("/v3/maintenance/status", "{}"),
-              let json = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
-              let header = json["header"] as? [String: Any], let member = header["member_id"] as? String,
-              let leader = json["leader"] as? String else { continue }
-        if member == leader { return position }
-    }
-    return nil
-}
-
 func benchEtcd(run: Int) async throws {
     try await ProcessHarness.with("bench-compare-etcd") { harness in
         let ports = try await ProcessHarness.freePorts(6)
@@ -380,30 +283,30 @@ func benchEtcd(run: Int) async throws {
             _ = try harness.startExternal(Etcd.executable, name: "etcd-\(position + 1)", directory: directory, arguments: Etcd.memberArguments(
                 position: position, clientPorts: clientPorts, peerPorts: peerPorts, dataDirectory: directory + "/data"))
         }
-        try await eventually(30, "etcd to elect a leader") { await etcdLeader(clientPorts) != nil }
+        try await eventually(30, "etcd to elect a leader") { await Etcd.leader(clientPorts) != nil }
         let servers = harness.runningProcesses(named: "etcd").map(\.pid)
         // Clients spread over the members, as etcd's clients balance over their endpoints.
         var connections: [EtcdConnection] = []
         for slot in 0..<(outstandingCases.max() ?? 1) { connections.append(try await EtcdConnection(port: clientPorts[slot % 3])) }
         let pool = connections
-        for child in 0..<100 { _ = try await pool[0].post("/v3/kv/put", "{\"key\":\"\(base64("/bench/list/c\(child)"))\",\"value\":\"\"}") }
-        _ = try await pool[0].post("/v3/kv/put", "{\"key\":\"\(base64("/bench/point"))\",\"value\":\"\"}")
-        let listRange = "{\"key\":\"\(base64("/bench/list/"))\",\"range_end\":\"\(base64("/bench/list0"))\"}"
-        let pointRange = "{\"key\":\"\(base64("/bench/point"))\"}"
-        for outstanding in outstandingCases {
-            record("etcd", "create", outstanding, try await load(outstanding: outstanding, servers: servers) { slot, sequence in
-                let body = try await pool[slot].post("/v3/kv/put", "{\"key\":\"\(base64("/bench/create-\(run)-\(outstanding)/n\(sequence)"))\",\"value\":\"\"}")
-                guard body.readableBytesView.contains(UInt8(ascii: "{")) else { throw BenchError("etcd put answered nothing") }
-            })
-            record("etcd", "read", outstanding, try await load(outstanding: outstanding, servers: servers) { slot, _ in
+        for child in 0..<100 { _ = try await pool[0].post("/v3/kv/put", "{\"key\":\"\(Etcd.base64("/bench/list/c\(child)"))\",\"value\":\"\"}") }
+        _ = try await pool[0].post("/v3/kv/put", "{\"key\":\"\(Etcd.base64("/bench/point"))\",\"value\":\"\"}")
+        let listRange = "{\"key\":\"\(Etcd.base64("/bench/list/"))\",\"range_end\":\"\(Etcd.base64("/bench/list0"))\"}"
+        let pointRange = "{\"key\":\"\(Etcd.base64("/bench/point"))\"}"
+        try await runLoadCases("etcd", servers: servers) { outstanding in [
+            ("create", { slot, sequence in
+                let body = try await pool[slot].post("/v3/kv/put", "{\"key\":\"\(Etcd.base64("/bench/create-\(run)-\(outstanding)/n\(sequence)"))\",\"value\":\"\"}")
+                guard body.contains("{") else { throw BenchError("etcd put answered nothing") }
+            }),
+            ("read", { slot, _ in
                 let body = try await pool[slot].post("/v3/kv/range", pointRange)
-                guard String(buffer: body).contains("\"count\":\"1\"") else { throw BenchError("etcd range of /bench/point: \(String(buffer: body).prefix(200))") }
-            })
-            record("etcd", "list", outstanding, try await load(outstanding: outstanding, servers: servers) { slot, _ in
+                guard body.contains("\"count\":\"1\"") else { throw BenchError("etcd range of /bench/point: \(body.prefix(200))") }
+            }),
+            ("list", { slot, _ in
                 let body = try await pool[slot].post("/v3/kv/range", listRange)
-                guard String(buffer: body).contains("\"count\":\"100\"") else { throw BenchError("etcd range of /bench/list/: \(String(buffer: body).prefix(200))") }
-            })
-        }
+                guard body.contains("\"count\":\"100\"") else { throw BenchError("etcd range of /bench/list/: \(body.prefix(200))") }
+            }),
+        ] }
         for connection in pool { await connection.close() }
         guard run == 1, failoverTrials > 0 else { return }
         // The writer talks to a follower, which is never signalled, with a 500 ms deadline per
@@ -419,7 +322,7 @@ func benchEtcd(run: Int) async throws {
             }
         }
         try await measureFailovers("etcd", leader: {
-            guard let position = await etcdLeader(clientPorts) else { throw BenchError("no etcd member leads") }
+            guard let position = await Etcd.leader(clientPorts) else { throw BenchError("no etcd member leads") }
             writerAvoiding(position)
             let process = harness.runningProcesses(named: "etcd-\(position + 1)").last!
             return ("member \(position + 1)", { signal in process.signal(signal) }, { kind in
@@ -437,7 +340,7 @@ func benchEtcd(run: Int) async throws {
                 }
                 // Back as a follower: a resumed leader says it leads until it notices.
                 try await eventually(30, "etcd member \(position + 1) to follow again") {
-                    guard let leader = await etcdLeader(clientPorts) else { return false }
+                    guard let leader = await Etcd.leader(clientPorts) else { return false }
                     return leader != position
                 }
             })
@@ -448,7 +351,7 @@ func benchEtcd(run: Int) async throws {
                 writer.withLockedValue { $0.connection = connection }
             }
             do {
-                _ = try await connection!.post("/v3/kv/put", "{\"key\":\"\(base64("/bench/failover/n\(sequence)"))\",\"value\":\"\"}", deadline: .milliseconds(500))
+                _ = try await connection!.post("/v3/kv/put", "{\"key\":\"\(Etcd.base64("/bench/failover/n\(sequence)"))\",\"value\":\"\"}", deadline: .milliseconds(500))
             } catch {
                 writer.withLockedValue { if $0.connection === connection { $0.connection = nil } }
                 await connection!.close()
@@ -506,19 +409,14 @@ func benchStrata(run: Int) async throws {
         _ = try await client.createDirectory("/bench/list", recursive: true)
         for child in 0..<100 { _ = try await client.createFile("/bench/list/c\(child)") }
         _ = try await client.createFile("/bench/point")
-        for outstanding in outstandingCases {
-            _ = try await client.createDirectory("/bench/create-\(outstanding)", recursive: true)
-            record("strata", "create", outstanding, try await load(outstanding: outstanding, servers: servers) { _, sequence in
-                _ = try await client.createFile("/bench/create-\(outstanding)/n\(sequence)")
-            })
-            record("strata", "read", outstanding, try await load(outstanding: outstanding, servers: servers) { _, _ in
-                _ = try await client.status("/bench/point")
-            })
-            record("strata", "list", outstanding, try await load(outstanding: outstanding, servers: servers) { _, _ in
+        try await runLoadCases("strata", servers: servers, prepare: { _ = try await client.createDirectory("/bench/create-\($0)", recursive: true) }) { outstanding in [
+            ("create", { _, sequence in _ = try await client.createFile("/bench/create-\(outstanding)/n\(sequence)") }),
+            ("read", { _, _ in _ = try await client.status("/bench/point") }),
+            ("list", { _, _ in
                 let entries = try await client.list("/bench/list")
                 guard entries.count == 100 else { throw BenchError("ListStatus gave \(entries.count) entries, not 100") }
-            })
-        }
+            }),
+        ] }
         if run == 1 && failoverTrials > 0 { try await strataFailovers("strata", cluster: cluster, harness: harness, client: client) }
         await client.close()
     }

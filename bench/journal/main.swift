@@ -1,7 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import StrataBenchSupport
 import StrataCore
@@ -144,22 +143,12 @@ final class EtcdCluster: Cluster, @unchecked Sendable {
         self.clientPorts = clientPorts
     }
 
-    func leaderIndex() async -> Int? {
-        for (position, port) in clientPorts.enumerated() {
-            guard let body = try? await HTTPConnection.post(port: port, path: "/v3/maintenance/status", body: "{}", deadline: .milliseconds(300)),
-                  let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
-                  let header = json["header"] as? [String: Any], let member = header["member_id"] as? String,
-                  let leader = json["leader"] as? String else { continue }
-            if member == leader { return position }
-        }
-        return nil
-    }
+    func leaderIndex() async -> Int? { await Etcd.leader(clientPorts) }
 
     func term() async -> UInt64 {
         var highest: UInt64 = 0
         for port in clientPorts {
-            if let body = try? await HTTPConnection.post(port: port, path: "/v3/maintenance/status", body: "{}", deadline: .milliseconds(300)),
-               let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+            if let json = await Etcd.status(port: port),
                let header = json["header"] as? [String: Any], let term = header["raft_term"] as? String ?? (header["raft_term"] as? NSNumber)?.stringValue,
                let value = UInt64(term) {
                 highest = max(highest, value)
@@ -169,81 +158,23 @@ final class EtcdCluster: Cluster, @unchecked Sendable {
     }
 
     func appliedIndex(_ index: Int) async -> UInt64? {
-        guard let body = try? await HTTPConnection.post(port: clientPorts[index], path: "/v3/maintenance/status", body: "{}", deadline: .milliseconds(300)),
-              let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else { return nil }
+        guard let json = await Etcd.status(port: clientPorts[index]) else { return nil }
         let value = json["raftAppliedIndex"] ?? json["raftIndex"]
         return (value as? String).flatMap(UInt64.init) ?? (value as? NSNumber)?.uint64Value
     }
 
     func commit(through index: Int, key: String, deadline: Duration) async throws {
         let body = "{\"key\":\"\(Data(key.utf8).base64EncodedString())\",\"value\":\"\(Data(payload).base64EncodedString())\"}"
-        let response = try await HTTPConnection.post(port: clientPorts[index], path: "/v3/kv/put", body: body, deadline: deadline)
+        let response = try await EtcdConnection.post(port: clientPorts[index], "/v3/kv/put", body, deadline: deadline)
         guard response.contains("\"revision\"") else { throw BenchError("etcd put failed: \(response.prefix(200))") }
     }
 
     func waitHealthy(_ index: Int) async throws {
         for _ in 0..<200 {
-            if let body = try? await HTTPConnection.post(port: clientPorts[index], path: "/v3/maintenance/status", body: "{}", deadline: .milliseconds(300)),
-               body.contains("leader") { return }
+            if let json = await Etcd.status(port: clientPorts[index]), json["leader"] != nil { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw BenchError("\(members[index].name) did not come up")
-    }
-}
-
-/// A minimal HTTP/1.1 client (one request per connection, as a new connection per call would
-/// distort latency only for etcd, connections are cached per port and task).
-enum HTTPConnection {
-    final class Collector: ChannelInboundHandler, @unchecked Sendable {
-        typealias InboundIn = HTTPClientResponsePart
-        let promise: EventLoopPromise<String>
-        var body = ""
-        init(promise: EventLoopPromise<String>) { self.promise = promise }
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            switch unwrapInboundIn(data) {
-            case .head: break
-            case .body(let buffer): body += String(buffer: buffer)
-            case .end: promise.succeed(body)
-            }
-        }
-        func errorCaught(context: ChannelHandlerContext, error: any Error) { promise.fail(error) }
-        func channelInactive(context: ChannelHandlerContext) { promise.fail(BenchError("connection closed")) }
-    }
-
-    static func post(port: Int, path: String, body: String, deadline: Duration) async throws -> String {
-        let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
-        let promise = eventLoop.makePromise(of: String.self)
-        let channel: any Channel
-        do {
-            channel = try await ClientBootstrap(group: eventLoop)
-            .connectTimeout(.milliseconds(deadline.components.seconds * 1000 + deadline.components.attoseconds / 1_000_000_000_000_000))
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(Collector(promise: promise))
-                }
-            }
-            .connect(host: "127.0.0.1", port: port).get()
-        } catch {
-            promise.fail(error)
-            throw error
-        }
-        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
-        head.headers.add(name: "Host", value: "127.0.0.1:\(port)")
-        head.headers.add(name: "Content-Type", value: "application/json")
-        head.headers.add(name: "Content-Length", value: String(body.utf8.count))
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(string: body))), promise: nil)
-        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-        let timeout = eventLoop.scheduleTask(in: .milliseconds(Int64(deadline.components.seconds * 1000 + deadline.components.attoseconds / 1_000_000_000_000_000))) {
-            promise.fail(BenchError("deadline exceeded"))
-        }
-        defer {
-            timeout.cancel()
-            channel.close(promise: nil)
-        }
-        return try await promise.futureResult.get()
     }
 }
 
