@@ -80,11 +80,17 @@ extension FileSystemClient {
     }
 
     /// A live worker to write to: one on this host if there is one, else one picked at random.
+    /// While the leader knows of none (workers register a heartbeat after a cluster starts or a
+    /// new leader is elected), it asks again under the client's retry policy.
     func writeWorker() async throws(RPCError) -> WorkerAddress {
-        let live = try await workers().filter { $0.state == "LIVE" }
-        guard !live.isEmpty else { throw RPCError(.unavailable, "no live worker to write to") }
-        if let local = live.first(where: { HostAndPort.isLocalHost($0.address.host) }) { return local.address }
-        return live.randomElement()!.address
+        try await service.call(BlockMasterMethods.getWorkers, GetServiceInfoRequest()) { response throws(RPCError) in
+            let live = response.workers.filter { $0.state == "LIVE" }
+            guard !live.isEmpty else {
+                throw RPCError(.unavailable, "no live worker to write to: none is registered with the leading master")
+            }
+            if let local = live.first(where: { HostAndPort.isLocalHost($0.address.host) }) { return local.address }
+            return live.randomElement()!.address
+        }
     }
 
     // MARK: Writing
@@ -97,11 +103,12 @@ extension FileSystemClient {
     @discardableResult
     public func writeFile(_ path: String, options: DataOptions, progress: (@Sendable (Int64) -> Void)? = nil,
                           from next: () async throws -> ByteBuffer?) async throws -> StrataWire.FileInfo {
+        // The worker first: waiting for one must not leave an incomplete file behind.
+        let worker = try await writeWorker()
         guard let created = try await call(FileSystemMethods.createFile, CreateFileRequest(
             path: path, recursive: true, blockSizeBytes: options.blockSizeBytes, operation: nextOperation())).info else {
             throw RPCError(.internal, "CreateFile of \(path) answered without a status")
         }
-        let worker = try await writeWorker()
         let connection = workerClient(worker)
         let writer = BlockWriter(client: connection, worker: worker, file: created, options: options)
         do {

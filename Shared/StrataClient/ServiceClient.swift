@@ -90,6 +90,22 @@ public final class ServiceClient: Sendable {
         }
     }
 
+    /// Calls `method` on the leader and hands the answer to `accept`, which may turn it down with
+    /// an UNAVAILABLE error when the cluster is expected to reach the state asked for soon (a
+    /// worker registering with a newly elected leader). A turned-down answer is retried like a
+    /// failed call, under the same policy and waiting reports.
+    public func call<Request, Response, T: Sendable>(
+        _ method: RPCMethod<Request, Response>, _ request: Request,
+        until accept: @escaping @Sendable (Response) throws(RPCError) -> T
+    ) async throws(RPCError) -> T {
+        try await withRetries(method.name) { () async throws(RPCError) -> T in
+            let response = try await self.onLeader(method.name) { client throws(RPCError) in
+                try await client.call(method, request, deadline: self.attemptDeadline)
+            }
+            return try accept(response)
+        }
+    }
+
     /// Streams `method` from the leader (retrying the whole stream on retriable failures).
     public func stream<Request, Item>(_ method: RPCStreamMethod<Request, Item>, _ request: Request) async throws(RPCError) -> [Item] {
         try await withRetries(method.name) { () async throws(RPCError) -> [Item] in

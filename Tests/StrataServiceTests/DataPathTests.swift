@@ -293,6 +293,32 @@ extension DataPathTests {
 }
 
 extension DataPathTests {
+    /// A copy started before any worker has registered (a cluster just up, or a leader just
+    /// elected) waits for one under the retry policy, saying so, and creates no file meanwhile;
+    /// once a worker registers, it completes.
+    @Test func writeWaitsForAWorkerToRegister() async throws {
+        try await ProcessHarness.with("data-wait-worker") { harness in
+            let cluster = try await MasterCluster.prepare(harness, count: 1)
+            try await cluster.start(cluster.members[0], in: harness)
+            let client = try MasterHATests.client(cluster)
+            let local = harness.directory + "/early.local"
+            let data = Self.bytes(3_000_000, seed: 21)
+            try Data(data).write(to: URL(fileURLWithPath: local))
+            var properties = cluster.clientProperties
+            properties["strata.user.rpc.retry.max.duration"] = "60s"
+            let copy = try harness.start("strata", name: "copy-early", properties: properties, arguments: ["fs", "copyFromLocal", local, "/early.bin"])
+            try await eventually(30, "the copy reports that it waits for a worker") { copy.log().contains("no live worker to write to") }
+            #expect(copy.isRunning, "\(copy.log())")
+            #expect((try? await client.status("/early.bin")) == nil, "no file while the copy waits for a worker")
+            let worker = try await WorkerNode.prepare(harness, cluster: cluster)
+            try await worker.start(in: harness)
+            let status = try await copy.waitForExit(timeout: .seconds(90))
+            #expect(status == 0, "\(copy.log())")
+            #expect(try await Self.read(client, "/early.bin") == data)
+            await client.close()
+        }
+    }
+
     /// The rest of the shell's data commands, and a restarted master learning the blocks again.
     @Test func shellDataCommandsAndMasterRestart() async throws {
         try await ProcessHarness.with("data-shell") { harness in
