@@ -145,7 +145,11 @@ public actor RaftNode {
     private var proposals: [UInt64: (term: UInt64, continuation: CheckedContinuation<UInt64, any Error>)] = [:]
     /// The default bound on proposals waiting to commit (`RaftNodeConfiguration.proposalsPendingMax`).
     public static let proposalsPendingMax = 16_384
-    private var reads: [UInt64: CheckedContinuation<UInt64, any Error>] = [:]
+    /// Linearizable reads, batched as etcd's read loop batches them: one ReadIndex round is in
+    /// flight at a time, for every read that arrived before it started (by the round's context);
+    /// reads arriving meanwhile wait for the next round, which starts when this one ends.
+    private var reads: [UInt64: [CheckedContinuation<UInt64, any Error>]] = [:]
+    private var readsForNextRound: [CheckedContinuation<UInt64, any Error>] = []
     private var appliedWaiters: [(index: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
     private var nextReadContext: UInt64 = 1
     private var knownRole: RaftRole = .follower
@@ -460,7 +464,10 @@ public actor RaftNode {
                     }
                 }
             }
-            for read in ready.readStates { reads.removeValue(forKey: read.context)?.resume(returning: read.index) }
+            for read in ready.readStates {
+                for waiter in reads.removeValue(forKey: read.context) ?? [] { waiter.resume(returning: read.index) }
+            }
+            if reads.isEmpty && !readsForNextRound.isEmpty { startReadRound() }
             core.advance(ready)
             syncPeers()
             let current = status
@@ -533,8 +540,10 @@ public actor RaftNode {
     private func failWaiters(_ error: ProposalError) {
         for (_, proposal) in proposals { proposal.continuation.resume(throwing: error) }
         proposals = [:]
-        for (_, read) in reads { read.resume(throwing: error) }
+        for waiter in reads.values.joined() { waiter.resume(throwing: error) }
         reads = [:]
+        for waiter in readsForNextRound { waiter.resume(throwing: error) }
+        readsForNextRound = []
     }
 
     private func resumeAppliedWaiters() {
@@ -840,17 +849,15 @@ public actor RaftNode {
     /// a read made afterwards is linearizable.
     public func readBarrier() async throws(ProposalError) {
         try refuseWhileDiskFull()
-        let context = nextReadContext
-        nextReadContext += 1
-        do {
-            _ = try core.readIndex(context: context)
-        } catch {
-            throw proposalError(error)
+        guard readsForNextRound.count < configuration.options.pendingReadsMax else {
+            throw ProposalError(code: .overloaded, message: "\(configuration.options.pendingReadsMax) reads already wait for the next read round", leaderHint: nil)
         }
-        signalReady()
         let index: UInt64
         do {
-            index = try await withCheckedThrowingContinuation { reads[context] = $0 }
+            index = try await withCheckedThrowingContinuation { waiter in
+                readsForNextRound.append(waiter)
+                if reads.isEmpty { startReadRound() }
+            }
         } catch let error as ProposalError {
             throw error
         } catch {
@@ -859,6 +866,24 @@ public actor RaftNode {
         if stateMachineAppliedIndex < index {
             await withCheckedContinuation { appliedWaiters.append((index, $0)) }
         }
+    }
+
+    /// Starts a ReadIndex round for every read waiting for one. Its index (the commit index now)
+    /// is safe for each of them: all arrived before the round's heartbeats go out.
+    private func startReadRound() {
+        let waiting = readsForNextRound
+        readsForNextRound = []
+        let context = nextReadContext
+        nextReadContext += 1
+        do {
+            _ = try core.readIndex(context: context)
+        } catch {
+            let failure = proposalError(error)
+            for waiter in waiting { waiter.resume(throwing: failure) }
+            return
+        }
+        reads[context] = waiting
+        signalReady()
     }
 
     /// Hands leadership to `target` and returns once it leads (or fails after an election timeout).

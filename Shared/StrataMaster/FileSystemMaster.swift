@@ -75,11 +75,12 @@ public final class FileSystemMaster: NamespaceAccess {
             try await self.readyToRead()
             try await self.loadMetadata(along: path)
             if request.recursive { try await self.loadMetadata(below: path) }
-            let statuses: [FileStatus]
-            do { statuses = try await self.stateMachine.list(path, recursive: request.recursive) } catch let error as NamespaceError { throw Self.rpcError(error) }
+            let statuses: [LocatedStatus]
+            do { statuses = try await self.stateMachine.listLocated(path, recursive: request.recursive) } catch let error as NamespaceError { throw Self.rpcError(error) }
             var batch: [FileInfo] = []
+            batch.reserveCapacity(min(statuses.count, FileInfoBatch.entriesMax))
             for status in statuses {
-                batch.append(await self.fileInfo(status))
+                batch.append(self.fileInfo(status))
                 if batch.count == FileInfoBatch.entriesMax {
                     try await writer.send(FileInfoBatch(infos: batch))
                     batch = []
@@ -147,10 +148,16 @@ public final class FileSystemMaster: NamespaceAccess {
     func ensureLeader() async throws(RPCError) { try await journaled.ensureLeader() }
 
     func info(_ path: StrataPath) async throws(RPCError) -> FileInfo {
-        do { return await fileInfo(try await stateMachine.status(path)) } catch { throw Self.rpcError(error) }
+        do { return fileInfo(try await stateMachine.located(path)) } catch { throw Self.rpcError(error) }
     }
 
     public func fileInfo(_ status: FileStatus) async -> FileInfo {
+        fileInfo(await stateMachine.locate(status))
+    }
+
+    /// A status as the wire carries it, with its under-storage location.
+    func fileInfo(_ located: LocatedStatus) -> FileInfo {
+        let status = located.status
         let inode = status.inode
         var info = FileInfo()
         info.id = inode.id
@@ -174,8 +181,7 @@ public final class FileSystemMaster: NamespaceAccess {
         info.ufsFingerprint = inode.ufsFingerprint
         info.isMountPoint = inode.isMountPoint
         info.childCount = UInt64(inode.children.count)
-        let (mount, relative) = await stateMachine.mount(containing: status.path)
-        if let ufs = try? underFileSystem(mount.ufsURI) { info.ufsPath = ufs.location(relative) }
+        if let ufs = try? underFileSystem(located.ufsURI) { info.ufsPath = ufs.location(located.relative) }
         return info
     }
 
@@ -193,19 +199,18 @@ public final class FileSystemMaster: NamespaceAccess {
     /// A name missing from a loaded directory is looked up in under storage too (it may have
     /// appeared there since), and the directory loaded again if it is there.
     func loadMetadata(along path: StrataPath) async throws(RPCError) {
-        var prefix = StrataPath.root
-        var remaining = path.components[...]
-        while true {
-            guard let inode = await stateMachine.inode(at: prefix), inode.isDirectory else { return }
-            if inode.persistence == .persisted && !inode.childrenLoaded {
-                try await loadDirectory(prefix)
-            } else if inode.persistence == .persisted, let next = remaining.first, inode.children[next] == nil {
-                let (mount, relative) = await stateMachine.mount(containing: prefix)
-                if let ufs = try? underFileSystem(mount.ufsURI), ufs.exists(relative + [next]) { try await loadDirectory(prefix) }
+        // One call into the namespace when nothing needs loading (the common case); each load
+        // is followed by a fresh look, which then goes past the loaded directory.
+        var checked: Set<StrataPath> = []
+        while let step = await stateMachine.metadataStep(along: path) {
+            switch step {
+            case .load(let directory):
+                guard checked.insert(directory).inserted else { return } // loaded, yet still unloaded: give up
+                try await loadDirectory(directory)
+            case .lookUp(let directory, let name, let ufsURI, let relative):
+                guard checked.insert(directory).inserted, let ufs = try? underFileSystem(ufsURI), ufs.exists(relative + [name]) else { return }
+                try await loadDirectory(directory)
             }
-            guard let next = remaining.first else { return }
-            remaining = remaining.dropFirst()
-            do { prefix = try prefix.appending(next) } catch { throw Self.rpcError(error) }
         }
     }
 

@@ -87,6 +87,37 @@ public actor NamespaceStateMachine: OutcomeStateMachine {
     }
 
     func status(_ path: StrataPath) throws(NamespaceError) -> FileStatus { try namespace.status(path) }
+
+    /// A status with the mount it lies in, so that a client's FileInfo is made without coming back.
+    func located(_ path: StrataPath) throws(NamespaceError) -> LocatedStatus { locate(try namespace.status(path)) }
+    func locate(_ status: FileStatus) -> LocatedStatus {
+        let (mount, relative) = namespace.mount(containing: status.path)
+        return LocatedStatus(status: status, ufsURI: mount.ufsURI, relative: relative)
+    }
+    /// `list`, each entry with its mount: a listing in one call, however many entries.
+    func listLocated(_ path: StrataPath, recursive: Bool) throws(NamespaceError) -> [LocatedStatus] {
+        try namespace.list(path, recursive: recursive).map(locate)
+    }
+
+    /// What resolving `path` for a client needs from under storage first, if anything: the first
+    /// persisted directory along it whose listing was never loaded, or the first one loaded that
+    /// lacks the next name (it may have appeared in under storage since). Nil: nothing to load.
+    func metadataStep(along path: StrataPath) -> MetadataStep? {
+        var prefix = StrataPath.root
+        var remaining = path.components[...]
+        while let inode = namespace.inode(at: prefix), inode.isDirectory {
+            if inode.persistence == .persisted && !inode.childrenLoaded { return .load(prefix) }
+            guard let next = remaining.first else { return nil }
+            if inode.persistence == .persisted && inode.children[next] == nil {
+                let (mount, relative) = namespace.mount(containing: prefix)
+                return .lookUp(prefix, name: next, ufsURI: mount.ufsURI, relative: relative)
+            }
+            remaining = remaining.dropFirst()
+            guard let child = try? prefix.appending(next) else { return nil }
+            prefix = child
+        }
+        return nil
+    }
     func list(_ path: StrataPath, recursive: Bool) throws(NamespaceError) -> [FileStatus] { try namespace.list(path, recursive: recursive) }
     func inode(at path: StrataPath) -> Inode? { namespace.inode(at: path) }
     func mount(containing path: StrataPath) -> (mount: MountPoint, relative: [String]) { namespace.mount(containing: path) }
@@ -105,4 +136,19 @@ public actor NamespaceStateMachine: OutcomeStateMachine {
         }
         return counts
     }
+}
+
+/// A file's status and where it lies in under storage (its mount's URI and the path below it).
+public struct LocatedStatus: Sendable {
+    public var status: FileStatus
+    public var ufsURI: String
+    public var relative: [String]
+}
+
+/// One step of loading under-storage metadata along a path (`metadataStep(along:)`).
+enum MetadataStep: Sendable {
+    /// Load the listing of this directory.
+    case load(StrataPath)
+    /// Load the listing of this directory if under storage holds `name` in it.
+    case lookUp(StrataPath, name: String, ufsURI: String, relative: [String])
 }

@@ -85,7 +85,7 @@ public struct Namespace: Sendable {
             var children: [(StrataPath, Inode)] = []
             for (name, childID) in directory.children.sorted(by: { $0.key < $1.key }) {
                 guard let child = inodes[childID] else { continue }
-                let childPath = try directoryPath.appending(name)
+                let childPath = directoryPath.appending(validName: name)
                 result.append(FileStatus(inode: child, path: childPath))
                 if recursive && child.isDirectory { children.append((childPath, child)) }
             }
@@ -97,6 +97,8 @@ public struct Namespace: Sendable {
 
     /// The mount that `path` lies in, and the path's components below it.
     public func mount(containing path: StrataPath) -> (mount: MountPoint, relative: [String]) {
+        // The common case, the root mount alone, without hashing every prefix of the path.
+        if mounts.count == 1, let root = mounts[.root] { return (root, path.components) }
         var prefix = path
         while true {
             if let mount = mounts[prefix] { return (mount, Array(path.components.dropFirst(prefix.components.count))) }
@@ -179,9 +181,10 @@ public struct Namespace: Sendable {
             mounts[path] = nil
             return nil
         case .loadDirectory(let path, let entries):
-            var directory = try existing(path)
-            guard directory.isDirectory else { throw NamespaceError(.notADirectory, "\(path) is not a directory") }
-            for entry in entries where directory.children[entry.name] == nil {
+            // By id, holding no copy of the directory: a copy would share its children's storage,
+            // and each child added would then copy all of them.
+            let directoryID = try existingDirectoryID(path)
+            for entry in entries where inodes[directoryID]!.children[entry.name] == nil {
                 do { try StrataPath.validateName(entry.name) } catch { continue } // names Strata cannot hold are skipped
                 var options = CreateOptions()
                 options.mode = entry.mode
@@ -197,12 +200,17 @@ public struct Namespace: Sendable {
                     inode.completed = true
                 }
                 inodes[inode.id] = inode
-                directory = inodes[directory.id]!
             }
-            directory.childrenLoaded = true
-            inodes[directory.id] = directory
-            return FileStatus(inode: directory, path: path)
+            inodes[directoryID]!.childrenLoaded = true
+            return FileStatus(inode: inodes[directoryID]!, path: path)
         }
+    }
+
+    /// The id of the directory at `path`.
+    private func existingDirectoryID(_ path: StrataPath) throws(NamespaceError) -> UInt64 {
+        let directory = try existing(path)
+        guard directory.isDirectory else { throw NamespaceError(.notADirectory, "\(path) is not a directory") }
+        return directory.id
     }
 
     private func existing(_ path: StrataPath) throws(NamespaceError) -> Inode {
@@ -226,11 +234,14 @@ public struct Namespace: Sendable {
         return try create(parentPath, kind: .directory, options: parentOptions, time: time).inode
     }
 
+    /// Directories are changed in place in `inodes`, never through a copy: a copy shares the
+    /// children's storage, so changing it would copy every child entry (quadratic in a large
+    /// directory — the main cost of creating files, measured).
     private mutating func create(_ path: StrataPath, kind: Inode.Kind, options: CreateOptions, time: Int64) throws(NamespaceError) -> FileStatus {
-        var parent = try parentDirectory(of: path, options: options, time: time)
-        precondition(parent.children[path.name] == nil, "creating \(path) over an existing child")
+        let parentID = try parentDirectory(of: path, options: options, time: time).id
+        precondition(inodes[parentID]!.children[path.name] == nil, "creating \(path) over an existing child")
         let inode = Inode(
-            id: nextInodeID, parentID: parent.id, name: path.name, kind: kind, creationTimeMilliseconds: time,
+            id: nextInodeID, parentID: parentID, name: path.name, kind: kind, creationTimeMilliseconds: time,
             modificationTimeMilliseconds: time, mode: options.mode, owner: options.owner, group: options.group,
             ttlMilliseconds: options.ttlMilliseconds, pinned: false, replicationMin: options.replicationMin,
             replicationMax: options.replicationMax, persistence: options.persisted ? .persisted : .notPersisted,
@@ -238,9 +249,8 @@ public struct Namespace: Sendable {
             completed: kind == .directory, children: [:], isMountPoint: false, childrenLoaded: !options.persisted)
         nextInodeID += 1
         inodes[inode.id] = inode
-        parent.children[path.name] = inode.id
-        parent.modificationTimeMilliseconds = time
-        inodes[parent.id] = parent
+        inodes[parentID]!.children[path.name] = inode.id
+        inodes[parentID]!.modificationTimeMilliseconds = time
         return FileStatus(inode: inode, path: path)
     }
 
@@ -259,10 +269,9 @@ public struct Namespace: Sendable {
 
     /// Removes `top` and everything below it, and unlinks it from its parent.
     private mutating func removeSubtree(_ top: Inode, time: Int64) {
-        if var parent = inodes[top.parentID] {
-            parent.children[top.name] = nil
-            parent.modificationTimeMilliseconds = time
-            inodes[parent.id] = parent
+        if inodes[top.parentID] != nil {
+            inodes[top.parentID]!.children[top.name] = nil
+            inodes[top.parentID]!.modificationTimeMilliseconds = time
         }
         var pending = [top.id]
         while let id = pending.popLast() {
@@ -284,23 +293,24 @@ public struct Namespace: Sendable {
         guard mount(containing: source).mount.path == mount(containing: destination).mount.path else {
             throw NamespaceError(.accessControl, "cannot rename \(source) to \(destination): renaming across mount points is not allowed")
         }
-        guard let destinationParentPath = destination.parent, var destinationParent = self.inode(at: destinationParentPath) else {
-            throw NamespaceError(.fileDoesNotExist, "cannot rename \(source) to \(destination): parent \(destination.parent?.description ?? "/") does not exist")
-        }
-        guard destinationParent.isDirectory else {
-            throw NamespaceError(.notADirectory, "cannot rename \(source) to \(destination): \(destinationParentPath) is a file")
-        }
-        var sourceParent = inodes[moved.parentID]!
-        sourceParent.children[moved.name] = nil
-        sourceParent.modificationTimeMilliseconds = time
-        inodes[sourceParent.id] = sourceParent
-        if destinationParent.id == sourceParent.id { destinationParent = sourceParent }
+        // Only the id is kept (a copy of the directory would make the change below copy its children).
+        let destinationParentID = try { () throws(NamespaceError) -> UInt64 in
+            guard let destinationParentPath = destination.parent, let destinationParent = self.inode(at: destinationParentPath) else {
+                throw NamespaceError(.fileDoesNotExist, "cannot rename \(source) to \(destination): parent \(destination.parent?.description ?? "/") does not exist")
+            }
+            guard destinationParent.isDirectory else {
+                throw NamespaceError(.notADirectory, "cannot rename \(source) to \(destination): \(destinationParentPath) is a file")
+            }
+            return destinationParent.id
+        }()
+        let sourceParentID = moved.parentID
+        inodes[sourceParentID]!.children[moved.name] = nil
+        inodes[sourceParentID]!.modificationTimeMilliseconds = time
         moved.name = destination.name
-        moved.parentID = destinationParent.id
+        moved.parentID = destinationParentID
         moved.modificationTimeMilliseconds = time
-        destinationParent.children[destination.name] = moved.id
-        destinationParent.modificationTimeMilliseconds = time
-        inodes[destinationParent.id] = destinationParent
+        inodes[destinationParentID]!.children[destination.name] = moved.id
+        inodes[destinationParentID]!.modificationTimeMilliseconds = time
         inodes[moved.id] = moved
         return FileStatus(inode: moved, path: destination)
     }

@@ -31,7 +31,7 @@ public struct StrataPath: Sendable, Hashable, Comparable, CustomStringConvertibl
     public static func validateName(_ name: String, in path: String? = nil) throws(NamespaceError) {
         let context = path.map { "path \($0) is invalid: " } ?? "name \(name) is invalid: "
         guard !name.isEmpty else { throw NamespaceError(.invalidPath, context + "empty name") }
-        guard !name.contains("/") else { throw NamespaceError(.invalidPath, context + "a name cannot contain '/'") }
+        guard !name.utf8.contains(UInt8(ascii: "/")) else { throw NamespaceError(.invalidPath, context + "a name cannot contain '/'") }
         guard name != "." && name != ".." else { throw NamespaceError(.invalidPath, context + "'\(name)' is not a valid name") }
         guard name.utf8.count <= componentLengthMax else {
             throw NamespaceError(.invalidPath, context + "name of \(name.utf8.count) bytes exceeds \(componentLengthMax)")
@@ -46,6 +46,11 @@ public struct StrataPath: Sendable, Hashable, Comparable, CustomStringConvertibl
     public func appending(_ name: String) throws(NamespaceError) -> StrataPath {
         try Self.validateName(name)
         return StrataPath(validComponents: components + [name])
+    }
+
+    /// `self` with a name already known to be valid (one held by the namespace) appended.
+    func appending(validName name: String) -> StrataPath {
+        StrataPath(validComponents: components + [name])
     }
 
     /// Whether `self` is `other` or lies below it.

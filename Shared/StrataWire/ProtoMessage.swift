@@ -15,9 +15,54 @@ public enum ProtoValue: Sendable, Equatable {
     case repeated([ProtoValue])
 }
 
+/// The fields of a message, field number → value. Messages have a few dozen fields at most, so
+/// they are kept as a small array in the order set (decoding sets them in descriptor order):
+/// cheaper to build, read and drop than a hashed dictionary, which dominated encoding profiles.
+public struct ProtoFields: Sendable, Equatable, Sequence {
+    public struct Field: Sendable, Equatable {
+        public let number: UInt32
+        public var value: ProtoValue
+    }
+    private var entries: [Field] = []
+
+    public init() {}
+
+    public subscript(number: UInt32) -> ProtoValue? {
+        get {
+            for entry in entries where entry.number == number { return entry.value }
+            return nil
+        }
+        set {
+            if let position = entries.firstIndex(where: { $0.number == number }) {
+                if let newValue { entries[position].value = newValue } else { entries.remove(at: position) }
+            } else if let newValue {
+                entries.append(Field(number: number, value: newValue))
+            }
+        }
+    }
+
+    /// Adds a field known to be absent (the decoder visits each field number once).
+    mutating func appendAbsent(_ number: UInt32, _ value: ProtoValue) {
+        entries.append(Field(number: number, value: value))
+    }
+
+    mutating func reserveCapacity(_ count: Int) { entries.reserveCapacity(count) }
+
+    public var count: Int { entries.count }
+
+    public func makeIterator() -> some IteratorProtocol<(key: UInt32, value: ProtoValue)> {
+        entries.lazy.map { (key: $0.number, value: $0.value) }.makeIterator()
+    }
+
+    /// Equal when they hold the same fields, whatever the order they were set in.
+    public static func == (lhs: ProtoFields, rhs: ProtoFields) -> Bool {
+        lhs.entries.count == rhs.entries.count && lhs.entries.allSatisfy { rhs[$0.number] == $0.value }
+    }
+}
+
 /// A protobuf message as field number → value: what Swift message types map themselves to.
 public struct ProtoMessage: Sendable, Equatable {
-    public var fields: [UInt32: ProtoValue] = [:]
+    public var fields = ProtoFields()
 
     public init() {}
 

@@ -31,13 +31,15 @@ import StrataZooKeeper
 // one writer retrying (ZooKeeper's and etcd's writer talk to a follower that survives).
 //
 //   strata-bench-compare [--seconds S] [--runs N] [--outstanding 1,64] [--failovers N]
-//                        [--systems zookeeper,etcd,strata,strata-ufs]
+//                        [--systems zookeeper,etcd,strata,strata-ufs] [--ops create,read,get,list]
 
 let options = BenchOptions()
 let seconds = Double(options.value("--seconds", "5")) ?? 5
 let runs = Int(options.value("--runs", "3")) ?? 3
 let outstandingCases = options.value("--outstanding", "1,64").split(separator: ",").compactMap { Int($0) }
 let systems = options.value("--systems", "zookeeper,etcd,strata,strata-ufs").split(separator: ",").map(String.init)
+/// Which load cases to run (all by default; one alone is handy under a profiler).
+let operations = Set(options.value("--ops", "create,read,get,list").split(separator: ",").map(String.init))
 let warmup = 1.0
 let failoverTrials = Int(options.value("--failovers", "3")) ?? 3
 /// The UFS journal's ZooKeeper session timeout in this benchmark (the product's default is 60 s):
@@ -170,9 +172,12 @@ func record(_ system: String, _ operation: String, _ outstanding: Int, _ figure:
 /// operation `cases(outstanding)` gives, recorded under the system's name.
 func runLoadCases(_ system: String, servers: [Int32], prepare: (Int) async throws -> Void = { _ in },
                   _ cases: (Int) -> [(name: String, operation: @Sendable (Int, Int) async throws -> Void)]) async throws {
+    // What the servers burn with no load at all (heartbeats, timers): the floor under every case.
+    let (_, idle) = try await measuringCPU(servers: servers) { try await Task.sleep(for: .seconds(2)) }
+    print(pad(system, 10) + pad("idle", 10) + pad("-", 6) + pad("-", 10) + pad("-", 9) + pad("-", 9) + "   " + idle.text)
     for outstanding in outstandingCases {
         try await prepare(outstanding)
-        for (name, operation) in cases(outstanding) {
+        for (name, operation) in cases(outstanding) where operations.contains(name) {
             record(system, name, outstanding, try await load(outstanding: outstanding, servers: servers, operation))
         }
     }

@@ -14,6 +14,7 @@ import StrataWire
 // 32-byte payload over one multiplexed connection, each a full protobuf-c encode/decode, frame
 // checksum and call-id dispatch on both sides.
 
+let takeover = CommandLine.arguments.contains("--nio-executor") ? NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() : false
 let secondsPerCase = CommandLine.arguments.count > 1 ? Double(CommandLine.arguments[1]) ?? 3 : 3
 let group = MultiThreadedEventLoopGroup.singleton
 let messageSizeBytes = 36

@@ -75,18 +75,33 @@ enum ProtoBridge {
 
     // MARK: Building C structs
 
-    /// Memory handed to protobuf-c while packing one message; freed all at once.
+    /// Memory handed to protobuf-c while packing one message; freed all at once. Allocations are
+    /// carved out of zeroed chunks (one malloc per chunk, not per field); a request larger than a
+    /// chunk gets a chunk of its own.
     private final class Arena {
-        var allocations: [UnsafeMutableRawPointer] = []
+        static let chunkBytes = 4096
+        private var chunks: [UnsafeMutableRawPointer] = []
+        private var next: UnsafeMutableRawPointer?
+        private var remaining = 0
 
         func allocate(_ byteCount: Int) -> UnsafeMutableRawPointer {
-            let memory = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 16)
-            memory.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1))
-            allocations.append(memory)
+            let size = (max(byteCount, 1) + 15) & ~15
+            if size > remaining || next == nil {
+                let chunkSize = max(size, Self.chunkBytes)
+                let chunk = UnsafeMutableRawPointer.allocate(byteCount: chunkSize, alignment: 16)
+                chunk.initializeMemory(as: UInt8.self, repeating: 0, count: chunkSize)
+                chunks.append(chunk)
+                if size >= Self.chunkBytes { return chunk } // keep the current chunk for small requests
+                next = chunk
+                remaining = chunkSize
+            }
+            let memory = next!
+            next = memory + size
+            remaining -= size
             return memory
         }
 
-        deinit { for memory in allocations { memory.deallocate() } }
+        deinit { for chunk in chunks { chunk.deallocate() } }
     }
 
     private static func build(
@@ -152,13 +167,17 @@ enum ProtoBridge {
             slot.storeBytes(of: v, as: Float.self)
         case (PROTOBUF_C_TYPE_DOUBLE, .double(let v)):
             slot.storeBytes(of: v, as: Double.self)
-        case (PROTOBUF_C_TYPE_STRING, .string(let v)):
-            let utf8 = Array(v.utf8)
-            guard !utf8.contains(0) else {
+        case (PROTOBUF_C_TYPE_STRING, .string(var v)):
+            // Copied straight from the string's own UTF-8 storage (made contiguous if it is not).
+            let text: UnsafeMutableRawPointer? = v.withUTF8 { utf8 in
+                guard !utf8.contains(0) else { return nil }
+                let text = arena.allocate(utf8.count + 1)
+                if let base = utf8.baseAddress { text.copyMemory(from: base, byteCount: utf8.count) }
+                return text
+            }
+            guard let text else {
                 throw WireError(.invalidField, "field \(fieldName(field, owner)) contains a NUL character")
             }
-            let text = arena.allocate(utf8.count + 1)
-            text.copyMemory(from: utf8, byteCount: utf8.count)
             slot.storeBytes(of: text, as: UnsafeMutableRawPointer.self)
         case (PROTOBUF_C_TYPE_BYTES, .bytes(let v)):
             let data = arena.allocate(v.count)
@@ -180,6 +199,7 @@ enum ProtoBridge {
         _ base: UnsafeRawPointer, _ descriptor: UnsafePointer<ProtobufCMessageDescriptor>
     ) -> ProtoMessage {
         var message = ProtoMessage()
+        message.fields.reserveCapacity(Int(descriptor.pointee.n_fields))
         for index in 0..<Int(descriptor.pointee.n_fields) {
             let field = descriptor.pointee.fields + index
             let number = field.pointee.id
@@ -193,7 +213,7 @@ enum ProtoBridge {
                 for item in 0..<count {
                     if let value = readElement(field, array + item * size) { items.append(value) }
                 }
-                message.fields[number] = .repeated(items)
+                message.fields.appendAbsent(number, .repeated(items))
                 continue
             }
             if field.pointee.flags & UInt32(PROTOBUF_C_FIELD_FLAG_ONEOF.rawValue) != 0 {
@@ -202,7 +222,7 @@ enum ProtoBridge {
             } else if field.pointee.label == PROTOBUF_C_LABEL_OPTIONAL && hasPresenceFlag(field.pointee.type) {
                 if base.load(fromByteOffset: Int(field.pointee.quantifier_offset), as: Int32.self) == 0 { continue }
             }
-            if let value = readElement(field, base + Int(field.pointee.offset)) { message.fields[number] = value }
+            if let value = readElement(field, base + Int(field.pointee.offset)) { message.fields.appendAbsent(number, value) }
         }
         return message
     }

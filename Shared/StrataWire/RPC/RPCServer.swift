@@ -104,6 +104,10 @@ public final class RPCServer: Sendable {
     let overdueReported = NIOLockedValueBox(0)
     /// The address the server listens on (with the real port when bound to port 0).
     public let localAddress: HostAndPort
+    /// Metric handles per method (and status), made once: looking a handle up by its labels on
+    /// every call cost more than the call's own work.
+    private let durationTimers: [UInt32: Metrics.Timer]
+    private let requestCounters = NIOLockedValueBox<[UInt64: Counter]>([:])
 
     private init(channel: NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>, accepted: AcceptedConnections<Frame, Frame>,
                  handlers: RPCHandlers, frameSizeMaxBytes: Int, logger: Logger, localAddress: HostAndPort, overdueGrace: Duration) {
@@ -114,6 +118,17 @@ public final class RPCServer: Sendable {
         self.frameSizeMaxBytes = frameSizeMaxBytes
         self.logger = logger
         self.localAddress = localAddress
+        durationTimers = handlers.names.mapValues { Metrics.Timer(label: "strata_rpc_duration_seconds", dimensions: [("method", $0)]) }
+    }
+
+    private func requestCounter(method: UInt32, name: String, status: StatusCode) -> Counter {
+        let key = UInt64(method) << 32 | UInt64(UInt32(truncatingIfNeeded: status.rawValue))
+        return requestCounters.withLockedValue { counters in
+            if let known = counters[key] { return known }
+            let made = Counter(label: "strata_rpc_requests_total", dimensions: [("method", name), ("status", status.description)])
+            counters[key] = made
+            return made
+        }
     }
 
     /// Binds `host:port` (port 0 picks a free port). Fails with a one-line `RPCBindError`.
@@ -257,8 +272,8 @@ public final class RPCServer: Sendable {
         let method = handlers.names[frame.method] ?? "unknown"
         var outcome = StatusCode.ok
         defer {
-            Counter(label: "strata_rpc_requests_total", dimensions: [("method", method), ("status", outcome.description)]).increment()
-            Metrics.Timer(label: "strata_rpc_duration_seconds", dimensions: [("method", method)]).record(since: started)
+            requestCounter(method: frame.method, name: method, status: outcome).increment()
+            (durationTimers[frame.method] ?? Metrics.Timer(label: "strata_rpc_duration_seconds", dimensions: [("method", method)])).record(since: started)
         }
         let context = RPCContext(callID: frame.callID, method: frame.method, deadline: deadline,
                                  remoteAddress: remote, payload: frame.payload, logger: logger)
