@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import NIOCore
-import NIOPosix
 import Metrics
 import Prometheus
 import ServiceLifecycle
@@ -97,9 +96,6 @@ public enum ServiceProcess {
     /// Runs the process described by `description` until it is told to stop, then exits.
     /// Start-up failures (a bad property, a port in use) print one line and exit non-zero.
     public static func main(_ description: ServiceProcessDescription, arguments: [String] = CommandLine.arguments) async -> Never {
-        if ProcessInfo.processInfo.environment["STRATA_NIO_EXECUTOR"] == "1" {
-            _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        }
         let name = description.kind.description
         let configuration: Configuration
         var importPath: String?

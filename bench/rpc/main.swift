@@ -7,7 +7,11 @@ import StrataWire
 // RPC round trips per second on loopback for a small request, with 1 and 64 concurrent callers,
 // beside a minimal raw TCP echo measured in the same run: the floor for this machine.
 //
-//   swift run -c release strata-bench-rpc [seconds-per-case]
+//   swift run -c release strata-bench-rpc [seconds-per-case] [--nio-executor]
+//
+// --nio-executor runs Swift concurrency's tasks on NIO's event loops (NIO's documented global
+// executor take-over) instead of the default pool: the difference is what the thread hops between
+// the pool and the event loops cost (Strata's processes use the default pool).
 //
 // The raw echo sends fixed 36-byte messages (the size of a Strata frame header) and keeps 1 or
 // 64 of them in flight on one connection; Strata sends 1 or 64 concurrent Echo calls with a
@@ -105,9 +109,15 @@ func rawEcho(inflight: Int) async throws -> Result {
 
 // MARK: Strata RPC
 
-func strataRPC(callers: Int) async throws -> Result {
+/// `immediate`: the echo handler runs on the connection's event loop as the request is read
+/// (`registerImmediate`); otherwise in a task of its own, as every handler that waits does.
+func strataRPC(callers: Int, immediate: Bool) async throws -> Result {
     var handlers = RPCHandlers()
-    handlers.register(ServiceMethods.echo) { request, _ in EchoResponse(data: request.data) }
+    if immediate {
+        handlers.registerImmediate(ServiceMethods.echo) { request, _ in EchoResponse(data: request.data) }
+    } else {
+        handlers.register(ServiceMethods.echo) { request, _ in EchoResponse(data: request.data) }
+    }
     let server = try await RPCServer.bind(host: "127.0.0.1", port: 0, handlers: handlers, frameSizeMaxBytes: 1 << 20,
                                           logger: Logger(label: "bench"))
     return try await withThrowingTaskGroup(of: Void.self) { serving in
@@ -180,9 +190,11 @@ var ratios: [String] = []
 for concurrency in [1, 64] {
     let raw = try await rawEcho(inflight: concurrency)
     print(row("raw TCP echo x\(concurrency)", raw))
-    let rpc = try await strataRPC(callers: concurrency)
+    let rpc = try await strataRPC(callers: concurrency, immediate: false)
     print(row("strata RPC echo x\(concurrency)", rpc))
-    ratios.append("x\(concurrency): strata/raw = \(formatRatio(rpc.perSecond / raw.perSecond))")
+    let immediate = try await strataRPC(callers: concurrency, immediate: true)
+    print(row("  immediate handler x\(concurrency)", immediate))
+    ratios.append("x\(concurrency): strata/raw = \(formatRatio(rpc.perSecond / raw.perSecond)) (immediate \(formatRatio(immediate.perSecond / raw.perSecond)))")
 }
 print(ratios.joined(separator: "; "))
 

@@ -22,11 +22,12 @@ public struct RPCStreamWriter<Item: WireMessage>: Sendable {
     fileprivate let callID: UInt64
     fileprivate let method: UInt32
     fileprivate let calls: ServerCallTable
-    fileprivate let outbound: NIOAsyncChannelOutboundWriter<Frame>
+    fileprivate let connection: ServerConnectionWriter
     fileprivate let frameSizeMaxBytes: Int
 
     /// Sends one item (and optional raw payload). Suspends while the caller has no credit left;
-    /// throws `.cancelled` once the caller has cancelled or disconnected.
+    /// throws `.cancelled` once the caller has cancelled or disconnected. At most the credit
+    /// window's items are ever queued on the connection.
     public func send(_ item: Item, payload: ByteBuffer = ByteBuffer()) async throws(RPCError) {
         try await calls.acquireCredit(callID)
         let body: ByteBuffer
@@ -35,16 +36,18 @@ public struct RPCStreamWriter<Item: WireMessage>: Sendable {
         guard frame.sizeBytes <= frameSizeMaxBytes else {
             throw RPCError(.internal, "stream item of \(frame.sizeBytes) bytes exceeds the frame size maximum \(frameSizeMaxBytes)")
         }
-        do { try await outbound.write(frame) } catch { throw RPCError(.cancelled, "connection closed while streaming: \(error)") }
+        connection.write(frame)
     }
 }
 
 /// The handlers one server answers, by method id. Built before the server starts, then fixed.
 public struct RPCHandlers: Sendable {
     typealias Unary = @Sendable (Frame, RPCContext) async throws -> ByteBuffer
-    typealias Streaming = @Sendable (Frame, RPCContext, ServerCallTable, NIOAsyncChannelOutboundWriter<Frame>, Int) async throws -> Void
+    typealias Immediate = @Sendable (Frame, RPCContext) throws -> ByteBuffer
+    typealias Streaming = @Sendable (Frame, RPCContext, ServerCallTable, ServerConnectionWriter, Int) async throws -> Void
 
     var unary: [UInt32: Unary] = [:]
+    var immediate: [UInt32: Immediate] = [:]
     var streaming: [UInt32: Streaming] = [:]
     var names: [UInt32: String] = [:]
 
@@ -63,6 +66,21 @@ public struct RPCHandlers: Sendable {
         }
     }
 
+    /// Answers `method` with a handler that never waits: it runs on the connection's event loop
+    /// as the request is read, with no task made for it, and its response goes out with the
+    /// others of the same read. For quick work only (it holds up the connection while it runs).
+    public mutating func registerImmediate<Request, Response>(
+        _ method: RPCMethod<Request, Response>,
+        _ handler: @escaping @Sendable (Request, RPCContext) throws -> Response
+    ) {
+        precondition(names[method.id] == nil, "method id 0x\(String(method.id, radix: 16)) registered twice")
+        names[method.id] = method.name
+        immediate[method.id] = { frame, context in
+            let request = try Request(decoding: frame.body)
+            return try handler(request, context).encoded()
+        }
+    }
+
     /// Answers the streaming `method` with `handler`, which sends items through the writer.
     public mutating func register<Request, Item>(
         _ method: RPCStreamMethod<Request, Item>,
@@ -70,10 +88,10 @@ public struct RPCHandlers: Sendable {
     ) {
         precondition(names[method.id] == nil, "method id 0x\(String(method.id, radix: 16)) registered twice")
         names[method.id] = method.name
-        streaming[method.id] = { frame, context, calls, outbound, frameSizeMaxBytes in
+        streaming[method.id] = { frame, context, calls, connection, frameSizeMaxBytes in
             let request = try Request(decoding: frame.body)
             let writer = RPCStreamWriter<Item>(callID: frame.callID, method: frame.method, calls: calls,
-                                               outbound: outbound, frameSizeMaxBytes: frameSizeMaxBytes)
+                                               connection: connection, frameSizeMaxBytes: frameSizeMaxBytes)
             try await handler(request, context, writer)
         }
     }
@@ -88,47 +106,24 @@ public struct RPCBindError: Error, CustomStringConvertible {
 
 /// An RPC server bound to one port. `run()` serves until the task is cancelled.
 ///
-/// Each connection is read by one task; each request runs in its own child task, so slow calls
-/// do not hold up others on the same connection. A malformed frame closes only its connection.
+/// Each connection is served by a channel handler on its event loop: requests are decoded there,
+/// each handled in a task of its own (so slow calls do not hold up others on the connection; an
+/// immediate handler runs in place), and responses written back there, flushed once per read or
+/// per batch of responses rather than once each. A malformed frame closes only its connection.
 public final class RPCServer: Sendable {
-    private let channel: NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>
-    private let accepted: AcceptedConnections<Frame, Frame>
-    private let handlers: RPCHandlers
-    private let frameSizeMaxBytes: Int
-    private let logger: Logger
-    /// The call tables of the connections being served, for the overdue-call watchdog.
-    private let served = NIOLockedValueBox<[ObjectIdentifier: (remote: String, calls: ServerCallTable)]>([:])
-    /// A call still unanswered this long after its caller's deadline is reported as stuck.
-    private let overdueGrace: Duration
-    /// How many calls have been reported as stuck (for tests; the log and metric say which).
-    let overdueReported = NIOLockedValueBox(0)
+    private let channel: any Channel
+    private let shared: ServerShared
+    private let connections: ServerConnections
     /// The address the server listens on (with the real port when bound to port 0).
     public let localAddress: HostAndPort
-    /// Metric handles per method (and status), made once: looking a handle up by its labels on
-    /// every call cost more than the call's own work.
-    private let durationTimers: [UInt32: Metrics.Timer]
-    private let requestCounters = NIOLockedValueBox<[UInt64: Counter]>([:])
+    /// How many calls have been reported as stuck (for tests; the log and metric say which).
+    var overdueReported: NIOLockedValueBox<Int> { shared.overdueReported }
 
-    private init(channel: NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>, accepted: AcceptedConnections<Frame, Frame>,
-                 handlers: RPCHandlers, frameSizeMaxBytes: Int, logger: Logger, localAddress: HostAndPort, overdueGrace: Duration) {
-        self.overdueGrace = overdueGrace
+    private init(channel: any Channel, shared: ServerShared, connections: ServerConnections, localAddress: HostAndPort) {
         self.channel = channel
-        self.accepted = accepted
-        self.handlers = handlers
-        self.frameSizeMaxBytes = frameSizeMaxBytes
-        self.logger = logger
+        self.shared = shared
+        self.connections = connections
         self.localAddress = localAddress
-        durationTimers = handlers.names.mapValues { Metrics.Timer(label: "strata_rpc_duration_seconds", dimensions: [("method", $0)]) }
-    }
-
-    private func requestCounter(method: UInt32, name: String, status: StatusCode) -> Counter {
-        let key = UInt64(method) << 32 | UInt64(UInt32(truncatingIfNeeded: status.rawValue))
-        return requestCounters.withLockedValue { counters in
-            if let known = counters[key] { return known }
-            let made = Counter(label: "strata_rpc_requests_total", dimensions: [("method", name), ("status", status.description)])
-            counters[key] = made
-            return made
-        }
     }
 
     /// Binds `host:port` (port 0 picks a free port). Fails with a one-line `RPCBindError`.
@@ -136,28 +131,30 @@ public final class RPCServer: Sendable {
         host: String, port: Int, handlers: RPCHandlers, frameSizeMaxBytes: Int, logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, overdueGrace: Duration = .seconds(30)
     ) async throws(RPCBindError) -> RPCServer {
-        let channel: NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>
-        let accepted = AcceptedConnections<Frame, Frame>()
+        let shared = ServerShared(handlers: handlers, frameSizeMaxBytes: frameSizeMaxBytes, logger: logger, overdueGrace: overdueGrace)
+        let connections = ServerConnections()
+        let channel: any Channel
         do {
             channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .serverChannelOption(.backlog, value: 256)
                 .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-                .bind(host: host, port: port) { child in
+                .childChannelInitializer { child in
                     child.eventLoop.makeCompletedFuture {
-                        try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(frameSizeMaxBytes: frameSizeMaxBytes)))
-                        try child.pipeline.syncOperations.addHandler(FrameEncoder())
-                        let connection = try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: child)
-                        guard accepted.admit(connection) else {
-                            // The server is stopping: refuse the connection (its writer must still
-                            // be finished; a failed initializer alone leaves the socket open).
-                            connection.outbound.finish()
+                        // Refused once the server is stopping.
+                        let calls = ServerCallTable()
+                        guard connections.admit(child, calls: calls) else {
+                            // A failed initializer alone leaves the accepted socket open.
                             child.close(promise: nil)
                             throw ChannelError.ioOnClosedChannel
                         }
-                        return connection
+                        try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(frameSizeMaxBytes: frameSizeMaxBytes)))
+                        try child.pipeline.syncOperations.addHandler(FrameEncoder())
+                        try child.pipeline.syncOperations.addHandler(RPCServerConnectionHandler(
+                            shared: shared, calls: calls, remote: child.remoteAddress?.description ?? "unknown peer"))
                     }
                 }
+                .bind(host: host, port: port).get()
         } catch let error as IOError where error.errnoCode == 98 /* EADDRINUSE */ {
             throw RPCBindError(address: "\(host):\(port)", reason: "address already in use")
         } catch let error as IOError {
@@ -165,9 +162,8 @@ public final class RPCServer: Sendable {
         } catch {
             throw RPCBindError(address: "\(host):\(port)", reason: "\(error)")
         }
-        let bound = channel.channel.localAddress?.port ?? port
-        return RPCServer(channel: channel, accepted: accepted, handlers: handlers, frameSizeMaxBytes: frameSizeMaxBytes,
-                         logger: logger, localAddress: HostAndPort(host: host, port: bound), overdueGrace: overdueGrace)
+        let bound = channel.localAddress?.port ?? port
+        return RPCServer(channel: channel, shared: shared, connections: connections, localAddress: HostAndPort(host: host, port: bound))
     }
 
     /// Fails with the same one-line `RPCBindError` as `bind` if `host:port` cannot be bound now.
@@ -185,137 +181,125 @@ public final class RPCServer: Sendable {
         }
     }
 
-    /// Accepts and serves connections until the calling task is cancelled; then closes the port.
+    /// Serves until the calling task is cancelled; then stops accepting, closes every
+    /// connection, cancels the calls still running and returns once they have all ended.
     public func run() async throws {
-        try await withThrowingTaskGroup(of: Void.self) { watching in
+        await withTaskGroup(of: Void.self) { watching in
             watching.addTask { await self.reportOverdueCalls() }
-            defer { watching.cancelAll() }
-            try await acceptAndServe()
+            await withTaskCancellationHandler {
+                try? await channel.closeFuture.get()
+            } onCancel: {
+                channel.close(promise: nil)
+            }
+            watching.cancelAll()
         }
+        try? await channel.close()
+        await connections.closeAll()
     }
 
     /// Logs (once each) calls whose handlers have not answered long after the caller stopped
     /// waiting. Handlers bound their waits by the deadline, so such a call is stuck, and its
     /// caller sees a connection that reads and never answers.
     private func reportOverdueCalls() async {
+        let grace = shared.overdueGrace
         while !Task.isCancelled {
-            do { try await Task.sleep(for: overdueGrace / 6) } catch { return }
+            do { try await Task.sleep(for: grace / 6) } catch { return }
             let now = ContinuousClock.now
-            for (remote, calls) in served.withLockedValue({ Array($0.values) }) {
-                for call in calls.overdue(now: now, grace: overdueGrace) {
-                    let method = handlers.names[call.method] ?? "method 0x\(String(call.method, radix: 16))"
-                    overdueReported.withLockedValue { $0 += 1 }
+            connections.forgetEnded()
+            for (remote, calls) in connections.served() {
+                for call in calls.overdue(now: now, grace: grace) {
+                    let method = shared.handlers.names[call.method] ?? "method 0x\(String(call.method, radix: 16))"
+                    shared.overdueReported.withLockedValue { $0 += 1 }
                     Counter(label: "strata_rpc_calls_overdue_total", dimensions: [("method", method)]).increment()
-                    logger.warning("RPC call \(call.callID) (\(method)) from \(remote) still unanswered \(call.age.milliseconds) ms after it arrived, \(overdueGrace.milliseconds) ms past its caller's deadline: its handler is stuck")
+                    shared.logger.warning("RPC call \(call.callID) (\(method)) from \(remote) still unanswered \(call.age.milliseconds) ms after it arrived, \(grace.milliseconds) ms past its caller's deadline: its handler is stuck")
                 }
             }
         }
     }
+}
 
-    private func acceptAndServe() async throws {
-        try await withThrowingDiscardingTaskGroup { group in
-            do {
-                try await channel.executeThenClose { connections in
-                    for try await connection in connections where accepted.take(connection) {
-                        group.addTask { await self.serve(connection) }
-                    }
-                }
-            } catch {
-                await accepted.closeAll()
-                throw error
-            }
-            await accepted.closeAll()
-        }
+/// What every connection of one server shares: the handlers, limits and metric handles.
+final class ServerShared: Sendable {
+    let handlers: RPCHandlers
+    let frameSizeMaxBytes: Int
+    let logger: Logger
+    /// A call still unanswered this long after its caller's deadline is reported as stuck.
+    let overdueGrace: Duration
+    let overdueReported = NIOLockedValueBox(0)
+    /// Metric handles per method (and status), made once: looking a handle up by its labels on
+    /// every call cost more than the call's own work.
+    private let durationTimers: [UInt32: Metrics.Timer]
+    private let requestCounters = NIOLockedValueBox<[UInt64: Counter]>([:])
+
+    init(handlers: RPCHandlers, frameSizeMaxBytes: Int, logger: Logger, overdueGrace: Duration) {
+        self.handlers = handlers
+        self.frameSizeMaxBytes = frameSizeMaxBytes
+        self.logger = logger
+        self.overdueGrace = overdueGrace
+        durationTimers = handlers.names.mapValues { Metrics.Timer(label: "strata_rpc_duration_seconds", dimensions: [("method", $0)]) }
     }
 
-    private func serve(_ connection: NIOAsyncChannel<Frame, Frame>) async {
-        let remote = connection.channel.remoteAddress?.description ?? "unknown peer"
-        let calls = ServerCallTable()
-        let key = ObjectIdentifier(calls)
-        served.withLockedValue { $0[key] = (remote, calls) }
-        defer { served.withLockedValue { _ = $0.removeValue(forKey: key) } }
-        do {
-            try await connection.executeThenClose { inbound, outbound in
-                try await withThrowingDiscardingTaskGroup { group in
-                    defer { calls.closeAll() }
-                    for try await frame in inbound {
-                        switch frame.kind {
-                        case .request:
-                            let deadline = frame.argument == 0 ? nil : ContinuousClock.now + .milliseconds(Int64(frame.argument))
-                            guard calls.begin(frame.callID, method: frame.method, deadline: deadline) else {
-                                let status = RpcStatus(code: .unavailable, message: "more than \(RPCLimits.callsInFlightMaxPerConnection) calls in flight on one connection")
-                                try await outbound.write(Self.statusFrame(status, kind: .response, for: frame))
-                                continue
-                            }
-                            group.addTask { await self.handle(frame, deadline: deadline, remote: remote, calls: calls, outbound: outbound) }
-                        case .cancel:
-                            calls.cancel(frame.callID)
-                        case .windowUpdate:
-                            calls.grant(frame.callID, credit: frame.argument)
-                        case .response, .streamItem, .streamEnd:
-                            throw WireError(.unexpectedFrame, "a client sent a \(frame.kind) frame (call \(frame.callID))")
-                        }
-                    }
-                }
-            }
-        } catch is CancellationError {
-            logger.debug("closing connection from \(remote): server stopping")
-        } catch {
-            logger.warning("closing connection from \(remote): \(error)")
+    func record(method: UInt32, status: StatusCode, since started: ContinuousClock.Instant) {
+        let name = handlers.names[method] ?? "unknown"
+        let key = UInt64(method) << 32 | UInt64(UInt32(truncatingIfNeeded: status.rawValue))
+        let counter = requestCounters.withLockedValue { counters in
+            if let known = counters[key] { return known }
+            let made = Counter(label: "strata_rpc_requests_total", dimensions: [("method", name), ("status", status.description)])
+            counters[key] = made
+            return made
         }
+        counter.increment()
+        (durationTimers[method] ?? Metrics.Timer(label: "strata_rpc_duration_seconds", dimensions: [("method", name)])).record(since: started)
     }
 
-    private func handle(_ frame: Frame, deadline: ContinuousClock.Instant?, remote: String, calls: ServerCallTable,
-                        outbound: NIOAsyncChannelOutboundWriter<Frame>) async {
+    /// Runs a unary or streaming call in its task and writes its answer.
+    func handle(_ frame: Frame, deadline: ContinuousClock.Instant?, remote: String, calls: ServerCallTable,
+                connection: ServerConnectionWriter) async {
         defer { calls.end(frame.callID) }
         let started = ContinuousClock.now
-        let method = handlers.names[frame.method] ?? "unknown"
         var outcome = StatusCode.ok
-        defer {
-            requestCounter(method: frame.method, name: method, status: outcome).increment()
-            (durationTimers[frame.method] ?? Metrics.Timer(label: "strata_rpc_duration_seconds", dimensions: [("method", method)])).record(since: started)
-        }
+        defer { record(method: frame.method, status: outcome, since: started) }
         let context = RPCContext(callID: frame.callID, method: frame.method, deadline: deadline,
                                  remoteAddress: remote, payload: frame.payload, logger: logger)
         if let handler = handlers.unary[frame.method] {
-            var response: Frame
+            let response: Frame
             do {
-                let body = try await handler(frame, context)
-                response = Frame(kind: .response, callID: frame.callID, method: frame.method, body: body)
-                if response.sizeBytes > frameSizeMaxBytes {
-                    response = Self.statusFrame(RpcStatus(code: .internal, message: "response of \(response.sizeBytes) bytes exceeds the frame size maximum \(frameSizeMaxBytes)"), kind: .response, for: frame)
-                }
+                response = answer(try await handler(frame, context), to: frame)
             } catch {
-                let status = Self.status(for: error, method: handlers.names[frame.method])
+                let status = status(for: error, method: frame.method)
                 outcome = status.code
                 response = Self.statusFrame(status, kind: .response, for: frame)
             }
-            try? await outbound.write(response)
+            connection.write(response)
         } else if let handler = handlers.streaming[frame.method] {
             var end = Frame(kind: .streamEnd, callID: frame.callID, method: frame.method)
             do {
-                try await handler(frame, context, calls, outbound, frameSizeMaxBytes)
+                try await handler(frame, context, calls, connection, frameSizeMaxBytes)
             } catch {
-                let status = Self.status(for: error, method: handlers.names[frame.method])
+                let status = status(for: error, method: frame.method)
                 outcome = status.code
                 end = Self.statusFrame(status, kind: .streamEnd, for: frame)
             }
-            try? await outbound.write(end)
-        } else {
-            outcome = .unimplemented
-            let status = RpcStatus(code: .unimplemented, message: "unknown method 0x\(String(frame.method, radix: 16))")
-            try? await outbound.write(Self.statusFrame(status, kind: .response, for: frame))
+            connection.write(end)
         }
     }
 
-    private static func status(for error: any Error, method: String?) -> RpcStatus {
+    /// The response frame carrying `body`, or an INTERNAL status if it is too large to send.
+    func answer(_ body: ByteBuffer, to frame: Frame) -> Frame {
+        let response = Frame(kind: .response, callID: frame.callID, method: frame.method, body: body)
+        guard response.sizeBytes > frameSizeMaxBytes else { return response }
+        return Self.statusFrame(RpcStatus(code: .internal, message: "response of \(response.sizeBytes) bytes exceeds the frame size maximum \(frameSizeMaxBytes)"), kind: .response, for: frame)
+    }
+
+    func status(for error: any Error, method: UInt32) -> RpcStatus {
+        let name = handlers.names[method]
         switch error {
         case let error as RPCError:
             return RpcStatus(code: error.code, message: error.message, leaderHint: error.leaderHint ?? "")
         case let error as WireError:
-            return RpcStatus(code: .invalidArgument, message: "malformed request for \(method ?? "method"): \(error.message)")
+            return RpcStatus(code: .invalidArgument, message: "malformed request for \(name ?? "method"): \(error.message)")
         default:
-            return RpcStatus(code: .internal, message: "\(method ?? "method") failed: \(error)")
+            return RpcStatus(code: .internal, message: "\(name ?? "method") failed: \(error)")
         }
     }
 
@@ -323,6 +307,179 @@ public final class RPCServer: Sendable {
         // An RpcStatus is small and made of plain text, so encoding cannot fail.
         let body = (try? status.encoded()) ?? ByteBuffer()
         return Frame(kind: kind, status: status.code, callID: request.callID, method: request.method, body: body)
+    }
+}
+
+/// The connections a server serves, with their call tables: refused once the server stops,
+/// closed at the stop, and their running calls cancelled and waited for.
+final class ServerConnections: Sendable {
+    private struct State {
+        var open = true
+        var connections: [ObjectIdentifier: (channel: any Channel, calls: ServerCallTable)] = [:]
+    }
+    private let state = NIOLockedValueBox(State())
+
+    /// Keeps `channel`; false (refuse it) once the server is stopping.
+    func admit(_ channel: any Channel, calls: ServerCallTable) -> Bool {
+        state.withLockedValue { state in
+            guard state.open else { return false }
+            state.connections[ObjectIdentifier(channel)] = (channel, calls)
+            return true
+        }
+    }
+
+    /// Drops the connections that are closed and whose calls have all ended. A closed connection
+    /// whose handler still runs stays, so that a stuck call is still reported (and cancelled at
+    /// the stop).
+    func forgetEnded() {
+        state.withLockedValue { state in
+            state.connections = state.connections.filter { $0.value.channel.isActive || !$0.value.calls.isEmpty }
+        }
+    }
+
+    /// The remote address and call table of every connection being served.
+    func served() -> [(remote: String, calls: ServerCallTable)] {
+        state.withLockedValue { state in
+            state.connections.values.map { ($0.channel.remoteAddress?.description ?? "unknown peer", $0.calls) }
+        }
+    }
+
+    /// Refuses new connections, closes every open one, cancels the calls still running on them
+    /// and waits until each has ended.
+    func closeAll() async {
+        let all = state.withLockedValue { state in
+            state.open = false
+            return Array(state.connections.values)
+        }
+        for (channel, _) in all { try? await channel.close() }
+        let tasks = all.flatMap { $0.calls.runningTasks() }
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+    }
+}
+
+/// Writes frames on one server connection from any thread: on its event loop, with one flush
+/// for every batch of frames written meanwhile (and none of its own inside a read, whose end
+/// flushes).
+struct ServerConnectionWriter: Sendable {
+    fileprivate let handler: NIOLoopBound<RPCServerConnectionHandler>
+
+    func write(_ frame: Frame) {
+        if handler.eventLoop.inEventLoop {
+            handler.value.send(frame)
+        } else {
+            handler.eventLoop.execute { [handler] in handler.value.send(frame) }
+        }
+    }
+}
+
+/// One server connection, on its event loop: dispatches requests, cancels and credit grants;
+/// writes responses with coalesced flushes.
+final class RPCServerConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = Frame
+    typealias OutboundOut = Frame
+
+    private let shared: ServerShared
+    private let calls: ServerCallTable
+    private let remote: String
+    private var context: ChannelHandlerContext?
+    private var writer: ServerConnectionWriter?
+    /// Inside a read: responses wait for its end (`channelReadComplete`) to be flushed.
+    private var reading = false
+    private var flushScheduled = false
+
+    init(shared: ServerShared, calls: ServerCallTable, remote: String) {
+        self.shared = shared
+        self.calls = calls
+        self.remote = remote
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        writer = ServerConnectionWriter(handler: NIOLoopBound(self, eventLoop: context.eventLoop))
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    /// Writes `frame` (on the event loop); flushed at the end of the read or with its batch.
+    fileprivate func send(_ frame: Frame) {
+        guard let context else { return }
+        context.write(wrapOutboundOut(frame), promise: nil)
+        guard !reading, !flushScheduled else { return }
+        flushScheduled = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = bound.value
+            handler.flushScheduled = false
+            handler.context?.flush()
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        reading = true
+        let frame = unwrapInboundIn(data)
+        switch frame.kind {
+        case .request:
+            request(frame)
+        case .cancel:
+            calls.cancel(frame.callID)
+        case .windowUpdate:
+            calls.grant(frame.callID, credit: frame.argument)
+        case .response, .streamItem, .streamEnd:
+            context.fireErrorCaught(WireError(.unexpectedFrame, "a client sent a \(frame.kind) frame (call \(frame.callID))"))
+        }
+    }
+
+    private func request(_ frame: Frame) {
+        guard let writer else { return }
+        let deadline = frame.argument == 0 ? nil : ContinuousClock.now + .milliseconds(Int64(frame.argument))
+        if let handler = shared.handlers.immediate[frame.method] {
+            let started = ContinuousClock.now
+            let context = RPCContext(callID: frame.callID, method: frame.method, deadline: deadline,
+                                     remoteAddress: remote, payload: frame.payload, logger: shared.logger)
+            var outcome = StatusCode.ok
+            do {
+                send(shared.answer(try handler(frame, context), to: frame))
+            } catch {
+                let status = shared.status(for: error, method: frame.method)
+                outcome = status.code
+                send(ServerShared.statusFrame(status, kind: .response, for: frame))
+            }
+            shared.record(method: frame.method, status: outcome, since: started)
+            return
+        }
+        guard shared.handlers.unary[frame.method] != nil || shared.handlers.streaming[frame.method] != nil else {
+            shared.record(method: frame.method, status: .unimplemented, since: .now)
+            let status = RpcStatus(code: .unimplemented, message: "unknown method 0x\(String(frame.method, radix: 16))")
+            send(ServerShared.statusFrame(status, kind: .response, for: frame))
+            return
+        }
+        guard calls.begin(frame.callID, method: frame.method, deadline: deadline) else {
+            let status = RpcStatus(code: .unavailable, message: "more than \(RPCLimits.callsInFlightMaxPerConnection) calls in flight on one connection")
+            send(ServerShared.statusFrame(status, kind: .response, for: frame))
+            return
+        }
+        let (shared, remote, calls) = (shared, remote, calls)
+        let task = Task { await shared.handle(frame, deadline: deadline, remote: remote, calls: calls, connection: writer) }
+        calls.attach(task, to: frame.callID)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        reading = false
+        context.flush()
+        context.fireChannelReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        calls.closeAll()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        shared.logger.warning("closing connection from \(remote): \(error)")
+        context.close(promise: nil)
     }
 }
 
@@ -336,6 +493,8 @@ final class ServerCallTable: Sendable {
         var started = ContinuousClock.now
         var deadline: ContinuousClock.Instant?
         var reportedOverdue = false
+        /// The task running the call's handler (for the server's stop).
+        var task: Task<Void, Never>?
     }
     private struct State {
         var calls: [UInt64: Call] = [:]
@@ -363,6 +522,20 @@ final class ServerCallTable: Sendable {
             }
             return found
         }
+    }
+
+    /// Records the task running `callID`, unless the call has already ended.
+    func attach(_ task: Task<Void, Never>, to callID: UInt64) {
+        state.withLockedValue { state in
+            if state.calls[callID] != nil { state.calls[callID]!.task = task }
+        }
+    }
+
+    var isEmpty: Bool { state.withLockedValue { $0.calls.isEmpty } }
+
+    /// The tasks of the calls still running.
+    func runningTasks() -> [Task<Void, Never>] {
+        state.withLockedValue { state in state.calls.values.compactMap(\.task) }
     }
 
     func end(_ callID: UInt64) {
