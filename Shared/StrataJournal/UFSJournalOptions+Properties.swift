@@ -34,6 +34,7 @@ extension ZooKeeperElectionOptions {
         self.init(session: try ZooKeeperSession.Options(properties: properties),
                   electionPath: properties.string(domain.electionPathKey), leaderPath: properties.string(domain.leaderPathKey),
                   policy: LeaderConnectionErrorPolicy(rawValue: properties.string(.zookeeperLeaderConnectionErrorPolicy).uppercased()) ?? .session,
-                  candidateData: candidate)
+                  candidateData: candidate,
+                  probeInterval: properties.duration(.zookeeperLeaderProbeInterval))
     }
 }

@@ -1,5 +1,8 @@
 import Logging
+import NIOCore
+import NIOPosix
 import StrataCore
+import StrataWire
 import StrataZooKeeper
 
 /// What a master does when its ZooKeeper connection is interrupted while it leads
@@ -20,14 +23,18 @@ public struct ZooKeeperElectionOptions: Sendable {
     /// What this candidate publishes (its RPC address), in its election node and, when it leads,
     /// in the leader node.
     public var candidateData: String
+    /// How often a candidate checks that the candidate ahead of it still has a process (its RPC
+    /// port accepts connections); zero: never (wait for its session to expire).
+    public var probeInterval: Duration
 
     public init(session: ZooKeeperSession.Options, electionPath: String, leaderPath: String,
-                policy: LeaderConnectionErrorPolicy, candidateData: String) {
+                policy: LeaderConnectionErrorPolicy, candidateData: String, probeInterval: Duration = .milliseconds(200)) {
         self.session = session
         self.electionPath = electionPath
         self.leaderPath = leaderPath
         self.policy = policy
         self.candidateData = candidateData
+        self.probeInterval = probeInterval
     }
 }
 
@@ -35,6 +42,13 @@ public struct ZooKeeperElectionOptions: Sendable {
 /// election path; the lowest sequence leads and publishes its address at the leader path; each
 /// other candidate watches only its predecessor (no herd on a change). Leadership ends when the
 /// session expires, or on any disconnection under the STANDARD policy.
+///
+/// A candidate whose process is gone (killed: its RPC port refuses connections) keeps its node
+/// until its session expires — up to the session timeout. Its successor does not wait: it checks
+/// the predecessor's RPC port every `probeInterval`, and on two refusals in a row removes the
+/// predecessor's node itself. Safe: a process that was only slow is fenced by the journal's new
+/// epoch, and a paused (SIGSTOP) or unreachable one does not refuse connections, so it is waited
+/// out as before.
 public actor ZooKeeperLeaderElection {
     public nonisolated let options: ZooKeeperElectionOptions
     /// True when this candidate becomes leader, false when it stops (newest 16 kept).
@@ -132,8 +146,19 @@ public actor ZooKeeperLeaderElection {
             let predecessor = options.electionPath + "/" + children[position - 1]
             let (stat, watch) = try await session.existsWatching(predecessor)
             guard stat != nil else { continue }
-            _ = await firstOf(watch: watch, orSessionNotConnected: session)
+            let address = options.probeInterval > .zero
+                ? (try? await session.data(predecessor)).flatMap { HostAndPort(parsing: String(decoding: $0.0, as: UTF8.self)) } : nil
+            let outcome = await firstOf(watch: watch, orSessionNotConnected: session, orGone: address)
             if session.isExpired { return }
+            if outcome == .predecessorGone, let address {
+                logger.notice("ZooKeeper election: \(address) (election node \(children[position - 1])) refuses connections, its process is gone: removing its election node instead of waiting for its session to expire")
+                do {
+                    try await session.delete(predecessor)
+                } catch where error.code == .noNode {
+                } catch {
+                    logger.warning("ZooKeeper election: could not remove \(predecessor): \(error)")
+                }
+            }
         }
     }
 
@@ -206,20 +231,48 @@ public actor ZooKeeperLeaderElection {
         return false
     }
 
-    /// Waits for the watch to fire or the session to stop being connected.
-    private func firstOf(watch: AsyncStream<ZooKeeperWatchEvent>, orSessionNotConnected session: ZooKeeperSession) async -> ZooKeeperWatchEvent? {
-        await withTaskGroup(of: ZooKeeperWatchEvent?.self) { group in
+    private enum WaitOutcome { case changed, notConnected, predecessorGone }
+
+    /// Waits for the watch to fire, the session to stop being connected, or (given its address)
+    /// the predecessor's process to be found gone.
+    private func firstOf(watch: AsyncStream<ZooKeeperWatchEvent>, orSessionNotConnected session: ZooKeeperSession,
+                         orGone address: HostAndPort?) async -> WaitOutcome {
+        let interval = options.probeInterval
+        return await withTaskGroup(of: WaitOutcome?.self) { group in
             group.addTask {
-                for await event in watch { return event }
-                return .sessionEnded
+                for await _ in watch { return .changed }
+                return .changed
             }
             group.addTask {
                 while session.isConnected && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(50)) }
-                return nil
+                return .notConnected
+            }
+            if let address {
+                group.addTask {
+                    var refusals = 0
+                    while (try? await Task.sleep(for: interval)) != nil {
+                        refusals = await Self.refusesConnections(address) ? refusals + 1 : 0
+                        if refusals >= 2 { return .predecessorGone }
+                    }
+                    return nil
+                }
             }
             let first = await group.next() ?? nil
             group.cancelAll()
-            return first
+            return first ?? .changed
+        }
+    }
+
+    /// Whether nothing listens at `address` (the connection is refused, not merely unanswered).
+    static func refusesConnections(_ address: HostAndPort) async -> Bool {
+        do {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.milliseconds(500))
+                .connect(host: address.host, port: address.port).get()
+            try? await channel.close()
+            return false
+        } catch {
+            return RPCClient.isRefusal(error)
         }
     }
 

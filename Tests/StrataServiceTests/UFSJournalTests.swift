@@ -115,6 +115,39 @@ import Testing
         }
     }
 
+    /// A leader whose process is gone (kill -9: its RPC port refuses connections) is replaced
+    /// well before its ZooKeeper session would expire: the standby behind it removes its election
+    /// node. A paused leader (SIGSTOP: its port still accepts connections) is not replaced: it is
+    /// waited out as before, and leads on when it resumes within its session.
+    @Test func aLeaderWhoseProcessIsGoneIsReplacedBeforeItsSessionExpires() async throws {
+        try await ProcessHarness.with("ufs-gone-leader") { harness in
+            let zooKeeper = try await ZooKeeperEnsemble.start(harness)
+            let sessionTimeout = Duration.seconds(30)
+            let (cluster, processes, leader) = try await Self.startCluster(harness, zooKeeper, count: 2, sessionTimeout: sessionTimeout)
+            let standby = cluster.members.first { $0.name != leader.name }!
+            let client = try Self.client(cluster)
+            _ = try await client.createFile("/before")
+
+            processes[leader.name]!.signal(SIGSTOP)
+            try await Task.sleep(for: .seconds(3))
+            #expect(await Self.info(standby)?.thisRole == "STANDBY", "a paused leader was replaced before its session expired")
+            processes[leader.name]!.signal(SIGCONT)
+            _ = try await client.createFile("/after-pause")
+            #expect(await Self.info(standby)?.thisRole == "STANDBY", "the resumed leader leads on")
+
+            processes[leader.name]!.kill()
+            let killedAt = ContinuousClock.now
+            // Well inside the session timeout: without the check this waits for the session.
+            let newLeader = try await cluster.leader(excluding: [leader.name], timeout: sessionTimeout / 2)
+            let took = ContinuousClock.now - killedAt
+            print("UFS journal: \(leader.rpc) killed, \(newLeader.rpc) leads after \(took) (session timeout \(sessionTimeout))")
+            #expect(newLeader.name == standby.name)
+            _ = try await client.createFile("/after-kill")
+            #expect(try await client.list("/").map(\.name).sorted() == ["after-kill", "after-pause", "before"])
+            await client.close()
+        }
+    }
+
     /// Starts `count` UFS masters and returns them with their processes and the leader.
     static func startCluster(_ harness: ProcessHarness, _ zooKeeper: ZooKeeperEnsemble, count: Int, policy: String = "SESSION",
                              sessionTimeout: Duration = .seconds(3), extra: [String: String] = [:])

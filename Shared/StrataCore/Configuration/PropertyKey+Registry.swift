@@ -94,7 +94,7 @@ extension PropertyKey {
     public static let masterEmbeddedJournalUnsafeFlushEnabled = PropertyKey("strata.master.embedded.journal.unsafe.flush.enabled",
         .boolean, default: "false", "Acknowledge journal writes without fsync. Faster; loses acknowledged writes on power loss.")
     public static let masterJournalFlushBatchTime = PropertyKey("strata.master.journal.flush.batch.time", .duration,
-        default: "0ms", "Extra time to gather journal entries into one fsync; 0 batches only what arrives during a flush.")
+        default: "200ms", "Extra time to gather journal entries into one fsync; 0 batches only what arrives during a flush.")
     public static let masterJournalCheckpointPeriodEntries = PropertyKey("strata.master.journal.checkpoint.period.entries",
         .integer(min: 1, max: Int.max), default: "2000000", "Journal entries between checkpoints (snapshots).")
     public static let masterEmbeddedJournalSnapshotsRetained = PropertyKey("strata.master.embedded.journal.snapshots.retained",
@@ -126,6 +126,8 @@ extension PropertyKey {
     public static let zookeeperLeaderConnectionErrorPolicy = PropertyKey("strata.zookeeper.leader.connection.error.policy",
         .choice(["SESSION", "STANDARD"]), default: "SESSION",
         "SESSION: a leader keeps leading through a disconnection if its ZooKeeper session survives; STANDARD: it steps down on any disconnection.")
+    public static let zookeeperLeaderProbeInterval = PropertyKey("strata.zookeeper.leader.probe.interval", .duration, default: "200ms",
+        "How often each election candidate checks the one ahead of it: two refused connections in a row to its RPC port (its process is gone) and the candidate removes its election node at once, rather than waiting for its ZooKeeper session to expire. 0 disables the check.")
 
     // MARK: Job master
     public static let jobMasterHostname = PropertyKey("strata.job.master.hostname", .string,
@@ -269,7 +271,7 @@ extension PropertyKey {
         .masterJournalLogSizeBytesMax, .masterJournalTailerSleepTime, .masterJournalCheckpointsRetained,
         .secondaryMasterRpcPort, .secondaryMasterWebPort,
         .zookeeperEnabled, .zookeeperAddress, .zookeeperSessionTimeout, .zookeeperConnectionTimeout,
-        .zookeeperElectionPath, .zookeeperLeaderPath, .zookeeperLeaderConnectionErrorPolicy,
+        .zookeeperElectionPath, .zookeeperLeaderPath, .zookeeperLeaderConnectionErrorPolicy, .zookeeperLeaderProbeInterval,
         .jobMasterHostname, .jobMasterBindHost, .jobMasterRpcPort, .jobMasterWebPort, .jobMasterEmbeddedJournalPort,
         .jobMasterEmbeddedJournalAddresses, .jobMasterRpcAddresses, .jobMasterJournalFolder,
         .zookeeperJobElectionPath, .zookeeperJobLeaderPath, .jobMasterWorkerTimeout, .jobMasterWorkerHeartbeatInterval,

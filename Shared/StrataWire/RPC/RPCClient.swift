@@ -178,7 +178,7 @@ public final class RPCClient: Sendable {
     }
 
     /// Whether connecting failed because nothing listens at the address.
-    static func isRefusal(_ error: any Error) -> Bool {
+    public static func isRefusal(_ error: any Error) -> Bool {
         if let error = error as? NIOConnectionError {
             return !error.connectionErrors.isEmpty && error.connectionErrors.allSatisfy { isRefusal($0.error) }
         }

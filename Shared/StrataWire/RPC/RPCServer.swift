@@ -143,7 +143,8 @@ public final class RPCServer: Sendable {
                     child.eventLoop.makeCompletedFuture {
                         // Refused once the server is stopping.
                         let calls = ServerCallTable()
-                        guard connections.admit(child, calls: calls) else {
+                        let remote = child.remoteAddress?.description ?? "unknown peer"
+                        guard connections.admit(child, calls: calls, remote: remote) else {
                             // A failed initializer alone leaves the accepted socket open.
                             child.close(promise: nil)
                             throw ChannelError.ioOnClosedChannel
@@ -151,7 +152,7 @@ public final class RPCServer: Sendable {
                         try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(frameSizeMaxBytes: frameSizeMaxBytes)))
                         try child.pipeline.syncOperations.addHandler(FrameEncoder())
                         try child.pipeline.syncOperations.addHandler(RPCServerConnectionHandler(
-                            shared: shared, calls: calls, remote: child.remoteAddress?.description ?? "unknown peer"))
+                            shared: shared, calls: calls, remote: remote))
                     }
                 }
                 .bind(host: host, port: port).get()
@@ -315,15 +316,15 @@ final class ServerShared: Sendable {
 final class ServerConnections: Sendable {
     private struct State {
         var open = true
-        var connections: [ObjectIdentifier: (channel: any Channel, calls: ServerCallTable)] = [:]
+        var connections: [ObjectIdentifier: (channel: any Channel, calls: ServerCallTable, remote: String)] = [:]
     }
     private let state = NIOLockedValueBox(State())
 
     /// Keeps `channel`; false (refuse it) once the server is stopping.
-    func admit(_ channel: any Channel, calls: ServerCallTable) -> Bool {
+    func admit(_ channel: any Channel, calls: ServerCallTable, remote: String) -> Bool {
         state.withLockedValue { state in
             guard state.open else { return false }
-            state.connections[ObjectIdentifier(channel)] = (channel, calls)
+            state.connections[ObjectIdentifier(channel)] = (channel, calls, remote)
             return true
         }
     }
@@ -340,7 +341,7 @@ final class ServerConnections: Sendable {
     /// The remote address and call table of every connection being served.
     func served() -> [(remote: String, calls: ServerCallTable)] {
         state.withLockedValue { state in
-            state.connections.values.map { ($0.channel.remoteAddress?.description ?? "unknown peer", $0.calls) }
+            state.connections.values.map { ($0.remote, $0.calls) }
         }
     }
 
@@ -351,7 +352,7 @@ final class ServerConnections: Sendable {
             state.open = false
             return Array(state.connections.values)
         }
-        for (channel, _) in all { try? await channel.close() }
+        for (channel, _, _) in all { try? await channel.close() }
         let tasks = all.flatMap { $0.calls.runningTasks() }
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
