@@ -43,8 +43,9 @@ let operations = Set(options.value("--ops", "create,read,get,list").split(separa
 let warmup = 1.0
 let failoverTrials = Int(options.value("--failovers", "3")) ?? 3
 /// The UFS journal's ZooKeeper session timeout in this benchmark (the product's default is 60 s):
-/// a SIGSTOP'd leader is replaced only when its session expires.
-let ufsSessionTimeout: Duration = .seconds(3)
+/// a SIGSTOP'd leader is replaced only when its session expires; a killed one (its RPC port
+/// refuses connections) as soon as the standby behind it notices, whatever the timeout.
+let ufsSessionTimeout: Duration = .seconds(10)
 
 // MARK: CPU accounting
 

@@ -94,7 +94,7 @@ extension PropertyKey {
     public static let masterEmbeddedJournalUnsafeFlushEnabled = PropertyKey("strata.master.embedded.journal.unsafe.flush.enabled",
         .boolean, default: "false", "Acknowledge journal writes without fsync. Faster; loses acknowledged writes on power loss.")
     public static let masterJournalFlushBatchTime = PropertyKey("strata.master.journal.flush.batch.time", .duration,
-        default: "200ms", "Extra time to gather journal entries into one fsync; 0 batches only what arrives during a flush.")
+        default: "0ms", "Extra time to gather journal entries into one fsync; 0 batches only what arrives during a flush.")
     public static let masterJournalCheckpointPeriodEntries = PropertyKey("strata.master.journal.checkpoint.period.entries",
         .integer(min: 1, max: Int.max), default: "2000000", "Journal entries between checkpoints (snapshots).")
     public static let masterEmbeddedJournalSnapshotsRetained = PropertyKey("strata.master.embedded.journal.snapshots.retained",
