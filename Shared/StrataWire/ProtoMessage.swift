@@ -36,6 +36,8 @@ public struct ProtoFields: Sendable, Equatable, Sequence {
             if let position = entries.firstIndex(where: { $0.number == number }) {
                 if let newValue { entries[position].value = newValue } else { entries.remove(at: position) }
             } else if let newValue {
+                // Room for a typical message at once, not regrown at 1, 2, 4, 8 and 16 fields.
+                if entries.capacity == 0 { entries.reserveCapacity(16) }
                 entries.append(Field(number: number, value: newValue))
             }
         }
