@@ -28,7 +28,7 @@ public struct ZooKeeperElectionOptions: Sendable {
     public var probeInterval: Duration
 
     public init(session: ZooKeeperSession.Options, electionPath: String, leaderPath: String,
-                policy: LeaderConnectionErrorPolicy, candidateData: String, probeInterval: Duration = .milliseconds(200)) {
+                policy: LeaderConnectionErrorPolicy, candidateData: String, probeInterval: Duration = .milliseconds(100)) {
         self.session = session
         self.electionPath = electionPath
         self.leaderPath = leaderPath

@@ -126,7 +126,7 @@ extension PropertyKey {
     public static let zookeeperLeaderConnectionErrorPolicy = PropertyKey("strata.zookeeper.leader.connection.error.policy",
         .choice(["SESSION", "STANDARD"]), default: "SESSION",
         "SESSION: a leader keeps leading through a disconnection if its ZooKeeper session survives; STANDARD: it steps down on any disconnection.")
-    public static let zookeeperLeaderProbeInterval = PropertyKey("strata.zookeeper.leader.probe.interval", .duration, default: "200ms",
+    public static let zookeeperLeaderProbeInterval = PropertyKey("strata.zookeeper.leader.probe.interval", .duration, default: "100ms",
         "How often each election candidate checks the one ahead of it: two refused connections in a row to its RPC port (its process is gone) and the candidate removes its election node at once, rather than waiting for its ZooKeeper session to expire. 0 disables the check.")
 
     // MARK: Job master
