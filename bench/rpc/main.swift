@@ -184,7 +184,7 @@ func row(_ name: String, _ result: Result) -> String {
         + pad(String(result.percentile(0.99)), 10)
 }
 
-print("strata-bench-rpc: \(secondsPerCase)s per case, loopback, \(System.coreCount) cores")
+print("strata-bench-rpc: \(secondsPerCase)s per case, loopback, \(System.coreCount) cores, tasks on \(takeover ? "the event loops (--nio-executor)" : "the default pool")")
 print(pad("case", 26) + pad("ops/s", 12) + pad("p50 µs", 10) + pad("p99 µs", 10))
 var ratios: [String] = []
 for concurrency in [1, 64] {
