@@ -238,6 +238,7 @@ public actor ZooKeeperLeaderElection {
     private func firstOf(watch: AsyncStream<ZooKeeperWatchEvent>, orSessionNotConnected session: ZooKeeperSession,
                          orGone address: HostAndPort?) async -> WaitOutcome {
         let interval = options.probeInterval
+        let logger = logger
         return await withTaskGroup(of: WaitOutcome?.self) { group in
             group.addTask {
                 for await _ in watch { return .changed }
@@ -247,8 +248,17 @@ public actor ZooKeeperLeaderElection {
                 while session.isConnected && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(50)) }
                 return .notConnected
             }
-            if let address {
+            if let address, let own = HostAndPort(parsing: options.candidateData) {
                 group.addTask {
+                    // A refusal proves the process gone only if this candidate's own published
+                    // address is reachable the same way: with a published address nothing listens
+                    // on (a misconfigured host name), every candidate would look gone to the next
+                    // and they would remove each other's nodes in turn.
+                    if await Self.refusesConnections(own) {
+                        logger.warning("ZooKeeper election: this candidate's own address \(own) refuses connections, so refusals from the one ahead prove nothing; waiting for its session instead of checking it")
+                        while (try? await Task.sleep(for: .seconds(3600))) != nil {}
+                        return nil
+                    }
                     var refusals = 0
                     while (try? await Task.sleep(for: interval)) != nil {
                         refusals = await Self.refusesConnections(address) ? refusals + 1 : 0
