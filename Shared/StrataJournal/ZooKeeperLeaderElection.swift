@@ -241,7 +241,7 @@ public actor ZooKeeperLeaderElection {
         let logger = logger
         return await withTaskGroup(of: WaitOutcome?.self) { group in
             group.addTask {
-                for await _ in watch { return .changed }
+                for await _ in watch { break } // fired, or ended with the session
                 return .changed
             }
             group.addTask {

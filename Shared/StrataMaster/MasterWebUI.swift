@@ -107,11 +107,11 @@ public struct MasterWebUI: Sendable {
             try await fileSystem.readyToRead()
             try await fileSystem.loadMetadata(along: path)
         }
-        let statuses: [FileStatus]
-        do { statuses = try await fileSystem.stateMachine.list(path, recursive: false) } catch { throw FileSystemMaster.rpcError(error) }
+        let statuses: [LocatedStatus]
+        do { statuses = try await fileSystem.stateMachine.listLocated(path, recursive: false) } catch { throw FileSystemMaster.rpcError(error) }
         var entries: [Entry] = []
         for status in statuses.prefix(10_000) {
-            let info = await fileSystem.fileInfo(status)
+            let info = fileSystem.fileInfo(status)
             let blocks = blockMaster.fileBlocks(info).blocks
             let cached = blocks.filter { !$0.locations.isEmpty }.reduce(Int64(0)) { $0 + $1.lengthBytes }
             let inMemory = blocks.filter { $0.locations.contains { $0.tier == "MEM" } }.reduce(Int64(0)) { $0 + $1.lengthBytes }
