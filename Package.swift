@@ -292,7 +292,7 @@ let package = Package(
         .executableTarget(
             name: "strata-bench-master",
             dependencies: [
-                "StrataCore", "StrataWire", "StrataClient", "StrataBenchSupport",
+                "StrataCore", "StrataWire", "StrataClient", "StrataBenchSupport", "StrataNamespace", "StrataJournal",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             path: "bench/master"

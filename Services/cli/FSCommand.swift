@@ -119,8 +119,7 @@ struct TouchCommand: AsyncParsableCommand {
     func run() async throws {
         try await FSContext.with(paths) { client, paths in
             for path in paths {
-                _ = try await client.createFile(path)
-                _ = try await client.completeFile(path, lengthBytes: 0)
+                _ = try await client.createFile(path, completeEmpty: true)
                 print("\(path) has been created")
             }
         }

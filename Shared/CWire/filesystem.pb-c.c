@@ -1359,7 +1359,7 @@ const ProtobufCMessageDescriptor strata__create_directory_request__descriptor =
   (ProtobufCMessageInit) strata__create_directory_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor strata__create_file_request__field_descriptors[8] =
+static const ProtobufCFieldDescriptor strata__create_file_request__field_descriptors[9] =
 {
   {
     "path",
@@ -1457,9 +1457,22 @@ static const ProtobufCFieldDescriptor strata__create_file_request__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "complete_empty",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Strata__CreateFileRequest, complete_empty),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned strata__create_file_request__field_indices_by_name[] = {
   2,   /* field[2] = block_size */
+  8,   /* field[8] = complete_empty */
   3,   /* field[3] = mode */
   7,   /* field[7] = operation */
   0,   /* field[0] = path */
@@ -1471,7 +1484,7 @@ static const unsigned strata__create_file_request__field_indices_by_name[] = {
 static const ProtobufCIntRange strata__create_file_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor strata__create_file_request__descriptor =
 {
@@ -1481,7 +1494,7 @@ const ProtobufCMessageDescriptor strata__create_file_request__descriptor =
   "Strata__CreateFileRequest",
   "strata",
   sizeof(Strata__CreateFileRequest),
-  8,
+  9,
   strata__create_file_request__field_descriptors,
   strata__create_file_request__field_indices_by_name,
   1,  strata__create_file_request__number_ranges,

@@ -67,8 +67,11 @@ public final class FileSystemClient: Sendable {
         try await call(FileSystemMethods.createDirectory, CreateDirectoryRequest(path: path, recursive: recursive, allowExists: allowExists, operation: nextOperation())).info
     }
 
-    public func createFile(_ path: String, recursive: Bool = false, blockSizeBytes: Int64 = 0) async throws(RPCError) -> FileInfo? {
-        try await call(FileSystemMethods.createFile, CreateFileRequest(path: path, recursive: recursive, blockSizeBytes: blockSizeBytes, operation: nextOperation())).info
+    /// Creates a file to be written and completed; with `completeEmpty`, an empty file complete
+    /// at once (one call and one journal entry, as `fs touch` makes it).
+    public func createFile(_ path: String, recursive: Bool = false, blockSizeBytes: Int64 = 0, completeEmpty: Bool = false) async throws(RPCError) -> FileInfo? {
+        try await call(FileSystemMethods.createFile, CreateFileRequest(path: path, recursive: recursive, blockSizeBytes: blockSizeBytes,
+                                                                       operation: nextOperation(), completeEmpty: completeEmpty)).info
     }
 
     public func completeFile(_ path: String, lengthBytes: Int64, blockIDs: [UInt64] = []) async throws(RPCError) -> FileInfo? {

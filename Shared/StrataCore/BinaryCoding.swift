@@ -8,6 +8,9 @@ public struct ByteWriter: Sendable {
 
     @inlinable public init() {}
 
+    /// Makes room for `count` bytes in all, so that a large encoding grows its buffer once.
+    @inlinable public mutating func reserveCapacity(_ count: Int) { bytes.reserveCapacity(count) }
+
     @inlinable public mutating func write<T: FixedWidthInteger>(_ value: T) {
         let size = MemoryLayout<T>.size
         for shift in stride(from: (size - 1) * 8, through: 0, by: -8) {

@@ -743,15 +743,17 @@ public actor RaftNode {
         let meta = core.snapshotMeta(at: applied)
         let started = ContinuousClock.now
         checkpointRunning = Task {
-            // Serialize on a thread of its own (the disk thread keeps appending the log), then
-            // write the file on the disk thread, which owns the journal's files.
+            // Serialize and write the file on a thread of its own: the disk thread keeps
+            // appending and syncing the log meanwhile. (Written there, a large snapshot held
+            // every append behind its fsync for seconds: members stopped answering and leaders
+            // changed every few seconds at 10M files.)
             do {
-                let (data, digest) = try await self.checkpointPool.runIfActive {
+                let (snapshot, digest) = try await self.checkpointPool.runIfActive { [disk] in
                     let data = serialize()
-                    return (data, reportingDigest ? Array(SHA256.hash(data: data)) : nil)
+                    let snapshot = SnapshotStore.Snapshot(meta: meta, data: data)
+                    try disk.snapshots.save(snapshot)
+                    return (snapshot, reportingDigest ? Array(SHA256.hash(data: data)) : nil)
                 }
-                let snapshot = SnapshotStore.Snapshot(meta: meta, data: data)
-                _ = try await self.threadPool.runIfActive { [disk] in try disk.snapshots.save(snapshot) }
                 await self.compactAfterCheckpoint(snapshot, took: ContinuousClock.now - started)
                 if let digest { self.checkpointDigested(meta.index, digest) }
             } catch {

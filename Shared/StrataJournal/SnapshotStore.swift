@@ -148,8 +148,12 @@ public final class SnapshotStore: Sendable {
         try JournalFiles.list(directory).filter { $0.hasPrefix("snapshot-") && $0.hasSuffix(".snap") }
     }
 
+    /// Safe beside another prune (checkpoints are saved on their own thread, received snapshots
+    /// on the disk thread): a file the other removed first is not an error.
     private func prune() throws(JournalError) {
         let files = try snapshotFiles()
-        for name in files.dropLast(retained) { try JournalFiles.remove(directory + "/" + name) }
+        for name in files.dropLast(retained) where FileManager.default.fileExists(atPath: directory + "/" + name) {
+            do { try JournalFiles.remove(directory + "/" + name) } catch where FileManager.default.fileExists(atPath: directory + "/" + name) { throw error } catch {}
+        }
     }
 }

@@ -250,7 +250,7 @@ public final class BlockMaster: Sendable {
     /// them only when files were marked since the last scan, or every 10 s while some wait.
     private func schedulePersists(now: Int64, rescan: Bool) async {
         if rescan {
-            let found = await stateMachine.files { $0.completed && $0.persistence == .toBePersisted }
+            let found = await stateMachine.files(.waitingToPersist)
             waitingToPersist.withLockedValue { $0 = found }
         }
         let waiting = waitingToPersist.withLockedValue { $0 }
@@ -284,7 +284,7 @@ public final class BlockMaster: Sendable {
     }
 
     private func refreshReplicated() async {
-        let files = await stateMachine.files { $0.completed && ($0.replicationMin > 0 || $0.replicationMax >= 0) }
+        let files = await stateMachine.files(.replicationBounded)
         var found: [(Inode, StrataPath)] = []
         for inode in files {
             if let path = await stateMachine.path(of: inode.id) { found.append((inode, path)) }
@@ -333,7 +333,7 @@ public final class BlockMaster: Sendable {
     }
 
     private func refreshPinned() async {
-        let files = await stateMachine.files { $0.pinned && $0.completed }
+        let files = await stateMachine.files(.pinned)
         let blocks = files.flatMap { Self.blockIDs(of: $0) }.sorted()
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for block in blocks { hash = (hash ^ block) &* 0x0100_0000_01b3 }

@@ -51,6 +51,7 @@ public final class FileSystemMaster: NamespaceAccess {
             options.ttlMilliseconds = request.ttlMilliseconds
             options.replicationMin = request.replicationMin
             options.replicationMax = request.replicationMax
+            options.completeEmpty = request.completeEmpty
             return FileInfoResponse(info: try await self.mutate(.createFile(try Self.path(request.path), options), request.operation))
         }
         handlers.register(FileSystemMethods.completeFile) { request, _ in
@@ -180,7 +181,7 @@ public final class FileSystemMaster: NamespaceAccess {
         info.persistenceState = inode.persistence.description
         info.ufsFingerprint = inode.ufsFingerprint
         info.isMountPoint = inode.isMountPoint
-        info.childCount = UInt64(inode.children.count)
+        info.childCount = UInt64(inode.childCount)
         if let ufs = try? underFileSystem(located.ufsURI) { info.ufsPath = ufs.location(located.relative) }
         return info
     }
@@ -224,8 +225,7 @@ public final class FileSystemMaster: NamespaceAccess {
                 try await loadDirectory(directory)
                 loaded += 1
             }
-            guard let refreshed = await stateMachine.inode(at: directory) else { continue }
-            for name in refreshed.children.keys.sorted() {
+            for name in await stateMachine.childNames(directory) {
                 if let child = try? directory.appending(name) { pending.append(child) }
             }
         }
@@ -247,7 +247,7 @@ public final class FileSystemMaster: NamespaceAccess {
     private func removeFromUnderStorage(_ path: StrataPath, recursive: Bool) async throws(RPCError) {
         try await ensureLeader()
         guard let inode = await stateMachine.inode(at: path), inode.persistence == .persisted, !path.isRoot, !inode.isMountPoint else { return }
-        if inode.isDirectory && !inode.children.isEmpty && !recursive { return } // the namespace reports the error
+        if inode.isDirectory && inode.childCount > 0 && !recursive { return } // the namespace reports the error
         let (mount, relative) = await stateMachine.mount(containing: path)
         guard !mount.readOnly else { throw RPCError(.permissionDenied, "cannot delete \(path): mount \(mount.path) is read-only") }
         do { try underFileSystem(mount.ufsURI).delete(relative, recursive: recursive) } catch {

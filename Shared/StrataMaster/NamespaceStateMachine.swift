@@ -108,7 +108,7 @@ public actor NamespaceStateMachine: OutcomeStateMachine {
         while let inode = namespace.inode(at: prefix), inode.isDirectory {
             if inode.persistence == .persisted && !inode.childrenLoaded { return .load(prefix) }
             guard let next = remaining.first else { return nil }
-            if inode.persistence == .persisted && inode.children[next] == nil {
+            if inode.persistence == .persisted && namespace.child(named: next, in: inode.id) == nil {
                 let (mount, relative) = namespace.mount(containing: prefix)
                 return .lookUp(prefix, name: next, ufsURI: mount.ufsURI, relative: relative)
             }
@@ -120,11 +120,12 @@ public actor NamespaceStateMachine: OutcomeStateMachine {
     }
     func list(_ path: StrataPath, recursive: Bool) throws(NamespaceError) -> [FileStatus] { try namespace.list(path, recursive: recursive) }
     func inode(at path: StrataPath) -> Inode? { namespace.inode(at: path) }
+    func childNames(_ path: StrataPath) -> [String] { namespace.childNames(path) }
     func mount(containing path: StrataPath) -> (mount: MountPoint, relative: [String]) { namespace.mount(containing: path) }
     var inodeCount: Int { namespace.inodeCount }
     func inode(id: UInt64) -> Inode? { namespace.inode(id: id) }
     func path(of id: UInt64) -> StrataPath? { namespace.path(of: id) }
-    func files(where include: @Sendable (Inode) -> Bool) -> [Inode] { namespace.files(where: include) }
+    func files(_ kind: FileSelection) -> [Inode] { namespace.files(kind) }
 
     /// For each file id, how many blocks it has (Int.max while it is being written); absent
     /// ids are not files any more.

@@ -41,7 +41,8 @@ public struct Inode: Sendable, Equatable {
     public var blockIDs: [UInt64]
     public var completed: Bool
     // Directories.
-    public var children: [String: UInt64]
+    /// How many children the directory holds (`Namespace.list` names them).
+    public var childCount: Int
     public var isMountPoint: Bool
     /// For a directory that mirrors an under-storage directory: whether its listing was loaded.
     public var childrenLoaded: Bool

@@ -3,14 +3,43 @@ import StrataCore
 extension Namespace {
     /// The whole namespace as bytes, for a journal checkpoint. Deterministic: inodes in id order,
     /// mounts in path order, remembered operations oldest first.
+    /// The whole namespace as bytes, for a journal checkpoint. Deterministic: owner and group
+    /// pairs in the order first used, inodes in id order (children are not written: each inode
+    /// names its parent), mounts in path order, remembered operations oldest first.
     public func encodedSnapshot() -> [UInt8] {
         var writer = ByteWriter()
+        writer.reserveCapacity(64 + store.count * 72)
         writer.write(NamespaceCodec.snapshotFormat)
         writer.write(UInt64(operationsRememberedMax))
         writer.write(nextInodeID)
         writer.write(nextMountID)
-        writer.write(UInt64(inodes.count))
-        for id in inodes.keys.sorted() { Self.write(inodes[id]!, &writer) }
+        writer.write(UInt32(store.principals.count))
+        for principal in store.principals {
+            writer.write(principal.owner)
+            writer.write(principal.group)
+        }
+        writer.write(UInt64(store.count))
+        store.table.forEach { id, record in
+            writer.write(id)
+            writer.write(record.parentID)
+            writer.write(record.name)
+            writer.write(record.flags.rawValue)
+            writer.write(record.creationTimeMilliseconds)
+            writer.write(record.modificationTimeMilliseconds)
+            writer.write(record.mode)
+            writer.write(record.principal)
+            writer.write(record.lengthBytes)
+            writer.write(record.blockSizeBytes)
+            if record.flags.contains(.hasExtras) {
+                let more = store.extras(of: id) ?? InodeExtras()
+                writer.write(more.ttlMilliseconds)
+                writer.write(more.replicationMin)
+                writer.write(more.replicationMax)
+                writer.write(more.ufsFingerprint)
+                writer.write(UInt32(more.blockIDs.count))
+                for block in more.blockIDs { writer.write(block) }
+            }
+        }
         writer.write(UInt32(mounts.count))
         for path in mounts.keys.sorted() {
             let mount = mounts[path]!
@@ -26,14 +55,11 @@ extension Namespace {
             writer.write(id.client)
             writer.write(id.sequence)
             switch recentOperations[id]! {
-            case .success(let status):
-                writer.write(UInt8(status == nil ? 0 : 1))
-                if let status {
-                    writer.write(status.path.description)
-                    Self.write(status.inode, &writer)
-                }
+            case .success(let inode):
+                writer.write(UInt8(0))
+                writer.write(inode)
             case .failure(let error):
-                writer.write(UInt8(2))
+                writer.write(UInt8(1))
                 writer.write(error.code.rawValue)
                 writer.write(error.message)
             }
@@ -41,27 +67,79 @@ extension Namespace {
         return writer.bytes
     }
 
-    /// Restores a namespace from `encodedSnapshot()` bytes.
+    /// Restores a namespace from `encodedSnapshot()` bytes. Every inode must name a directory
+    /// before it as its parent, and no two children of a directory share a name.
     public init(snapshot bytes: [UInt8]) throws(NamespaceError) {
         var reader = ByteReader(bytes)
         func bad(_ what: String) -> NamespaceError { NamespaceError(.invalidArgument, "malformed namespace snapshot: \(what)") }
         guard let format = reader.read(UInt8.self) else { throw bad("empty") }
-        guard format == NamespaceCodec.snapshotFormat else { throw bad("format \(format) is not \(NamespaceCodec.snapshotFormat)") }
+        guard format == NamespaceCodec.snapshotFormat else {
+            throw bad("format \(format) is not \(NamespaceCodec.snapshotFormat)" + (format < NamespaceCodec.snapshotFormat ? " (written by an older Strata: restore a backup taken with it through `strata-master -i`, or start from its journal's log)" : ""))
+        }
         guard let remembered = reader.read(UInt64.self), remembered > 0, remembered < 1 << 32,
-              let nextInode = reader.read(UInt64.self), let nextMount = reader.read(UInt64.self),
-              let inodeCount = reader.read(UInt64.self) else { throw bad("truncated header") }
+              let nextInode = reader.read(UInt64.self), nextInode <= ChildTable.idLimit, let nextMount = reader.read(UInt64.self),
+              let principalCount = reader.readCount(elementBytesMin: 8) else { throw bad("truncated header") }
         self.init(rootUFS: "", operationsRememberedMax: Int(remembered))
-        inodes = [:]
+        store = InodeStore()
         mounts = [:]
         nextInodeID = nextInode
         nextMountID = nextMount
-        guard inodeCount <= UInt64(reader.remaining / Self.inodeBytesMin) else { throw bad("\(inodeCount) inodes in \(reader.remaining) bytes") }
-        inodes.reserveCapacity(Int(inodeCount))
-        for _ in 0..<inodeCount {
-            guard let inode = Self.readInode(&reader) else { throw bad("truncated inode") }
-            inodes[inode.id] = inode
+        for index in 0..<principalCount {
+            guard let owner = reader.readString(), let group = reader.readString() else { throw bad("truncated owner and group") }
+            guard store.principal(owner: owner, group: group) == UInt32(index) else { throw bad("owner \(owner) and group \(group) listed twice") }
         }
-        guard inodes[Self.rootID]?.isDirectory == true else { throw bad("no root directory") }
+        guard let inodeCount = reader.read(UInt64.self) else { throw bad("truncated inode count") }
+        guard inodeCount <= UInt64(reader.remaining / Self.inodeBytesMin) else { throw bad("\(inodeCount) inodes in \(reader.remaining) bytes") }
+        var previous: UInt64 = 0
+        for _ in 0..<inodeCount {
+            guard let id = reader.read(UInt64.self), let parentID = reader.read(UInt64.self), let name = reader.readString(),
+                  let flagBits = reader.read(UInt16.self), let created = reader.read(Int64.self), let modified = reader.read(Int64.self),
+                  let mode = reader.read(UInt16.self), let principal = reader.read(UInt32.self), let length = reader.read(Int64.self),
+                  let blockSize = reader.read(Int64.self) else { throw bad("truncated inode") }
+            let flags = InodeFlags(rawValue: flagBits)
+            guard id > previous, id < nextInodeID || id == Self.rootID else { throw bad("inode \(id) out of order or beyond the next id \(nextInodeID)") }
+            guard flags.isSubset(of: .known) else { throw bad("inode \(id) has unknown flags \(flagBits)") }
+            guard Int(principal) < principalCount else { throw bad("inode \(id) names owner and group \(principal) of \(principalCount)") }
+            previous = id
+            var more: InodeExtras?
+            if flags.contains(.hasExtras) {
+                guard let ttl = reader.read(Int64.self), let minimum = reader.read(Int32.self), let maximum = reader.read(Int32.self),
+                      let fingerprint = reader.readString(), let blockCount = reader.readCount(elementBytesMin: 8), blockCount <= 1 << 24 else {
+                    throw bad("truncated fields of inode \(id)")
+                }
+                var blockIDs: [UInt64] = []
+                blockIDs.reserveCapacity(blockCount)
+                for _ in 0..<blockCount {
+                    guard let block = reader.read(UInt64.self) else { throw bad("truncated blocks of inode \(id)") }
+                    blockIDs.append(block)
+                }
+                more = InodeExtras(ttlMilliseconds: ttl, replicationMin: minimum, replicationMax: maximum, ufsFingerprint: fingerprint, blockIDs: blockIDs)
+            }
+            if id == Self.rootID {
+                guard flags.contains(.directory) else { throw bad("the root is not a directory") }
+            } else {
+                guard (try? StrataPath.validateName(name)) != nil else { throw bad("inode \(id) has an invalid name") }
+            }
+            store.insert(PackedInode(parentID: parentID, name: name, creationTimeMilliseconds: created, modificationTimeMilliseconds: modified,
+                                     lengthBytes: length, blockSizeBytes: blockSize, principal: principal, mode: mode, flags: flags),
+                         id: id, extras: more)
+            if flags.contains(.directory) { store.makeDirectory(id) }
+        }
+        guard store.isDirectory(Self.rootID) else { throw bad("no root directory") }
+        // Children are linked once every inode is in: a rename can put an inode below a
+        // directory made after it.
+        var linkError: NamespaceError?
+        store.table.forEach { id, record in
+            guard linkError == nil, id != Self.rootID else { return }
+            if !store.isDirectory(record.parentID) {
+                linkError = bad("inode \(id) names \(record.parentID) as its parent, which is not a directory")
+            } else if store.child(named: record.name, in: record.parentID) != nil {
+                linkError = bad("two children of \(record.parentID) are called \(record.name)")
+            } else {
+                store.link(id, named: record.name, into: record.parentID)
+            }
+        }
+        if let linkError { throw linkError }
         guard let mountCount = reader.read(UInt32.self) else { throw bad("truncated mounts") }
         for _ in 0..<mountCount {
             guard let pathText = reader.readString(), let uri = reader.readString(), let readOnly = reader.readBool(),
@@ -75,13 +153,12 @@ extension Namespace {
             guard let client = reader.read(UInt64.self), let sequence = reader.read(UInt64.self), let tag = reader.read(UInt8.self) else {
                 throw bad("truncated operation")
             }
-            let outcome: NamespaceOutcome
+            let outcome: RememberedOutcome
             switch tag {
-            case 0: outcome = .success(nil)
+            case 0:
+                guard let inode = reader.read(UInt64.self) else { throw bad("truncated operation outcome") }
+                outcome = .success(inode)
             case 1:
-                guard let pathText = reader.readString(), let inode = Self.readInode(&reader) else { throw bad("truncated operation status") }
-                outcome = .success(FileStatus(inode: inode, path: try StrataPath(pathText)))
-            case 2:
                 guard let raw = reader.read(UInt8.self), let code = NamespaceError.Code(rawValue: raw), let message = reader.readString() else {
                     throw bad("truncated operation error")
                 }
@@ -95,68 +172,7 @@ extension Namespace {
         guard reader.remaining == 0 else { throw bad("\(reader.remaining) trailing bytes") }
     }
 
-    private static func write(_ inode: Inode, _ writer: inout ByteWriter) {
-        writer.write(inode.id)
-        writer.write(inode.parentID)
-        writer.write(inode.name)
-        writer.write(inode.kind.rawValue)
-        writer.write(inode.creationTimeMilliseconds)
-        writer.write(inode.modificationTimeMilliseconds)
-        writer.write(inode.mode)
-        writer.write(inode.owner)
-        writer.write(inode.group)
-        writer.write(inode.ttlMilliseconds)
-        writer.write(inode.pinned)
-        writer.write(inode.replicationMin)
-        writer.write(inode.replicationMax)
-        writer.write(inode.persistence.rawValue)
-        writer.write(inode.ufsFingerprint)
-        writer.write(inode.lengthBytes)
-        writer.write(inode.blockSizeBytes)
-        writer.write(UInt32(inode.blockIDs.count))
-        for id in inode.blockIDs { writer.write(id) }
-        writer.write(inode.completed)
-        writer.write(UInt32(inode.children.count))
-        for name in inode.children.keys.sorted() {
-            writer.write(name)
-            writer.write(inode.children[name]!)
-        }
-        writer.write(inode.isMountPoint)
-        writer.write(inode.childrenLoaded)
-    }
-
-    /// The fewest bytes an encoded inode takes (no name, owner, blocks or children): a count
-    /// of inodes is checked against it before anything is allocated for them.
-    static let inodeBytesMin = 96
-
-    private static func readInode(_ reader: inout ByteReader) -> Inode? {
-        guard let id = reader.read(UInt64.self), let parentID = reader.read(UInt64.self), let name = reader.readString(),
-              let kindRaw = reader.read(UInt8.self), let kind = Inode.Kind(rawValue: kindRaw),
-              let created = reader.read(Int64.self), let modified = reader.read(Int64.self), let mode = reader.read(UInt16.self),
-              let owner = reader.readString(), let group = reader.readString(), let ttl = reader.read(Int64.self),
-              let pinned = reader.readBool(), let minimum = reader.read(Int32.self), let maximum = reader.read(Int32.self),
-              let persistenceRaw = reader.read(UInt8.self), let persistence = PersistenceState(rawValue: persistenceRaw),
-              let fingerprint = reader.readString(), let length = reader.read(Int64.self), let blockSize = reader.read(Int64.self),
-              let blockCount = reader.readCount(elementBytesMin: 8), blockCount <= 1 << 24 else { return nil }
-        var blockIDs: [UInt64] = []
-        blockIDs.reserveCapacity(blockCount)
-        for _ in 0..<blockCount {
-            guard let block = reader.read(UInt64.self) else { return nil }
-            blockIDs.append(block)
-        }
-        // A child takes a name (4-byte length and its bytes) and an id: at least 12 bytes.
-        guard let completed = reader.readBool(), let childCount = reader.readCount(elementBytesMin: 12) else { return nil }
-        var children: [String: UInt64] = [:]
-        children.reserveCapacity(childCount)
-        for _ in 0..<childCount {
-            guard let childName = reader.readString(), let childID = reader.read(UInt64.self) else { return nil }
-            children[childName] = childID
-        }
-        guard let mountPoint = reader.readBool(), let loaded = reader.readBool() else { return nil }
-        return Inode(id: id, parentID: parentID, name: name, kind: kind, creationTimeMilliseconds: created,
-                     modificationTimeMilliseconds: modified, mode: mode, owner: owner, group: group, ttlMilliseconds: ttl,
-                     pinned: pinned, replicationMin: minimum, replicationMax: maximum, persistence: persistence,
-                     ufsFingerprint: fingerprint, lengthBytes: length, blockSizeBytes: blockSize, blockIDs: blockIDs,
-                     completed: completed, children: children, isMountPoint: mountPoint, childrenLoaded: loaded)
-    }
+    /// The fewest bytes an encoded inode takes (an empty name, no rare fields): a count of
+    /// inodes is checked against it before anything is allocated for them.
+    static let inodeBytesMin = 60
 }

@@ -12,11 +12,11 @@ public struct Namespace: Sendable {
     public let operationsRememberedMax: Int
 
     // Internal (not private) so that the snapshot codec in Namespace+Snapshot.swift can restore them.
-    var inodes: [UInt64: Inode] = [:]
+    var store = InodeStore()
     var nextInodeID: UInt64 = 2
     var nextMountID: UInt64 = 2
     public internal(set) var mounts: [StrataPath: MountPoint] = [:]
-    var recentOperations: [OperationID: NamespaceOutcome] = [:]
+    var recentOperations: [OperationID: RememberedOutcome] = [:]
     var operationOrder: [OperationID] = []
     var operationOrderStart = 0
 
@@ -24,49 +24,76 @@ public struct Namespace: Sendable {
     public init(rootUFS: String, owner: String = "", group: String = "", operationsRememberedMax: Int = 100_000, timeMilliseconds: Int64 = 0) {
         precondition(operationsRememberedMax > 0, "must remember at least one operation")
         self.operationsRememberedMax = operationsRememberedMax
-        inodes[Self.rootID] = Inode(
+        store.insert(Inode(
             id: Self.rootID, parentID: 0, name: "", kind: .directory, creationTimeMilliseconds: timeMilliseconds,
             modificationTimeMilliseconds: timeMilliseconds, mode: 0o755, owner: owner, group: group, ttlMilliseconds: -1,
             pinned: false, replicationMin: 0, replicationMax: -1, persistence: .persisted, ufsFingerprint: "",
-            lengthBytes: 0, blockSizeBytes: 0, blockIDs: [], completed: true, children: [:], isMountPoint: true, childrenLoaded: false)
+            lengthBytes: 0, blockSizeBytes: 0, blockIDs: [], completed: true, childCount: 0, isMountPoint: true, childrenLoaded: false))
+        store.makeDirectory(Self.rootID)
         mounts[.root] = MountPoint(path: .root, ufsURI: rootUFS, readOnly: false, shared: false, mountID: 1)
     }
 
     // MARK: Reads
 
-    public var inodeCount: Int { inodes.count }
+    public var inodeCount: Int { store.count }
 
-    /// The inode at `path`, or nil.
-    public func inode(at path: StrataPath) -> Inode? {
-        var current = inodes[Self.rootID]!
+    /// The id of the inode at `path`, or nil.
+    func id(at path: StrataPath) -> UInt64? {
+        var current = Self.rootID
         for component in path.components {
-            guard current.isDirectory, let childID = current.children[component], let child = inodes[childID] else { return nil }
+            guard let child = store.child(named: component, in: current) else { return nil }
             current = child
         }
         return current
     }
 
-    public func exists(_ path: StrataPath) -> Bool { inode(at: path) != nil }
+    /// The inode at `path`, or nil.
+    public func inode(at path: StrataPath) -> Inode? { id(at: path).flatMap { store.inode($0) } }
+
+    public func exists(_ path: StrataPath) -> Bool { id(at: path) != nil }
 
     /// The inode with `id`, or nil.
-    public func inode(id: UInt64) -> Inode? { inodes[id] }
+    public func inode(id: UInt64) -> Inode? { store.inode(id) }
+
+    /// The id of the child called `name` in the directory with id `directory`, or nil.
+    public func child(named name: String, in directory: UInt64) -> UInt64? { store.child(named: name, in: directory) }
+
+    /// The names of a directory's children, sorted (none for a file or a missing path).
+    public func childNames(_ path: StrataPath) -> [String] {
+        guard let id = id(at: path) else { return [] }
+        return store.sortedChildren(of: id).map(\.name)
+    }
 
     /// The path of the inode with `id`, or nil if there is none.
     public func path(of id: UInt64) -> StrataPath? {
         var names: [String] = []
         var current = id
         while current != Self.rootID {
-            guard let inode = inodes[current], names.count < 4096 else { return nil }
-            names.append(inode.name)
-            current = inode.parentID
+            guard let record = store.record(current), names.count < StrataPath.depthMax else { return nil }
+            names.append(record.name)
+            current = record.parentID
         }
         return try? StrataPath("/" + names.reversed().joined(separator: "/"))
     }
 
-    /// Every file (not directory) for which `include` is true, in id order. A full scan: for
-    /// periodic work (persistence scheduling, pinned lists), not per request.
-    public func files(where include: (Inode) -> Bool) -> [Inode] {
-        inodes.values.filter { !$0.isDirectory && include($0) }.sorted { $0.id < $1.id }
+    /// The complete files a periodic task looks after, in id order. A full scan, but of the
+    /// packed records: only the files that match are made into `Inode`s (about 5 ns an inode,
+    /// where making each one cost the namespace ~1 s per scan at 10M files).
+    public func files(_ kind: FileSelection) -> [Inode] {
+        var result: [Inode] = []
+        store.table.forEach { id, record in
+            let flags = record.flags
+            guard !flags.contains(.directory), flags.contains(.completed) else { return }
+            let matches: Bool
+            switch kind {
+            case .waitingToPersist: matches = flags.persistence == .toBePersisted
+            case .pinned: matches = flags.contains(.pinned)
+            case .replicationBounded:
+                matches = flags.contains(.hasExtras) && store.extras(of: id).map { $0.replicationMin > 0 || $0.replicationMax >= 0 } == true
+            }
+            if matches { result.append(store.inode(id, record)) }
+        }
+        return result
     }
 
     public func status(_ path: StrataPath) throws(NamespaceError) -> FileStatus {
@@ -80,14 +107,13 @@ public struct Namespace: Sendable {
         let top = try status(path)
         guard top.isDirectory else { return [top] }
         var result: [FileStatus] = []
-        var pending: [(StrataPath, Inode)] = [(path, top.inode)]
+        var pending: [(StrataPath, UInt64)] = [(path, top.id)]
         while let (directoryPath, directory) = pending.popLast() {
-            var children: [(StrataPath, Inode)] = []
-            for (name, childID) in directory.children.sorted(by: { $0.key < $1.key }) {
-                guard let child = inodes[childID] else { continue }
+            var children: [(StrataPath, UInt64)] = []
+            for (name, childID, record) in store.sortedChildren(of: directory) {
                 let childPath = directoryPath.appending(validName: name)
-                result.append(FileStatus(inode: child, path: childPath))
-                if recursive && child.isDirectory { children.append((childPath, child)) }
+                result.append(FileStatus(inode: store.inode(childID, record), path: childPath))
+                if recursive && record.flags.contains(.directory) { children.append((childPath, childID)) }
             }
             pending.append(contentsOf: children.reversed())
         }
@@ -112,7 +138,7 @@ public struct Namespace: Sendable {
     /// Applies one journal record. A record whose operation id was already applied returns the
     /// first outcome again and changes nothing.
     public mutating func apply(_ record: NamespaceRecord) -> NamespaceOutcome {
-        if let id = record.operationID, let earlier = recentOperations[id] { return earlier }
+        if let id = record.operationID, let earlier = recentOperations[id] { return replay(earlier) }
         let outcome: NamespaceOutcome
         do {
             outcome = .success(try execute(record.command, time: record.timeMilliseconds))
@@ -123,8 +149,25 @@ public struct Namespace: Sendable {
         return outcome
     }
 
+    /// The outcome a retried operation gets: success again, with the status of what it made or
+    /// changed as it is now (none if that has been removed since), or its error again. The first
+    /// outcome is not kept whole: a retry cache of full statuses cost more memory than the inodes.
+    /// A success is never turned into an error: the operation did take effect.
+    private func replay(_ earlier: RememberedOutcome) -> NamespaceOutcome {
+        switch earlier {
+        case .success(let id):
+            guard id != 0, let inode = store.inode(id), let path = path(of: id) else { return .success(nil) }
+            return .success(FileStatus(inode: inode, path: path))
+        case .failure(let error):
+            return .failure(error)
+        }
+    }
+
     private mutating func remember(_ id: OperationID, _ outcome: NamespaceOutcome) {
-        recentOperations[id] = outcome
+        switch outcome {
+        case .success(let status): recentOperations[id] = .success(status?.id ?? 0)
+        case .failure(let error): recentOperations[id] = .failure(error)
+        }
         operationOrder.append(id)
         if recentOperations.count > operationsRememberedMax {
             recentOperations[operationOrder[operationOrderStart]] = nil
@@ -148,20 +191,22 @@ public struct Namespace: Sendable {
             return try create(path, kind: .directory, options: options, time: time)
         case .createFile(let path, let options):
             guard options.blockSizeBytes > 0 else { throw NamespaceError(.invalidArgument, "block size \(options.blockSizeBytes) for \(path) must be positive") }
-            guard inode(at: path) == nil else { throw NamespaceError(.fileAlreadyExists, "\(path) already exists") }
+            guard id(at: path) == nil else { throw NamespaceError(.fileAlreadyExists, "\(path) already exists") }
             return try create(path, kind: .file, options: options, time: time)
         case .completeFile(let path, let length, let blockIDs, let persistence):
-            var file = try existing(path)
-            guard !file.isDirectory else { throw NamespaceError(.notAFile, "\(path) is a directory, not a file") }
-            guard !file.completed else { throw NamespaceError(.fileAlreadyCompleted, "\(path) is already complete") }
+            let id = try existingID(path)
+            let flags = store.record(id)!.flags
+            guard !flags.contains(.directory) else { throw NamespaceError(.notAFile, "\(path) is a directory, not a file") }
+            guard !flags.contains(.completed) else { throw NamespaceError(.fileAlreadyCompleted, "\(path) is already complete") }
             guard length >= 0 else { throw NamespaceError(.invalidArgument, "length \(length) of \(path) is negative") }
-            file.lengthBytes = length
-            file.blockIDs = blockIDs
-            file.completed = true
-            if persistence != .notPersisted { file.persistence = persistence }
-            file.modificationTimeMilliseconds = time
-            inodes[file.id] = file
-            return FileStatus(inode: file, path: path)
+            store.update(id) { file in
+                file.lengthBytes = length
+                file.flags.insert(.completed)
+                if persistence != .notPersisted { file.flags.persistence = persistence }
+                file.modificationTimeMilliseconds = time
+            }
+            store.setBlockIDs(id, blockIDs)
+            return FileStatus(inode: store.inode(id)!, path: path)
         case .delete(let path, let recursive):
             try delete(path, recursive: recursive, time: time)
             return nil
@@ -177,14 +222,14 @@ public struct Namespace: Sendable {
             guard !mounts.keys.contains(where: { $0 != path && $0.isDescendant(of: path) }) else {
                 throw NamespaceError(.failedPrecondition, "cannot unmount \(path): another mount lies below it")
             }
-            removeSubtree(try existing(path), time: time)
+            removeSubtree(try existingID(path), time: time)
             mounts[path] = nil
             return nil
         case .loadDirectory(let path, let entries):
             // By id, holding no copy of the directory: a copy would share its children's storage,
             // and each child added would then copy all of them.
             let directoryID = try existingDirectoryID(path)
-            for entry in entries where inodes[directoryID]!.children[entry.name] == nil {
+            for entry in entries where store.child(named: entry.name, in: directoryID) == nil {
                 do { try StrataPath.validateName(entry.name) } catch { continue } // names Strata cannot hold are skipped
                 var options = CreateOptions()
                 options.mode = entry.mode
@@ -199,30 +244,30 @@ public struct Namespace: Sendable {
                     inode.lengthBytes = entry.lengthBytes
                     inode.completed = true
                 }
-                inodes[inode.id] = inode
+                store.replace(inode)
             }
-            inodes[directoryID]!.childrenLoaded = true
-            return FileStatus(inode: inodes[directoryID]!, path: path)
+            store.update(directoryID) { $0.flags.insert(.childrenLoaded) }
+            return FileStatus(inode: store.inode(directoryID)!, path: path)
         }
     }
 
     /// The id of the directory at `path`.
     private func existingDirectoryID(_ path: StrataPath) throws(NamespaceError) -> UInt64 {
-        let directory = try existing(path)
-        guard directory.isDirectory else { throw NamespaceError(.notADirectory, "\(path) is not a directory") }
-        return directory.id
+        let id = try existingID(path)
+        guard store.isDirectory(id) else { throw NamespaceError(.notADirectory, "\(path) is not a directory") }
+        return id
     }
 
-    private func existing(_ path: StrataPath) throws(NamespaceError) -> Inode {
-        guard let inode = inode(at: path) else { throw NamespaceError(.fileDoesNotExist, "path \(path) does not exist") }
-        return inode
+    private func existingID(_ path: StrataPath) throws(NamespaceError) -> UInt64 {
+        guard let id = id(at: path) else { throw NamespaceError(.fileDoesNotExist, "path \(path) does not exist") }
+        return id
     }
 
-    /// The parent directory of `path`, created (with `options`) if missing and `recursive`.
-    private mutating func parentDirectory(of path: StrataPath, options: CreateOptions, time: Int64) throws(NamespaceError) -> Inode {
+    /// The id of the parent directory of `path`, created (with `options`) if missing and `recursive`.
+    private mutating func parentDirectory(of path: StrataPath, options: CreateOptions, time: Int64) throws(NamespaceError) -> UInt64 {
         guard let parentPath = path.parent else { throw NamespaceError(.fileAlreadyExists, "/ already exists") }
-        if let parent = inode(at: parentPath) {
-            guard parent.isDirectory else { throw NamespaceError(.notADirectory, "cannot create \(path): \(parentPath) is a file") }
+        if let parent = id(at: parentPath) {
+            guard store.isDirectory(parent) else { throw NamespaceError(.notADirectory, "cannot create \(path): \(parentPath) is a file") }
             return parent
         }
         guard options.recursive else {
@@ -231,34 +276,33 @@ public struct Namespace: Sendable {
         var parentOptions = options
         parentOptions.allowExists = true
         parentOptions.mode = 0o755
-        return try create(parentPath, kind: .directory, options: parentOptions, time: time).inode
+        return try create(parentPath, kind: .directory, options: parentOptions, time: time).id
     }
 
-    /// Directories are changed in place in `inodes`, never through a copy: a copy shares the
-    /// children's storage, so changing it would copy every child entry (quadratic in a large
-    /// directory — the main cost of creating files, measured).
     private mutating func create(_ path: StrataPath, kind: Inode.Kind, options: CreateOptions, time: Int64) throws(NamespaceError) -> FileStatus {
-        let parentID = try parentDirectory(of: path, options: options, time: time).id
-        precondition(inodes[parentID]!.children[path.name] == nil, "creating \(path) over an existing child")
+        let parentID = try parentDirectory(of: path, options: options, time: time)
+        precondition(store.child(named: path.name, in: parentID) == nil, "creating \(path) over an existing child")
+        guard nextInodeID < ChildTable.idLimit else { throw NamespaceError(.failedPrecondition, "cannot create \(path): inode ids are used up") }
         let inode = Inode(
             id: nextInodeID, parentID: parentID, name: path.name, kind: kind, creationTimeMilliseconds: time,
             modificationTimeMilliseconds: time, mode: options.mode, owner: options.owner, group: options.group,
             ttlMilliseconds: options.ttlMilliseconds, pinned: false, replicationMin: options.replicationMin,
             replicationMax: options.replicationMax, persistence: options.persisted ? .persisted : .notPersisted,
             ufsFingerprint: "", lengthBytes: 0, blockSizeBytes: kind == .file ? options.blockSizeBytes : 0, blockIDs: [],
-            completed: kind == .directory, children: [:], isMountPoint: false, childrenLoaded: !options.persisted)
+            completed: kind == .directory || options.completeEmpty, childCount: 0, isMountPoint: false, childrenLoaded: !options.persisted)
         nextInodeID += 1
-        inodes[inode.id] = inode
-        inodes[parentID]!.children[path.name] = inode.id
-        inodes[parentID]!.modificationTimeMilliseconds = time
+        store.insert(inode)
+        if kind == .directory { store.makeDirectory(inode.id) }
+        store.link(inode.id, named: path.name, into: parentID)
+        store.update(parentID) { $0.modificationTimeMilliseconds = time }
         return FileStatus(inode: inode, path: path)
     }
 
     private mutating func delete(_ path: StrataPath, recursive: Bool, time: Int64) throws(NamespaceError) {
         guard !path.isRoot else { throw NamespaceError(.invalidPath, "cannot delete the root directory") }
-        let target = try existing(path)
+        let target = try existingID(path)
         if mounts[path] != nil { throw NamespaceError(.accessControl, "\(path) is a mount point; unmount it instead") }
-        if target.isDirectory && !target.children.isEmpty {
+        if store.childCount(of: target) > 0 {
             guard recursive else { throw NamespaceError(.directoryNotEmpty, "cannot delete \(path): directory is not empty (use recursive)") }
             if mounts.keys.contains(where: { $0.isDescendant(of: path) }) {
                 throw NamespaceError(.accessControl, "cannot delete \(path): a mount point lies below it")
@@ -268,61 +312,59 @@ public struct Namespace: Sendable {
     }
 
     /// Removes `top` and everything below it, and unlinks it from its parent.
-    private mutating func removeSubtree(_ top: Inode, time: Int64) {
-        if inodes[top.parentID] != nil {
-            inodes[top.parentID]!.children[top.name] = nil
-            inodes[top.parentID]!.modificationTimeMilliseconds = time
+    private mutating func removeSubtree(_ top: UInt64, time: Int64) {
+        let record = store.record(top)!
+        if store.contains(record.parentID) {
+            store.unlink(named: record.name, from: record.parentID)
+            store.update(record.parentID) { $0.modificationTimeMilliseconds = time }
         }
-        var pending = [top.id]
+        var pending = [top]
         while let id = pending.popLast() {
-            guard let inode = inodes.removeValue(forKey: id) else { continue }
-            pending.append(contentsOf: inode.children.values)
+            if store.isDirectory(id) { pending.append(contentsOf: store.childIDs(of: id)) }
+            store.remove(id)
         }
     }
 
     private mutating func rename(_ source: StrataPath, to destination: StrataPath, time: Int64) throws(NamespaceError) -> FileStatus {
         guard !source.isRoot else { throw NamespaceError(.invalidPath, "cannot rename the root directory") }
         guard !destination.isRoot else { throw NamespaceError(.fileAlreadyExists, "cannot rename \(source) to /: it exists") }
-        var moved = try existing(source)
-        if source == destination { return FileStatus(inode: moved, path: source) }
+        let movedID = try existingID(source)
+        if source == destination { return FileStatus(inode: store.inode(movedID)!, path: source) }
         guard !destination.isDescendant(of: source) else {
             throw NamespaceError(.invalidPath, "cannot rename \(source) to \(destination), which lies inside it")
         }
-        guard inode(at: destination) == nil else { throw NamespaceError(.fileAlreadyExists, "cannot rename \(source) to \(destination): it exists") }
+        guard id(at: destination) == nil else { throw NamespaceError(.fileAlreadyExists, "cannot rename \(source) to \(destination): it exists") }
         guard mounts[source] == nil else { throw NamespaceError(.accessControl, "cannot rename mount point \(source)") }
         guard mount(containing: source).mount.path == mount(containing: destination).mount.path else {
             throw NamespaceError(.accessControl, "cannot rename \(source) to \(destination): renaming across mount points is not allowed")
         }
-        // Only the id is kept (a copy of the directory would make the change below copy its children).
-        let destinationParentID = try { () throws(NamespaceError) -> UInt64 in
-            guard let destinationParentPath = destination.parent, let destinationParent = self.inode(at: destinationParentPath) else {
-                throw NamespaceError(.fileDoesNotExist, "cannot rename \(source) to \(destination): parent \(destination.parent?.description ?? "/") does not exist")
-            }
-            guard destinationParent.isDirectory else {
-                throw NamespaceError(.notADirectory, "cannot rename \(source) to \(destination): \(destinationParentPath) is a file")
-            }
-            return destinationParent.id
-        }()
-        let sourceParentID = moved.parentID
-        inodes[sourceParentID]!.children[moved.name] = nil
-        inodes[sourceParentID]!.modificationTimeMilliseconds = time
-        moved.name = destination.name
-        moved.parentID = destinationParentID
-        moved.modificationTimeMilliseconds = time
-        inodes[destinationParentID]!.children[destination.name] = moved.id
-        inodes[destinationParentID]!.modificationTimeMilliseconds = time
-        inodes[moved.id] = moved
-        return FileStatus(inode: moved, path: destination)
+        guard let destinationParentPath = destination.parent, let destinationParentID = id(at: destinationParentPath) else {
+            throw NamespaceError(.fileDoesNotExist, "cannot rename \(source) to \(destination): parent \(destination.parent?.description ?? "/") does not exist")
+        }
+        guard store.isDirectory(destinationParentID) else {
+            throw NamespaceError(.notADirectory, "cannot rename \(source) to \(destination): \(destinationParentPath) is a file")
+        }
+        let sourceParentID = store.record(movedID)!.parentID
+        store.unlink(named: source.name, from: sourceParentID)
+        store.update(sourceParentID) { $0.modificationTimeMilliseconds = time }
+        store.update(movedID) { moved in
+            moved.name = destination.name
+            moved.parentID = destinationParentID
+            moved.modificationTimeMilliseconds = time
+        }
+        store.link(movedID, named: destination.name, into: destinationParentID)
+        store.update(destinationParentID) { $0.modificationTimeMilliseconds = time }
+        return FileStatus(inode: store.inode(movedID)!, path: destination)
     }
 
     private mutating func setAttribute(_ path: StrataPath, _ options: SetAttributeOptions, time: Int64) throws(NamespaceError) -> FileStatus {
-        let top = try existing(path)
+        let top = try existingID(path)
         if let minimum = options.replicationMin, let maximum = options.replicationMax, maximum >= 0, minimum > maximum {
             throw NamespaceError(.invalidArgument, "replication min \(minimum) exceeds max \(maximum) for \(path)")
         }
-        var pending = [top.id]
+        var pending = [top]
         while let id = pending.popLast() {
-            guard var inode = inodes[id] else { continue }
+            guard var inode = store.inode(id) else { continue }
             if let pinned = options.pinned { inode.pinned = pinned }
             if let ttl = options.ttlMilliseconds { inode.ttlMilliseconds = ttl }
             if let mode = options.mode { inode.mode = mode }
@@ -331,15 +373,15 @@ public struct Namespace: Sendable {
             if let minimum = options.replicationMin { inode.replicationMin = minimum }
             if let maximum = options.replicationMax { inode.replicationMax = maximum }
             if let persistence = options.persistence, !inode.isDirectory || persistence == .persisted { inode.persistence = persistence }
-            inodes[id] = inode
-            if options.recursive { pending.append(contentsOf: inode.children.values) }
+            store.replace(inode)
+            if options.recursive && inode.isDirectory { pending.append(contentsOf: store.childIDs(of: id)) }
         }
         return try status(path)
     }
 
     private mutating func mount(_ path: StrataPath, ufsURI: String, readOnly: Bool, shared: Bool, time: Int64) throws(NamespaceError) -> FileStatus {
         guard !ufsURI.isEmpty else { throw NamespaceError(.invalidArgument, "mount of \(path) needs an under-storage location") }
-        guard inode(at: path) == nil else { throw NamespaceError(.fileAlreadyExists, "cannot mount at \(path): it exists") }
+        guard id(at: path) == nil else { throw NamespaceError(.fileAlreadyExists, "cannot mount at \(path): it exists") }
         let normalized = ufsURI.hasSuffix("/") ? String(ufsURI.dropLast()) : ufsURI
         for existing in mounts.values where existing.path != .root {
             let other = existing.ufsURI.hasSuffix("/") ? String(existing.ufsURI.dropLast()) : existing.ufsURI
@@ -350,9 +392,8 @@ public struct Namespace: Sendable {
         var options = CreateOptions()
         options.persisted = true
         let created = try create(path, kind: .directory, options: options, time: time)
-        var inode = created.inode
-        inode.isMountPoint = true
-        inodes[inode.id] = inode
+        store.update(created.id) { $0.flags.insert(.mountPoint) }
+        let inode = store.inode(created.id)!
         mounts[path] = MountPoint(path: path, ufsURI: ufsURI, readOnly: readOnly, shared: shared, mountID: nextMountID)
         nextMountID += 1
         return FileStatus(inode: inode, path: path)

@@ -7,7 +7,7 @@ import StrataCore
 /// journal's job: segments and snapshot files are checksummed.
 public enum NamespaceCodec {
     public static let recordFormat: UInt8 = 1
-    public static let snapshotFormat: UInt8 = 1
+    public static let snapshotFormat: UInt8 = 2
 
     // MARK: Records
 
@@ -17,7 +17,7 @@ public enum NamespaceCodec {
         let kind: UInt8
         switch record.command {
         case .createDirectory: kind = 1
-        case .createFile: kind = 2
+        case .createFile(_, let options): kind = options.completeEmpty ? 11 : 2
         case .completeFile(_, _, _, let persistence): kind = persistence == .notPersisted ? 3 : 10
         case .delete: kind = 4
         case .rename: kind = 5
@@ -96,6 +96,11 @@ public enum NamespaceCodec {
         switch kind {
         case 1: command = .createDirectory(try path(), try readCreateOptions(&reader))
         case 2: command = .createFile(try path(), try readCreateOptions(&reader))
+        case 11:
+            let target = try path()
+            var options = try readCreateOptions(&reader)
+            options.completeEmpty = true
+            command = .createFile(target, options)
         case 3, 10:
             let target = try path()
             guard let length = reader.read(Int64.self), let count = reader.read(UInt32.self), count <= 1 << 24 else { throw bad("truncated complete") }

@@ -15,6 +15,8 @@ public struct CreateOptions: Sendable, Equatable {
     public var replicationMax: Int32 = -1
     /// The object already exists in under storage (written through, or loaded from it).
     public var persisted = false
+    /// For files: created empty and complete at once (one journal entry for `touch`).
+    public var completeEmpty = false
 
     public init() {}
 }
@@ -94,6 +96,22 @@ public struct NamespaceRecord: Sendable, Equatable {
 /// The outcome of applying a record: the affected inode's status, or the error.
 public enum NamespaceOutcome: Sendable, Equatable {
     case success(FileStatus?)
+    case failure(NamespaceError)
+}
+
+/// Which complete files `Namespace.files(_:)` returns.
+public enum FileSelection: Sendable {
+    /// Marked TO_BE_PERSISTED (ASYNC_THROUGH, `fs persist`).
+    case waitingToPersist
+    /// With a replication minimum above 0 or a maximum.
+    case replicationBounded
+    case pinned
+}
+
+/// What the namespace keeps of an operation's outcome for a retry of it: the id of the inode
+/// its status described (0: none), or its error.
+enum RememberedOutcome: Sendable, Equatable {
+    case success(UInt64)
     case failure(NamespaceError)
 }
 

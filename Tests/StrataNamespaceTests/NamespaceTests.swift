@@ -185,7 +185,10 @@ import Testing
         persisting.persistence = .toBePersisted
         var persisted = SetAttributeOptions()
         persisted.persistence = .persisted
+        var touched = CreateOptions()
+        touched.completeEmpty = true
         let commands: [NamespaceCommand] = [
+            .createFile(path("/a/t"), touched),
             .createDirectory(path("/a/b"), create), .createFile(path("/a/ü"), CreateOptions()),
             .completeFile(path("/a/f"), lengthBytes: 1 << 40, blockIDs: [1, 2, UInt64.max]),
             .completeFile(path("/a/g"), lengthBytes: 5, blockIDs: [9], persistence: .toBePersisted),
@@ -248,12 +251,27 @@ import Testing
         #expect(try restored.list(.root, recursive: true) == first.list(.root, recursive: true))
     }
 
+    @Test func anEmptyFileIsCreatedCompleteInOneRecord() throws {
+        var namespace = Namespace(rootUFS: "/ufs")
+        var options = CreateOptions()
+        options.completeEmpty = true
+        guard case .success(let status?) = namespace.apply(record(.createFile(path("/t"), options))) else { Issue.record("create failed"); return }
+        #expect(status.inode.completed && status.lengthBytes == 0)
+        let restored = try Namespace(snapshot: namespace.encodedSnapshot())
+        #expect(try restored.status(path("/t")).inode.completed)
+        guard case .failure(let error) = namespace.apply(record(.completeFile(path("/t"), lengthBytes: 0, blockIDs: []))) else {
+            Issue.record("completed twice"); return
+        }
+        #expect(error.code == .fileAlreadyCompleted)
+    }
+
     @Test func malformedSnapshotsAreRejected() throws {
         var namespace = Namespace(rootUFS: "/ufs")
         created(&namespace, directory: "/a")
         let bytes = namespace.encodedSnapshot()
         #expect(throws: NamespaceError.self) { try Namespace(snapshot: Array(bytes.dropLast(3))) }
-        #expect(throws: NamespaceError.self) { try Namespace(snapshot: [2] + bytes.dropFirst()) }
+        #expect(throws: NamespaceError.self) { try Namespace(snapshot: [NamespaceCodec.snapshotFormat + 1] + bytes.dropFirst()) }
+        #expect(throws: NamespaceError.self) { try Namespace(snapshot: [1] + bytes.dropFirst()) } // an older format
         #expect(throws: NamespaceError.self) { try Namespace(snapshot: []) }
     }
 }

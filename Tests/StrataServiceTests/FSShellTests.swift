@@ -26,6 +26,7 @@ import Testing
             _ = try await fs("fs", "test", "-d", "/a/b")
             _ = try await fs("fs", "test", "-e", "/nope", status: 1)
             _ = try await fs("fs", "test", "-z", "/a/f2")
+            #expect(try await fs("fs", "cat", "/a/b/f1").isEmpty, "a touched file is complete (one CreateFile) and reads as empty")
             #expect(try await fs("fs", "mv", "/a/f2", "/x").contains("Renamed /a/f2 to /x/f2"))
             _ = try await fs("fs", "test", "-f", "/x/f2")
 

@@ -3,6 +3,8 @@ import NIOConcurrencyHelpers
 import StrataBenchSupport
 import StrataClient
 import StrataCore
+import StrataJournal
+import StrataNamespace
 import StrataWire
 
 // Master stress benchmark, modelled on Alluxio's StressMasterBench: a 3-master HA cluster on
@@ -13,11 +15,15 @@ import StrataWire
 //
 //   strata-bench-master [--threads N] [--duration S] [--warmup S] [--files N] [--workdir DIR] [--keep]
 //                       [--journal EMBEDDED|UFS] [--session-timeout MS] [--failovers N]
+//   strata-bench-master --scale N[,N...] [--workdir DIR] [--keep]
 //
 // --keep leaves the work directory (the masters' journals and logs) in place.
 // --journal UFS runs the masters on a UFS journal in a shared folder, a ZooKeeper server (Debian's
 // package, started here) electing the leader with the given session timeout.
 // --failovers N measures N fail-overs: kill -9 of the leader → the next acknowledged create.
+// --scale measures, for each N, a namespace of N empty files (made here as a backup, restored
+// with -i, as creating millions through RPC would take an hour): the leader's RSS per file
+// beside the same cluster holding nothing, restart to serving, and fail-over after kill -9.
 
 let options = BenchOptions()
 func option(_ name: String, _ fallback: String) -> String { options.value(name, fallback) }
@@ -30,6 +36,7 @@ let binaries = options.binaryDirectory
 let journalType = option("--journal", "EMBEDDED").uppercased()
 let sessionTimeoutMilliseconds = Int(option("--session-timeout", "3000")) ?? 3000
 let failovers = Int(option("--failovers", "0")) ?? 0
+let scales = option("--scale", "").split(separator: ",").compactMap { Int($0) }
 nonisolated(unsafe) var zooKeeperProcess: Process?
 let jobMaster = BenchProcess(name: "jobmaster", executable: binaries + "/strata-jobmaster",
                              environment: ["STRATA_CONF_DIR": workDirectory + "/master1/conf", "PATH": "/usr/bin:/bin"],
@@ -300,9 +307,122 @@ func backupAndRestore(_ client: FileSystemClient, inodes: Int) async throws {
     for master in masters { try master.process.start() }
 }
 
+// MARK: Scale
+
+/// A backup holding `files` empty, complete files under /scale/d0 ... /scale/d15, made by
+/// applying the records RPC creates would journal.
+func scaleBackup(files: Int) throws -> String {
+    var namespace = Namespace(rootUFS: workDirectory + "/ufs", timeMilliseconds: 1_700_000_000_000)
+    let directories = 16
+    var time: Int64 = 1_700_000_000_000
+    func apply(_ command: NamespaceCommand) throws {
+        time += 1
+        if case .failure(let error) = namespace.apply(NamespaceRecord(operationID: nil, timeMilliseconds: time, command: command)) { throw error }
+    }
+    var options = CreateOptions()
+    options.recursive = true
+    for directory in 0..<directories { try apply(.createDirectory(try StrataPath("/scale/d\(directory)"), options)) }
+    options.recursive = false
+    for index in 0..<files {
+        let path = try StrataPath("/scale/d\(index % directories)/f\(index / directories)")
+        try apply(.createFile(path, options))
+        try apply(.completeFile(path, lengthBytes: 0, blockIDs: [], persistence: .notPersisted))
+    }
+    let encodeStarted = ContinuousClock.now
+    let data = namespace.encodedSnapshot()
+    let encodeTook = milliseconds(ContinuousClock.now - encodeStarted) / 1000
+    let decodeStarted = ContinuousClock.now
+    let decoded = try Namespace(snapshot: data)
+    let decodeTook = milliseconds(ContinuousClock.now - decodeStarted) / 1000
+    print("snapshot of \(decoded.inodeCount) inodes, \(data.count / 1_048_576) MiB: encoded in \(format(encodeTook, 2))s, decoded in \(format(decodeTook, 2))s (\(format(Double(decoded.inodeCount) / decodeTook, 0)) inodes/s, one thread)")
+    let backup = Backup(clusterID: (0..<16).map { _ in UInt8.random(in: 0...255) }, createdMilliseconds: UInt64(time), journalIndex: 0,
+                        sections: [Backup.Section(kind: .namespace, entries: UInt64(namespace.inodeCount), data: data)])
+    let path = workDirectory + "/scale-\(files).gz"
+    var encoded = try backup.encoded()
+    try Data(encoded.readBytes(length: encoded.readableBytes)!).write(to: URL(fileURLWithPath: path))
+    return path
+}
+
+/// The leader's inode count, or nil while there is no leader.
+func leaderInodes(_ masters: [Master]) async -> (Master, UInt64)? {
+    for master in masters {
+        let one = RPCClient(address: master.rpc, frameSizeMaxBytes: 1 << 20, connectTimeout: .milliseconds(200))
+        defer { Task { await one.close() } }
+        if let info = try? await one.call(FileSystemMethods.getMasterInfo, GetServiceInfoRequest(), deadline: .seconds(5)), info.thisRole == "LEADER" {
+            return (master, info.inodeCount)
+        }
+    }
+    return nil
+}
+
+func measureScale(_ masters: [Master], _ client: FileSystemClient) async throws {
+    print("strata-bench-master --scale: 3 masters (embedded journal, fsync on), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+    try await Task.sleep(for: .seconds(3))
+    guard let (emptyLeader, emptyCount) = await leaderInodes(masters) else { throw BenchError("no leader") }
+    let emptyRSS = emptyLeader.process.residentBytes()
+    print("empty namespace (\(emptyCount) inodes): leader RSS \(emptyRSS / 1_048_576) MiB")
+    var current = masters.map(\.process)
+    for files in scales {
+        let generated = ContinuousClock.now
+        let backup = try scaleBackup(files: files)
+        let size = (try? FileManager.default.attributesOfItem(atPath: backup)[.size] as? Int) ?? 0
+        print("")
+        print("\(files) files: backup made in \(format(milliseconds(ContinuousClock.now - generated) / 1000, 1))s (\(size / 1_048_576) MiB compressed)")
+        jobMaster.stop()
+        for process in current { process.stop() }
+        for master in masters { try formatMaster(master.home) }
+        try jobMaster.start()
+        let restoreStarted = ContinuousClock.now
+        current = masters.map { BenchProcess(name: $0.process.name + "-scale", executable: $0.process.executable, arguments: ["-i", backup],
+                                             environment: $0.process.environment, logPath: $0.process.logPath) }
+        for process in current { try process.start() }
+        var leader: (Master, UInt64)?
+        while true {
+            try await Task.sleep(for: .milliseconds(200))
+            leader = await leaderInodes(masters)
+            if let leader, leader.1 >= UInt64(files) { break }
+            guard ContinuousClock.now - restoreStarted < .seconds(1800) else { throw BenchError("no restore of \(files) files within 30 minutes") }
+        }
+        print("restore (-i, process start to the leader holding them): \(format(milliseconds(ContinuousClock.now - restoreStarted) / 1000, 1))s")
+        let patient = FileSystemClient(masters: masters.map(\.rpc), configuration: try Configuration.defaults(overrides: [.userRpcRetryMaxDuration: "600s"]))
+        try await patient.checkpoint()
+        await patient.close()
+        // Restart every master from the checkpoint; time to the first listing.
+        for process in current { process.stop() }
+        current = masters.map(\.process)
+        let restarted = ContinuousClock.now
+        for process in current { try process.start() }
+        let fresh = FileSystemClient(masters: masters.map(\.rpc), configuration: try Configuration.defaults(overrides: [.userRpcRetryMaxDuration: "300s", .userRpcRetryRefusedDurationMax: "300s"]))
+        let listed = try await fresh.list("/scale")
+        let restartTook = milliseconds(ContinuousClock.now - restarted)
+        print("restart to serving (from a checkpoint): \(format(restartTook, 0)) ms, \(format(Double(files) / restartTook * 1000, 0)) inodes/s (listed \(listed.count) directories)")
+        try await Task.sleep(for: .seconds(3))
+        guard let (loaded, _) = await leaderInodes(masters) else { throw BenchError("no leader after restart") }
+        let rss = loaded.process.residentBytes()
+        print("leader RSS \(rss / 1_048_576) MiB (empty: \(emptyRSS / 1_048_576) MiB): \(format(Double(rss - emptyRSS) / Double(files), 0)) bytes per file")
+        // Fail-over with the namespace loaded: kill -9 the leader, time to the next acknowledged create.
+        _ = try await fresh.createFile("/scale/failover-warm")
+        let killed = ContinuousClock.now
+        loaded.process.kill9()
+        _ = try await fresh.createFile("/scale/failover")
+        print("fail-over (kill -9 of the leader -> next acknowledged create): \(format(milliseconds(ContinuousClock.now - killed), 0)) ms")
+        try loaded.process.start()
+        await fresh.close()
+        try? FileManager.default.removeItem(atPath: backup)
+    }
+}
+
 // MARK: Main
 
 let (masters, client) = try await makeCluster()
+if !scales.isEmpty {
+    do { try await measureScale(masters, client) } catch { print("strata-bench-master: \(error)") }
+    await client.close()
+    jobMaster.stop()
+    for master in masters { master.process.stop() }
+    if !options.arguments.contains("--keep") { try? FileManager.default.removeItem(atPath: workDirectory) }
+    exit(0)
+}
 do {
     let journalText = journalType == "UFS" ? "UFS journal, ZooKeeper session timeout \(sessionTimeoutMilliseconds) ms" : "embedded journal"
     print("strata-bench-master: 3 masters (\(journalText), fsync on), \(threads) threads, \(duration)s per operation after \(warmup)s warm-up, \(ProcessInfo.processInfo.activeProcessorCount) cores")
@@ -386,7 +506,7 @@ do {
         for master in masters { master.process.stop() }
         let restarted = ContinuousClock.now
         for master in masters { try master.process.start() }
-        let fresh = FileSystemClient(masters: masters.map(\.rpc), configuration: try Configuration.defaults(overrides: [.userRpcRetryMaxDuration: "300s"]))
+        let fresh = FileSystemClient(masters: masters.map(\.rpc), configuration: try Configuration.defaults(overrides: [.userRpcRetryMaxDuration: "300s", .userRpcRetryRefusedDurationMax: "300s"]))
         let listed = try await fresh.list("/rss/d0")
         print("restart to serving (\(created + 100 + threads) inodes, from a checkpoint): \(format(milliseconds(ContinuousClock.now - restarted), 0)) ms (listed \(listed.count) files)")
         if journalType == "EMBEDDED" { try await backupAndRestore(fresh, inodes: created) }

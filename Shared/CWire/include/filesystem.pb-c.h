@@ -117,10 +117,15 @@ struct  Strata__CreateFileRequest
   int32_t replication_min;
   int32_t replication_max;
   Strata__OperationId *operation;
+  /*
+   * Create the file empty and complete at once (touch, marker files): one journal entry and
+   * one call instead of CreateFile and CompleteFile.
+   */
+  protobuf_c_boolean complete_empty;
 };
 #define STRATA__CREATE_FILE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&strata__create_file_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, NULL }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, NULL, 0 }
 
 
 struct  Strata__CompleteFileRequest

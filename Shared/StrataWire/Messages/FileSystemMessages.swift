@@ -128,18 +128,22 @@ public struct CreateFileRequest: WireMessage {
     public var replicationMin: Int32 = 0
     public var replicationMax: Int32 = -1
     public var operation: OperationIdentifier?
+    /// Create it empty and complete at once: one journal entry instead of two.
+    public var completeEmpty = false
 
-    public init(path: String, recursive: Bool = false, blockSizeBytes: Int64 = 0, operation: OperationIdentifier? = nil) {
+    public init(path: String, recursive: Bool = false, blockSizeBytes: Int64 = 0, operation: OperationIdentifier? = nil, completeEmpty: Bool = false) {
         self.path = path; self.recursive = recursive; self.blockSizeBytes = blockSizeBytes; self.operation = operation
+        self.completeEmpty = completeEmpty
     }
     public init(proto: ProtoMessage) throws(WireError) {
         path = proto.string(1); recursive = proto.bool(2); blockSizeBytes = proto.int64(3); mode = proto.uint32(4)
         ttlMilliseconds = proto.int64(5); replicationMin = proto.int32(6); replicationMax = proto.int32(7); operation = proto.operation(8)
+        completeEmpty = proto.bool(9)
     }
     public var proto: ProtoMessage {
         var p = ProtoMessage()
         p.set(1, path); p.set(2, recursive); p.set(3, blockSizeBytes); p.set(4, mode); p.set(5, ttlMilliseconds)
-        p.set(6, replicationMin); p.set(7, replicationMax); p.set(8, operation: operation)
+        p.set(6, replicationMin); p.set(7, replicationMax); p.set(8, operation: operation); p.set(9, completeEmpty)
         return p
     }
 }

@@ -127,7 +127,7 @@ public final class RPCClient: Sendable {
 
     /// The live connection, made now if there is none or the last one broke.
     private func connect() async throws(RPCError) -> RPCConnection {
-        if let live = established.withLockedValue({ $0 }), live.channel.isActive { return live }
+        if let live = established.withLockedValue({ $0 }), live.isUsable { return live }
         for _ in 0..<2 {
             let future = connection.withLockedValue { current in
                 if let current { return current }
@@ -137,8 +137,8 @@ public final class RPCClient: Sendable {
             }
             do {
                 let live = try await future.get()
-                if live.channel.isActive {
-                    established.withLockedValue { current in if current?.channel.isActive != true { current = live } }
+                if live.isUsable {
+                    established.withLockedValue { current in if current?.isUsable != true { current = live } }
                     return live
                 }
             } catch {
@@ -154,6 +154,7 @@ public final class RPCClient: Sendable {
         let frameSizeMaxBytes = frameSizeMaxBytes
         let address = address
         let logger = logger
+        let retired = NIOLockedValueBox(false)
         let future = ClientBootstrap(group: group)
             .connectTimeout(.milliseconds(connectTimeout.milliseconds))
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -161,11 +162,11 @@ public final class RPCClient: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(frameSizeMaxBytes: frameSizeMaxBytes)))
                     try channel.pipeline.syncOperations.addHandler(FrameEncoder())
-                    try channel.pipeline.syncOperations.addHandler(RPCClientHandler(peer: address.description, logger: logger))
+                    try channel.pipeline.syncOperations.addHandler(RPCClientHandler(peer: address.description, retired: retired, logger: logger))
                 }
             }
             .connect(host: address.host, port: address.port)
-            .map { RPCConnection(channel: $0) }
+            .map { RPCConnection(channel: $0, retired: retired) }
         // Forget a connection once it closes, so the next call reconnects.
         future.whenSuccess { [connection, established, onDisconnect] live in
             live.channel.closeFuture.whenComplete { _ in
@@ -294,13 +295,18 @@ public struct RPCResponseStream<Item: WireMessage>: AsyncSequence, Sendable {
 /// One TCP connection of an `RPCClient` and the calls waiting on it.
 final class RPCConnection: Sendable {
     let channel: any Channel
+    /// Shared with the connection's handler, which sets it once it has decided to close.
+    let retired: NIOLockedValueBox<Bool>
+    /// Open, and not about to be closed: a call may be sent on it.
+    var isUsable: Bool { channel.isActive && !retired.withLockedValue { $0 } }
     private static let callIDs = Atomic<UInt64>(0)
     /// A flush is queued on the event loop: frames written before it runs go out with it.
     private let flushQueued: NIOLoopBoundBox<Bool>
 
     /// Made on the channel's event loop.
-    init(channel: any Channel) {
+    init(channel: any Channel, retired: NIOLockedValueBox<Bool>) {
         self.channel = channel
+        self.retired = retired
         flushQueued = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
     }
 
@@ -415,13 +421,17 @@ final class RPCClientHandler: ChannelDuplexHandler {
     private let peer: String
     private var pending: [UInt64: Pending] = [:]
     private var closed = false
+    /// Set (from the event loop) when this handler decides to close the connection, before the
+    /// call that made it decide hears why: `RPCConnection.isUsable` reads it from callers' threads.
+    let retired: NIOLockedValueBox<Bool>
     /// When the last frame arrived from the server (the connection's start before any did).
     private var lastReceived = NIODeadline.now()
 
     private let logger: Logger?
 
-    init(peer: String, logger: Logger?) {
+    init(peer: String, retired: NIOLockedValueBox<Bool>, logger: Logger?) {
         self.peer = peer
+        self.retired = retired
         self.logger = logger
     }
 
@@ -449,13 +459,17 @@ final class RPCClientHandler: ChannelDuplexHandler {
             let sent = NIODeadline.now()
             timer = context.eventLoop.scheduleTask(deadline: deadline) {
                 let (handler, context) = loopBound.value
-                handler.finish(callID, context: context, sendCancel: true,
-                               error: RPCError(.deadlineExceeded, "\(call.methodName) to \(handler.peer): deadline exceeded"))
                 // Nothing at all has come back on this connection since the call went out: the
                 // connection is dead whatever the server's state (a stuck server-side connection
                 // answers nothing while the process serves others). Close it, so that the next
-                // call connects anew instead of timing out on it forever.
-                if handler.lastReceived < sent && !handler.closed {
+                // call connects anew instead of timing out on it forever — retired before the
+                // caller hears of the deadline, so that its next call cannot pick it up again
+                // in the moment before the close takes effect.
+                let silent = handler.lastReceived < sent && !handler.closed
+                if silent { handler.retired.withLockedValue { $0 = true } }
+                handler.finish(callID, context: context, sendCancel: true,
+                               error: RPCError(.deadlineExceeded, "\(call.methodName) to \(handler.peer): deadline exceeded"))
+                if silent {
                     Counter(label: "strata_rpc_client_silent_connections_closed_total").increment()
                     handler.logger?.warning("closing the connection to \(handler.peer): nothing came back on it since \(call.methodName) was sent, \((NIODeadline.now() - sent).nanoseconds / 1_000_000) ms ago; the next call connects anew")
                     context.close(promise: nil)

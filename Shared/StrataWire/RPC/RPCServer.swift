@@ -317,24 +317,32 @@ final class ServerConnections: Sendable {
     private struct State {
         var open = true
         var connections: [ObjectIdentifier: (channel: any Channel, calls: ServerCallTable, remote: String)] = [:]
+        /// Connections whose close has completed.
+        var closed: Set<ObjectIdentifier> = []
     }
     private let state = NIOLockedValueBox(State())
 
     /// Keeps `channel`; false (refuse it) once the server is stopping.
     func admit(_ channel: any Channel, calls: ServerCallTable, remote: String) -> Bool {
-        state.withLockedValue { state in
+        let key = ObjectIdentifier(channel)
+        let admitted = state.withLockedValue { state in
             guard state.open else { return false }
-            state.connections[ObjectIdentifier(channel)] = (channel, calls, remote)
+            state.connections[key] = (channel, calls, remote)
             return true
         }
+        if admitted { channel.closeFuture.whenComplete { _ in self.state.withLockedValue { _ = $0.closed.insert(key) } } }
+        return admitted
     }
 
     /// Drops the connections that are closed and whose calls have all ended. A closed connection
     /// whose handler still runs stays, so that a stuck call is still reported (and cancelled at
-    /// the stop).
+    /// the stop). Closed means closed, not inactive: a connection admitted while its channel is
+    /// still being set up is not active yet, and dropping it then left it open after the stop.
     func forgetEnded() {
         state.withLockedValue { state in
-            state.connections = state.connections.filter { $0.value.channel.isActive || !$0.value.calls.isEmpty }
+            let closed = state.closed
+            state.connections = state.connections.filter { !closed.contains($0.key) || !$0.value.calls.isEmpty }
+            state.closed = closed.filter { state.connections[$0] != nil }
         }
     }
 
