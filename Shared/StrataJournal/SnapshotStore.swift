@@ -152,8 +152,11 @@ public final class SnapshotStore: Sendable {
     /// on the disk thread): a file the other removed first is not an error.
     private func prune() throws(JournalError) {
         let files = try snapshotFiles()
-        for name in files.dropLast(retained) where FileManager.default.fileExists(atPath: directory + "/" + name) {
-            do { try JournalFiles.remove(directory + "/" + name) } catch where FileManager.default.fileExists(atPath: directory + "/" + name) { throw error } catch {}
+        for name in files.dropLast(retained) {
+            let path = directory + "/" + name
+            do { try JournalFiles.remove(path) } catch {
+                if FileManager.default.fileExists(atPath: path) { throw error } // else the other prune removed it
+            }
         }
     }
 }

@@ -184,10 +184,8 @@ struct InodeStore: Sendable {
     }
 
     /// Makes an (empty) child set for a new directory.
-    mutating func makeDirectory(_ id: UInt64, capacity: Int = 0) {
-        var children = ChildTable()
-        if capacity > 0 { children.slots = [UInt64](repeating: 0, count: ChildTable.slotsFor(capacity)) }
-        directories[id] = children
+    mutating func makeDirectory(_ id: UInt64) {
+        directories[id] = ChildTable()
     }
 
     /// Links `child` (named `name`, which the directory does not hold) into `directory`.
@@ -353,13 +351,6 @@ struct ChildTable: Sendable {
     static func tag(_ hash: Int) -> UInt64 { UInt64(hash & tagMask) }
     static func tag(of entry: UInt64) -> UInt64 { entry >> idBits }
     static func id(of entry: UInt64) -> UInt64 { entry & (idLimit - 1) }
-
-    /// Slots for `count` children under the largest load allowed (3/4), a power of two.
-    static func slotsFor(_ count: Int) -> Int {
-        var slots = 4
-        while count * 4 > slots * 3 { slots *= 2 }
-        return slots
-    }
 
     /// The slot an entry's probe starts at; the tag holds the hash's low bits, the name is
     /// hashed again only for tables beyond them.

@@ -77,8 +77,7 @@ public struct Namespace: Sendable {
     }
 
     /// The complete files a periodic task looks after, in id order. A full scan, but of the
-    /// packed records: only the files that match are made into `Inode`s (about 5 ns an inode,
-    /// where making each one cost the namespace ~1 s per scan at 10M files).
+    /// packed records: only the files that match are made into `Inode`s, not every file.
     public func files(_ kind: FileSelection) -> [Inode] {
         var result: [Inode] = []
         store.table.forEach { id, record in
@@ -135,8 +134,8 @@ public struct Namespace: Sendable {
 
     // MARK: Applying records
 
-    /// Applies one journal record. A record whose operation id was already applied returns the
-    /// first outcome again and changes nothing.
+    /// Applies one journal record. A record whose operation id was already applied changes
+    /// nothing and answers as the first did (`replay`).
     public mutating func apply(_ record: NamespaceRecord) -> NamespaceOutcome {
         if let id = record.operationID, let earlier = recentOperations[id] { return replay(earlier) }
         let outcome: NamespaceOutcome
@@ -226,8 +225,6 @@ public struct Namespace: Sendable {
             mounts[path] = nil
             return nil
         case .loadDirectory(let path, let entries):
-            // By id, holding no copy of the directory: a copy would share its children's storage,
-            // and each child added would then copy all of them.
             let directoryID = try existingDirectoryID(path)
             for entry in entries where store.child(named: entry.name, in: directoryID) == nil {
                 do { try StrataPath.validateName(entry.name) } catch { continue } // names Strata cannot hold are skipped
