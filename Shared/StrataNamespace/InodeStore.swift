@@ -59,27 +59,21 @@ struct InodeStore: Sendable {
     /// Adds `inode` (absent until now), not yet linked into its parent's children.
     mutating func insert(_ inode: Inode) {
         let (record, more) = pack(inode)
-        table.insert(record, id: inode.id)
-        if let more { extras[inode.id] = more }
+        insert(record, id: inode.id, extras: more)
     }
 
-    /// Adds a packed record read from a snapshot (ids ascending), with its rare fields if any.
-    mutating func insert(_ record: PackedInode, id: UInt64, extras more: InodeExtras?) {
+    /// Adds a packed record (read from a snapshot, or packed from an `Inode`) with its rare fields.
+    mutating func insert(_ record: PackedInode, id: UInt64, extras more: InodeExtras) {
         var record = record
-        if let more, more != InodeExtras() {
-            record.flags.insert(.hasExtras)
-            extras[id] = more
-        } else {
-            record.flags.remove(.hasExtras)
-        }
+        keep(more, for: id, flags: &record.flags)
         table.insert(record, id: id)
     }
 
     /// Replaces the attributes of an existing inode with `inode`'s (its children stay).
     mutating func replace(_ inode: Inode) {
-        let (record, more) = pack(inode)
+        var (record, more) = pack(inode)
+        keep(more, for: inode.id, flags: &record.flags)
         table.update(inode.id) { $0 = record }
-        extras[inode.id] = more
     }
 
     /// Changes an existing inode's packed fields in place.
@@ -92,9 +86,21 @@ struct InodeStore: Sendable {
         var more = extras[id] ?? InodeExtras()
         guard more.blockIDs != blockIDs else { return }
         more.blockIDs = blockIDs
-        let keep = more != InodeExtras()
-        extras[id] = keep ? more : nil
-        table.update(id) { if keep { $0.flags.insert(.hasExtras) } else { $0.flags.remove(.hasExtras) } }
+        var flags = table[id]!.flags
+        keep(more, for: id, flags: &flags)
+        table.update(id) { $0.flags = flags }
+    }
+
+    /// The one place the side table and the `hasExtras` flag (which spares a lookup for the
+    /// inodes that have no rare fields) change together: kept if any field is not its default.
+    private mutating func keep(_ more: InodeExtras, for id: UInt64, flags: inout InodeFlags) {
+        if more != InodeExtras() {
+            extras[id] = more
+            flags.insert(.hasExtras)
+        } else {
+            extras[id] = nil
+            flags.remove(.hasExtras)
+        }
     }
 
     /// Removes an inode (its children must be gone or removed too); returns its record.
@@ -117,7 +123,8 @@ struct InodeStore: Sendable {
         return index
     }
 
-    private mutating func pack(_ inode: Inode) -> (PackedInode, InodeExtras?) {
+    /// The packed record (without its `hasExtras` flag, which `keep` sets) and the rare fields.
+    private mutating func pack(_ inode: Inode) -> (PackedInode, InodeExtras) {
         var flags: InodeFlags = []
         if inode.isDirectory { flags.insert(.directory) }
         if inode.completed { flags.insert(.completed) }
@@ -127,14 +134,12 @@ struct InodeStore: Sendable {
         flags.persistence = inode.persistence
         let more = InodeExtras(ttlMilliseconds: inode.ttlMilliseconds, replicationMin: inode.replicationMin,
                                replicationMax: inode.replicationMax, ufsFingerprint: inode.ufsFingerprint, blockIDs: inode.blockIDs)
-        let hasExtras = more != InodeExtras()
-        if hasExtras { flags.insert(.hasExtras) }
         let record = PackedInode(
             parentID: inode.parentID, name: inode.name, creationTimeMilliseconds: inode.creationTimeMilliseconds,
             modificationTimeMilliseconds: inode.modificationTimeMilliseconds, lengthBytes: inode.lengthBytes,
             blockSizeBytes: inode.blockSizeBytes, principal: principal(owner: inode.owner, group: inode.group),
             mode: inode.mode, flags: flags)
-        return (record, hasExtras ? more : nil)
+        return (record, more)
     }
 
     func extras(of id: UInt64) -> InodeExtras? { extras[id] }
@@ -191,8 +196,9 @@ struct InodeStore: Sendable {
     /// Links `child` (named `name`, which the directory does not hold) into `directory`.
     mutating func link(_ child: UInt64, named name: String, into directory: UInt64) {
         precondition(child > 0 && child < ChildTable.idLimit, "inode id \(child) out of range")
+        precondition(directories[directory] != nil, "linking \(name) into \(directory), which is not a directory")
         let table = self.table
-        directories[directory, default: ChildTable()].insert(child, hash: name.hashValue) { table[$0]!.name.hashValue }
+        directories[directory]!.insert(child, hash: name.hashValue) { table[$0]!.name.hashValue }
     }
 
     /// Unlinks the child called `name` from `directory`; returns its id.

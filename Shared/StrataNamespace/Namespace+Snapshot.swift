@@ -101,7 +101,7 @@ extension Namespace {
             guard flags.isSubset(of: .known) else { throw bad("inode \(id) has unknown flags \(flagBits)") }
             guard Int(principal) < principalCount else { throw bad("inode \(id) names owner and group \(principal) of \(principalCount)") }
             previous = id
-            var more: InodeExtras?
+            var more = InodeExtras()
             if flags.contains(.hasExtras) {
                 guard let ttl = reader.read(Int64.self), let minimum = reader.read(Int32.self), let maximum = reader.read(Int32.self),
                       let fingerprint = reader.readString(), let blockCount = reader.readCount(elementBytesMin: 8), blockCount <= 1 << 24 else {

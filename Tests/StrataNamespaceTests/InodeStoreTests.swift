@@ -59,7 +59,7 @@ import Testing
         var store = InodeStore()
         _ = store.principal(owner: "", group: "")
         store.insert(PackedInode(parentID: 0, name: "", creationTimeMilliseconds: 0, modificationTimeMilliseconds: 0, lengthBytes: 0,
-                                 blockSizeBytes: 0, principal: 0, mode: 0o755, flags: [.directory]), id: 1, extras: nil)
+                                 blockSizeBytes: 0, principal: 0, mode: 0o755, flags: [.directory]), id: 1, extras: InodeExtras())
         store.makeDirectory(1)
         var model: [String: UInt64] = [:]
         var next: UInt64 = 2
@@ -71,7 +71,7 @@ import Testing
                 store.remove(id)
                 model[name] = nil
             } else {
-                store.insert(record(parent: 1, name: name), id: next, extras: nil)
+                store.insert(record(parent: 1, name: name), id: next, extras: InodeExtras())
                 store.link(next, named: name, into: 1)
                 model[name] = next
                 next += 1

@@ -232,6 +232,25 @@ func measure(_ name: String, limit: @escaping @Sendable (Int) -> Int = { _ in In
 
 // MARK: Backup and restore
 
+/// A client that waits out masters restarting or checkpointing a large namespace (minutes at
+/// 10M files; they refuse connections until their journal is restored).
+func patientClient(_ masters: [Master]) throws -> FileSystemClient {
+    FileSystemClient(masters: masters.map(\.rpc), configuration: try Configuration.defaults(
+        overrides: [.userRpcRetryMaxDuration: "600s", .userRpcRetryRefusedDurationMax: "300s"]))
+}
+
+/// The leading master and its inode count, or nil while none leads (each asked directly: a
+/// client with retries would wait for a leader instead of saying there is none yet).
+func leaderInodes(_ masters: [Master]) async -> (Master, UInt64)? {
+    for master in masters {
+        let one = RPCClient(address: master.rpc, frameSizeMaxBytes: 1 << 20, connectTimeout: .milliseconds(200))
+        let info = try? await one.call(FileSystemMethods.getMasterInfo, GetServiceInfoRequest(), deadline: .seconds(5))
+        await one.close()
+        if let info, info.thisRole == "LEADER" { return (master, info.inodeCount) }
+    }
+    return nil
+}
+
 /// Creates from `threads` tasks under /during until `done` says so; returns creates per second.
 func createsPerSecond(_ client: FileSystemClient, tag: String, until done: @escaping @Sendable () async -> Bool) async throws -> Double {
     let started = ContinuousClock.now
@@ -292,13 +311,7 @@ func backupAndRestore(_ client: FileSystemClient, inodes: Int) async throws {
     var inodeCount: UInt64 = 0
     while inodeCount < status.entries {
         try await Task.sleep(for: .milliseconds(100))
-        for master in masters {
-            let one = RPCClient(address: master.rpc, frameSizeMaxBytes: 1 << 20, connectTimeout: .milliseconds(200))
-            if let info = try? await one.call(FileSystemMethods.getMasterInfo, GetServiceInfoRequest(), deadline: .seconds(2)), info.thisRole == "LEADER" {
-                inodeCount = info.inodeCount
-            }
-            await one.close()
-        }
+        if let (_, count) = await leaderInodes(masters) { inodeCount = count }
         guard ContinuousClock.now - restoreStarted < .seconds(1800) else { throw BenchError("no restore within 30 minutes (\(inodeCount) inodes)") }
     }
     let restoreTook = milliseconds(ContinuousClock.now - restoreStarted) / 1000
@@ -343,18 +356,6 @@ func scaleBackup(files: Int) throws -> String {
     return path
 }
 
-/// The leader's inode count, or nil while there is no leader.
-func leaderInodes(_ masters: [Master]) async -> (Master, UInt64)? {
-    for master in masters {
-        let one = RPCClient(address: master.rpc, frameSizeMaxBytes: 1 << 20, connectTimeout: .milliseconds(200))
-        defer { Task { await one.close() } }
-        if let info = try? await one.call(FileSystemMethods.getMasterInfo, GetServiceInfoRequest(), deadline: .seconds(5)), info.thisRole == "LEADER" {
-            return (master, info.inodeCount)
-        }
-    }
-    return nil
-}
-
 func measureScale(_ masters: [Master], _ client: FileSystemClient) async throws {
     print("strata-bench-master --scale: 3 masters (embedded journal, fsync on), \(ProcessInfo.processInfo.activeProcessorCount) cores")
     try await Task.sleep(for: .seconds(3))
@@ -384,7 +385,7 @@ func measureScale(_ masters: [Master], _ client: FileSystemClient) async throws 
             guard ContinuousClock.now - restoreStarted < .seconds(1800) else { throw BenchError("no restore of \(files) files within 30 minutes") }
         }
         print("restore (-i, process start to the leader holding them): \(format(milliseconds(ContinuousClock.now - restoreStarted) / 1000, 1))s")
-        let patient = FileSystemClient(masters: masters.map(\.rpc), configuration: try Configuration.defaults(overrides: [.userRpcRetryMaxDuration: "600s"]))
+        let patient = try patientClient(masters)
         try await patient.checkpoint()
         await patient.close()
         // Restart every master from the checkpoint; time to the first listing.
@@ -392,7 +393,7 @@ func measureScale(_ masters: [Master], _ client: FileSystemClient) async throws 
         current = masters.map(\.process)
         let restarted = ContinuousClock.now
         for process in current { try process.start() }
-        let fresh = FileSystemClient(masters: masters.map(\.rpc), configuration: try Configuration.defaults(overrides: [.userRpcRetryMaxDuration: "300s", .userRpcRetryRefusedDurationMax: "300s"]))
+        let fresh = try patientClient(masters)
         let listed = try await fresh.list("/scale")
         let restartTook = milliseconds(ContinuousClock.now - restarted)
         print("restart to serving (from a checkpoint): \(format(restartTook, 0)) ms, \(format(Double(files) / restartTook * 1000, 0)) inodes/s (listed \(listed.count) directories)")
@@ -506,7 +507,7 @@ do {
         for master in masters { master.process.stop() }
         let restarted = ContinuousClock.now
         for master in masters { try master.process.start() }
-        let fresh = FileSystemClient(masters: masters.map(\.rpc), configuration: try Configuration.defaults(overrides: [.userRpcRetryMaxDuration: "300s", .userRpcRetryRefusedDurationMax: "300s"]))
+        let fresh = try patientClient(masters)
         let listed = try await fresh.list("/rss/d0")
         print("restart to serving (\(created + 100 + threads) inodes, from a checkpoint): \(format(milliseconds(ContinuousClock.now - restarted), 0)) ms (listed \(listed.count) files)")
         if journalType == "EMBEDDED" { try await backupAndRestore(fresh, inodes: created) }
