@@ -254,7 +254,9 @@ struct InodeExtras: Sendable, Equatable {
 }
 
 /// Inode records by id: chunks of 256 consecutive ids, each a bitmap of the ids present and
-/// their records in id order.
+/// their records in id order. Only chunks holding an inode exist, so memory follows the live
+/// inodes, not the highest id ever handed out (a namespace that has created and deleted a
+/// billion files costs what it holds).
 struct InodeTable: Sendable {
     static let chunkBits: UInt64 = 8
 
@@ -263,75 +265,94 @@ struct InodeTable: Sendable {
         var records: [PackedInode] = []
     }
 
-    private(set) var chunks: [Chunk] = []
+    /// Keyed by `id >> chunkBits` (ids lie below 2^40, so it fits in 32 bits).
+    private(set) var chunks: [UInt32: Chunk] = [:]
     private(set) var count = 0
 
-    /// Where `id` lies: its chunk, and its record's index there if it is present.
     @inline(__always)
-    private func slot(_ id: UInt64) -> (chunk: Int, index: Int, present: Bool) {
-        let chunk = Int(id >> Self.chunkBits)
-        guard chunk < chunks.count else { return (chunk, 0, false) }
-        let bitIndex = Int(id & ((1 << Self.chunkBits) - 1))
-        let word = bitIndex >> 6
-        let bit = UInt64(1) << UInt64(bitIndex & 63)
-        let present = chunks[chunk].present
-        var rank = (present[word] & (bit &- 1)).nonzeroBitCount
-        for below in 0..<word { rank += present[below].nonzeroBitCount }
-        return (chunk, rank, present[word] & bit != 0)
+    private static func chunkKey(_ id: UInt64) -> UInt32 {
+        precondition(id < ChildTable.idLimit, "inode id \(id) is beyond the id limit")
+        return UInt32(truncatingIfNeeded: id >> chunkBits)
     }
 
-    func contains(_ id: UInt64) -> Bool { slot(id).present }
+    /// The index of `id`'s record in `present`'s records, and whether it is there.
+    @inline(__always)
+    private static func rank(_ id: UInt64, in present: SIMD4<UInt64>) -> (index: Int, present: Bool) {
+        let bitIndex = Int(id & ((1 << chunkBits) - 1))
+        let word = bitIndex >> 6
+        let bit = UInt64(1) << UInt64(bitIndex & 63)
+        var rank = (present[word] & (bit &- 1)).nonzeroBitCount
+        for below in 0..<word { rank += present[below].nonzeroBitCount }
+        return (rank, present[word] & bit != 0)
+    }
+
+    @inline(__always)
+    private static func bit(_ id: UInt64) -> (word: Int, mask: UInt64) {
+        let bitIndex = Int(id & ((1 << chunkBits) - 1))
+        return (bitIndex >> 6, UInt64(1) << UInt64(bitIndex & 63))
+    }
+
+    func contains(_ id: UInt64) -> Bool { self[id] != nil }
 
     subscript(id: UInt64) -> PackedInode? {
-        let (chunk, index, present) = slot(id)
-        return present ? chunks[chunk].records[index] : nil
+        guard id < ChildTable.idLimit, let chunk = chunks[Self.chunkKey(id)] else { return nil }
+        let (index, present) = Self.rank(id, in: chunk.present)
+        return present ? chunk.records[index] : nil
     }
 
     mutating func insert(_ record: PackedInode, id: UInt64) {
-        let (chunk, index, present) = slot(id)
+        let key = Self.chunkKey(id)
+        let (index, present) = Self.rank(id, in: chunks[key]?.present ?? SIMD4())
         precondition(!present, "inode \(id) is already stored")
-        if chunk >= chunks.count { chunks.append(contentsOf: repeatElement(Chunk(), count: chunk + 1 - chunks.count)) }
-        let bitIndex = Int(id & ((1 << Self.chunkBits) - 1))
-        chunks[chunk].present[bitIndex >> 6] |= UInt64(1) << UInt64(bitIndex & 63)
-        chunks[chunk].records.insert(record, at: index)
+        let (word, mask) = Self.bit(id)
+        chunks[key, default: Chunk()].present[word] |= mask
+        chunks[key, default: Chunk()].records.insert(record, at: index)
         count += 1
     }
 
     mutating func update(_ id: UInt64, _ change: (inout PackedInode) -> Void) {
-        let (chunk, index, present) = slot(id)
+        let key = Self.chunkKey(id)
+        let (index, present) = Self.rank(id, in: chunks[key]?.present ?? SIMD4())
         precondition(present, "no inode \(id) to change")
-        change(&chunks[chunk].records[index])
+        change(&chunks[key]!.records[index])
     }
 
     mutating func remove(_ id: UInt64) -> PackedInode? {
-        let (chunk, index, present) = slot(id)
+        guard id < ChildTable.idLimit else { return nil }
+        let key = Self.chunkKey(id)
+        guard let chunk = chunks[key] else { return nil }
+        let (index, present) = Self.rank(id, in: chunk.present)
         guard present else { return nil }
-        let bitIndex = Int(id & ((1 << Self.chunkBits) - 1))
-        chunks[chunk].present[bitIndex >> 6] &= ~(UInt64(1) << UInt64(bitIndex & 63))
-        let record = chunks[chunk].records.remove(at: index)
+        if chunk.records.count == 1 {
+            chunks[key] = nil
+            count -= 1
+            return chunk.records[0]
+        }
+        let (word, mask) = Self.bit(id)
+        chunks[key]!.present[word] &= ~mask
+        let record = chunks[key]!.records.remove(at: index)
         count -= 1
         // A chunk whose inodes are mostly gone gives its room back.
-        let remaining = chunks[chunk].records.count
-        if remaining == 0 {
-            chunks[chunk].records = []
-        } else if remaining * 4 <= chunks[chunk].records.capacity && chunks[chunk].records.capacity > 16 {
+        let remaining = chunks[key]!.records.count
+        if remaining * 4 <= chunks[key]!.records.capacity && chunks[key]!.records.capacity > 16 {
             var smaller: [PackedInode] = []
             smaller.reserveCapacity(remaining)
-            smaller.append(contentsOf: chunks[chunk].records)
-            chunks[chunk].records = smaller
+            smaller.append(contentsOf: chunks[key]!.records)
+            chunks[key]!.records = smaller
         }
         return record
     }
 
     /// Every inode in id order.
     func forEach(_ body: (UInt64, PackedInode) throws -> Void) rethrows {
-        for (chunkIndex, chunk) in chunks.enumerated() {
+        for key in chunks.keys.sorted() {
+            let chunk = chunks[key]!
             var next = 0
             for word in 0..<4 {
                 var bits = chunk.present[word]
                 while bits != 0 {
                     let bit = UInt64(bits.trailingZeroBitCount)
-                    let id = UInt64(chunkIndex) << Self.chunkBits | UInt64(word) << 6 | bit
+                    let id = UInt64(key) << Self.chunkBits | UInt64(word) << 6 | bit
                     try body(id, chunk.records[next])
                     next += 1
                     bits &= bits &- 1

@@ -1,8 +1,6 @@
 import StrataCore
 
 extension Namespace {
-    /// The whole namespace as bytes, for a journal checkpoint. Deterministic: inodes in id order,
-    /// mounts in path order, remembered operations oldest first.
     /// The whole namespace as bytes, for a journal checkpoint. Deterministic: owner and group
     /// pairs in the order first used, inodes in id order (children are not written: each inode
     /// names its parent), mounts in path order, remembered operations oldest first.
