@@ -7,7 +7,7 @@ import StrataWire
 // RPC round trips per second on loopback for a small request, with 1 and 64 concurrent callers,
 // beside a minimal raw TCP echo measured in the same run: the floor for this machine.
 //
-//   swift run -c release strata-bench-rpc [seconds-per-case] [--nio-executor]
+//   swift run -c release strata-bench-rpc [seconds-per-case] [--nio-executor] [--callers 1,64]
 //
 // --nio-executor runs Swift concurrency's tasks on NIO's event loops (NIO's documented global
 // executor take-over) instead of the default pool: the difference is what the thread hops between
@@ -187,7 +187,11 @@ func row(_ name: String, _ result: Result) -> String {
 print("strata-bench-rpc: \(secondsPerCase)s per case, loopback, \(System.coreCount) cores, tasks on \(takeover ? "the event loops (--nio-executor)" : "the default pool")")
 print(pad("case", 26) + pad("ops/s", 12) + pad("p50 µs", 10) + pad("p99 µs", 10))
 var ratios: [String] = []
-for concurrency in [1, 64] {
+// --callers picks the concurrency cases (to profile one with `perf record`).
+let callerCases = CommandLine.arguments.firstIndex(of: "--callers").flatMap { index in
+    index + 1 < CommandLine.arguments.count ? CommandLine.arguments[index + 1].split(separator: ",").compactMap { Int($0) } : nil
+} ?? [1, 64]
+for concurrency in callerCases {
     let raw = try await rawEcho(inflight: concurrency)
     print(row("raw TCP echo x\(concurrency)", raw))
     let rpc = try await strataRPC(callers: concurrency, immediate: false)

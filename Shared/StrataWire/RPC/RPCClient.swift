@@ -300,29 +300,27 @@ final class RPCConnection: Sendable {
     /// Open, and not about to be closed: a call may be sent on it.
     var isUsable: Bool { channel.isActive && !retired.withLockedValue { $0 } }
     private static let callIDs = Atomic<UInt64>(0)
-    /// A flush is queued on the event loop: frames written before it runs go out with it.
-    private let flushQueued: NIOLoopBoundBox<Bool>
+    /// Calls written from callers' threads, sent in batches with one flush each.
+    private let outbox: LoopOutbox<(RPCClientHandler.OutboundCall, EventLoopPromise<Void>)>
 
     /// Made on the channel's event loop.
     init(channel: any Channel, retired: NIOLockedValueBox<Bool>) {
         self.channel = channel
         self.retired = retired
-        flushQueued = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+        outbox = LoopOutbox(eventLoop: channel.eventLoop) { calls in
+            for (call, promise) in calls { channel.write(call, promise: promise) }
+            channel.flush()
+        }
     }
 
-    /// Writes `call` on the event loop and flushes it with every other frame written before
-    /// the queued flush runs: many callers' requests leave in one system call, not one each.
+    /// Writes `call` on the event loop; many callers' requests leave in one system call, not
+    /// one each.
     private func send(_ call: RPCClientHandler.OutboundCall, promise: EventLoopPromise<Void>) {
-        let write = { [self] in
-            channel.write(call, promise: promise)
-            guard !flushQueued.value else { return }
-            flushQueued.value = true
-            channel.eventLoop.execute { [self] in
-                flushQueued.value = false
-                channel.flush()
-            }
+        if channel.eventLoop.inEventLoop {
+            channel.writeAndFlush(call, promise: promise)
+        } else {
+            outbox.post((call, promise))
         }
-        if channel.eventLoop.inEventLoop { write() } else { channel.eventLoop.execute(write) }
     }
 
     /// Call ids are unique per process, so a late response can never be taken for another call.
@@ -409,7 +407,9 @@ final class RPCClientHandler: ChannelDuplexHandler {
 
     private struct Pending {
         let responder: Responder
-        let timer: Scheduled<Void>?
+        let deadline: NIODeadline?
+        /// When the call was written (a connection silent since then is dead).
+        let sent: NIODeadline
         let methodName: String
         /// A stream's item timeout, the items the server may still send (its credit), and the
         /// timer running while that credit is positive.
@@ -420,6 +420,8 @@ final class RPCClientHandler: ChannelDuplexHandler {
 
     private let peer: String
     private var pending: [UInt64: Pending] = [:]
+    /// The one timer enforcing the pending calls' deadlines, and when it fires.
+    private var deadlineTimer: (deadline: NIODeadline, timer: Scheduled<Void>)?
     private var closed = false
     /// Set (from the event loop) when this handler decides to close the connection, before the
     /// call that made it decide hears why: `RPCConnection.isUsable` reads it from callers' threads.
@@ -453,32 +455,63 @@ final class RPCClientHandler: ChannelDuplexHandler {
         }
         let callID = call.frame.callID
         precondition(pending[callID] == nil, "call id \(callID) already in flight")
-        var timer: Scheduled<Void>? = nil
-        if let deadline = call.deadline {
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            let sent = NIODeadline.now()
-            timer = context.eventLoop.scheduleTask(deadline: deadline) {
-                let (handler, context) = loopBound.value
-                // Nothing at all has come back on this connection since the call went out: the
-                // connection is dead whatever the server's state (a stuck server-side connection
-                // answers nothing while the process serves others). Close it, so that the next
-                // call connects anew instead of timing out on it forever — retired before the
-                // caller hears of the deadline, so that its next call cannot pick it up again
-                // in the moment before the close takes effect.
-                let silent = handler.lastReceived < sent && !handler.closed
-                if silent { handler.retired.withLockedValue { $0 = true } }
-                handler.finish(callID, context: context, sendCancel: true,
-                               error: RPCError(.deadlineExceeded, "\(call.methodName) to \(handler.peer): deadline exceeded"))
-                if silent {
-                    Counter(label: "strata_rpc_client_silent_connections_closed_total").increment()
-                    handler.logger?.warning("closing the connection to \(handler.peer): nothing came back on it since \(call.methodName) was sent, \((NIODeadline.now() - sent).nanoseconds / 1_000_000) ms ago; the next call connects anew")
-                    context.close(promise: nil)
-                }
-            }
-        }
-        pending[callID] = Pending(responder: call.responder, timer: timer, methodName: call.methodName, itemTimeout: call.itemTimeout)
+        pending[callID] = Pending(responder: call.responder, deadline: call.deadline, sent: .now(), methodName: call.methodName,
+                                  itemTimeout: call.itemTimeout)
+        if let deadline = call.deadline { armDeadlineTimer(for: deadline, context: context) }
         armItemTimer(callID, context: context)
         context.write(wrapOutboundOut(call.frame), promise: promise)
+    }
+
+    /// Makes the connection's one deadline timer fire by `deadline`. Calls share the timer
+    /// (scheduling and cancelling one per call cost a heap insertion and a lock on the event
+    /// loop each): when it fires it fails the calls whose deadlines have passed and sets itself
+    /// for the earliest of the rest. Calls mostly share a budget, so a later call rarely moves it.
+    private func armDeadlineTimer(for deadline: NIODeadline, context: ChannelHandlerContext) {
+        if let current = deadlineTimer, current.deadline <= deadline { return }
+        deadlineTimer?.timer.cancel()
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        deadlineTimer = (deadline, context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = loopBound.value
+            handler.deadlineTimer = nil
+            handler.expireCalls(context: context)
+        })
+    }
+
+    /// Fails every call whose deadline has passed, then re-arms the timer for the others.
+    private func expireCalls(context: ChannelHandlerContext) {
+        let now = NIODeadline.now()
+        var next: NIODeadline? = nil
+        var expired: [(callID: UInt64, sent: NIODeadline, methodName: String)] = []
+        for (callID, call) in pending {
+            guard let deadline = call.deadline else { continue }
+            if deadline <= now {
+                expired.append((callID, call.sent, call.methodName))
+            } else if next.map({ deadline < $0 }) ?? true {
+                next = deadline
+            }
+        }
+        var silentSince: (sent: NIODeadline, methodName: String)? = nil
+        for call in expired.sorted(by: { $0.sent < $1.sent }) {
+            // Nothing at all has come back on this connection since the call went out: the
+            // connection is dead whatever the server's state (a stuck server-side connection
+            // answers nothing while the process serves others). Close it, so that the next
+            // call connects anew instead of timing out on it forever — retired before the
+            // caller hears of the deadline, so that its next call cannot pick it up again
+            // in the moment before the close takes effect.
+            if silentSince == nil && lastReceived < call.sent && !closed {
+                silentSince = (call.sent, call.methodName)
+                retired.withLockedValue { $0 = true }
+            }
+            finish(call.callID, context: context, sendCancel: true,
+                   error: RPCError(.deadlineExceeded, "\(call.methodName) to \(peer): deadline exceeded"))
+        }
+        if let silentSince {
+            Counter(label: "strata_rpc_client_silent_connections_closed_total").increment()
+            logger?.warning("closing the connection to \(peer): nothing came back on it since \(silentSince.methodName) was sent, \((now - silentSince.sent).nanoseconds / 1_000_000) ms ago; the next call connects anew")
+            context.close(promise: nil)
+        } else if let next {
+            armDeadlineTimer(for: next, context: context)
+        }
     }
 
     /// (Re)starts the item timer of stream `callID` if it has one and the server has credit;
@@ -512,7 +545,6 @@ final class RPCClientHandler: ChannelDuplexHandler {
         switch frame.kind {
         case .response:
             guard let call = pending.removeValue(forKey: frame.callID) else { return } // late: already timed out
-            call.timer?.cancel()
             call.itemTimer?.cancel()
             if case .unary(let promise) = call.responder { promise.succeed(frame) }
         case .streamItem:
@@ -529,7 +561,6 @@ final class RPCClientHandler: ChannelDuplexHandler {
             }
         case .streamEnd:
             guard let call = pending.removeValue(forKey: frame.callID) else { return }
-            call.timer?.cancel()
             call.itemTimer?.cancel()
             if case .stream(let continuation) = call.responder {
                 continuation.yield(frame)
@@ -552,7 +583,6 @@ final class RPCClientHandler: ChannelDuplexHandler {
 
     private func finish(_ callID: UInt64, context: ChannelHandlerContext, sendCancel: Bool, error: RPCError) {
         guard let call = pending.removeValue(forKey: callID) else { return }
-        call.timer?.cancel()
         call.itemTimer?.cancel()
         fail(call.responder, error)
         if sendCancel && !closed {
@@ -562,10 +592,11 @@ final class RPCClientHandler: ChannelDuplexHandler {
 
     private func failAll(_ error: RPCError) {
         closed = true
+        deadlineTimer?.timer.cancel()
+        deadlineTimer = nil
         let calls = pending
         pending.removeAll()
         for (_, call) in calls {
-            call.timer?.cancel()
             call.itemTimer?.cancel()
             fail(call.responder, RPCError(error.code, "\(call.methodName): \(error.message)"))
         }

@@ -372,12 +372,13 @@ final class ServerConnections: Sendable {
 /// flushes).
 struct ServerConnectionWriter: Sendable {
     fileprivate let handler: NIOLoopBound<RPCServerConnectionHandler>
+    fileprivate let outbox: LoopOutbox<Frame>
 
     func write(_ frame: Frame) {
         if handler.eventLoop.inEventLoop {
             handler.value.send(frame)
         } else {
-            handler.eventLoop.execute { [handler] in handler.value.send(frame) }
+            outbox.post(frame)
         }
     }
 }
@@ -405,7 +406,13 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        writer = ServerConnectionWriter(handler: NIOLoopBound(self, eventLoop: context.eventLoop))
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        writer = ServerConnectionWriter(handler: bound, outbox: LoopOutbox(eventLoop: context.eventLoop) { frames in
+            let handler = bound.value
+            guard let context = handler.context else { return }
+            for frame in frames { context.write(handler.wrapOutboundOut(frame), promise: nil) }
+            if !handler.reading { context.flush() }
+        })
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
