@@ -37,7 +37,7 @@ let package = Package(
         .target(
             name: "CWire",
             path: "Shared/CWire",
-            linkerSettings: [.linkedLibrary("protobuf-c"), .linkedLibrary("z")]
+            linkerSettings: [.linkedLibrary("protobuf-c"), .linkedLibrary("deflate")]
         ),
         // C: the ZooKeeper multi-threaded client from Debian's libzookeeper-mt-dev.
         .systemLibrary(name: "CZooKeeper", path: "Shared/CZooKeeper"),
@@ -222,6 +222,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ],
             path: "Services/cli"
         ),

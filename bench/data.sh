@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Data-path benchmark: one master and one worker (MEM tier on tmpfs) on loopback.
 #   - cached read of a file (default 1 GiB): remote (streamed over loopback) and short-circuit;
-#   - beside, in the same run: iperf3 over loopback and dd reading the same bytes from page cache;
-#   - write throughput for MUST_CACHE and CACHE_THROUGH (source file on tmpfs).
+#   - write throughput for MUST_CACHE and CACHE_THROUGH (source file on tmpfs);
+#   - beside, in the same run: iperf3 over loopback, dd reading the same bytes from the page
+#     cache, dd writing them into tmpfs and into the under-storage folder (with fsync);
+#   - the ratios issue #17 sets targets for.
 # Usage: bench/data.sh [size-MiB] [runs]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,39 +65,60 @@ head -c "$bytes" /dev/urandom > "$source"
 
 echo "Strata data path, ${size_mib} MiB file, best of $runs runs (MiB/s)"
 best() { sort -n | tail -1; }
+declare -A figure
+report() { figure[$1]=$3; printf "  %-5s %-14s %8s\n" "$2" "$1" "$3"; }
 
 # Writes.
 for type in MUST_CACHE CACHE_THROUGH; do
-  for run in $(seq 1 "$runs"); do
+  value=$(for run in $(seq 1 "$runs"); do
     "$bin/strata" fs rm "/w-$type" >/dev/null 2>&1 || true
     rm -f "$work/ufs/w-$type"
     sync
     start=$(seconds)
-    "$bin/strata" fs copyFromLocal --writeType "$type" "$source" "/w-$type" >/dev/null
+    "$bin/strata" fs copyFromLocal --writeType "$type" "$source" "/w-$type" >/dev/null 2>&1
     end=$(seconds)
     rate "$bytes" "$start" "$end"; echo
-  done | best | xargs printf "  write %-14s %8s\n" "$type"
+  done | best)
+  report "$type" write "$value"
 done
 
 # Cached reads (the MUST_CACHE file), remote and short-circuit.
 for mode in remote short-circuit; do
   flag=false; [ "$mode" = short-circuit ] && flag=true
-  for run in $(seq 1 "$runs"); do
+  value=$(for run in $(seq 1 "$runs"); do
     start=$(seconds)
     "$bin/strata" fs cat "-Dstrata.user.short.circuit.enabled=$flag" /w-MUST_CACHE > /dev/null
     end=$(seconds)
     rate "$bytes" "$start" "$end"; echo
-  done | best | xargs printf "  read  %-14s %8s\n" "$mode"
+  done | best)
+  report "$mode" read "$value"
 done
 
-# Peers in the same run: dd from page cache (tmpfs) and iperf3 over loopback.
-for run in $(seq 1 "$runs"); do
-  start=$(seconds)
-  dd if="$source" of=/dev/null bs=1M status=none
-  end=$(seconds)
-  rate "$bytes" "$start" "$end"; echo
-done | best | xargs printf "  dd    %-14s %8s\n" "page-cache"
+# Peers in the same run: dd from the page cache (tmpfs), dd into tmpfs (where the MEM tier
+# lives) and into the under-storage folder (with fsync, as CACHE_THROUGH commits), iperf3 over
+# loopback.
+dd_rate() { # input output [dd options]: the output is a file of this run's own, made afresh each time
+  for run in $(seq 1 "$runs"); do
+    [ "$2" = /dev/null ] || rm -f "$2"
+    start=$(seconds)
+    dd if="$1" of="$2" bs=1M status=none ${3:-}
+    end=$(seconds)
+    rate "$bytes" "$start" "$end"; echo
+  done | best
+}
+report page-cache dd "$(dd_rate "$source" /dev/null)"
+report into-tmpfs dd "$(dd_rate "$source" "$shm/dd-copy.bin")"
+rm -f "$shm/dd-copy.bin"
+report into-ufs dd "$(dd_rate "$source" "$work/ufs/dd-copy.bin" conv=fsync)"
+rm -f "$work/ufs/dd-copy.bin"
 iperf3 -s -p 39501 -1 >/dev/null 2>&1 & pids+=($!)
 sleep 0.5
-iperf3 -c 127.0.0.1 -p 39501 -n "${size_mib}M" -J 2>/dev/null \
-  | awk -F':' '/"bits_per_second"/ { last = $2 } END { gsub(/[ \t,]/, "", last); printf "  iperf3 %-13s %8.0f\n", "loopback", last / 8 / 1048576 }'
+report loopback iperf3 "$(iperf3 -c 127.0.0.1 -p 39501 -n "${size_mib}M" -J 2>/dev/null \
+  | awk -F':' '/"bits_per_second"/ { last = $2 } END { gsub(/[ \t,]/, "", last); printf "%.0f", last / 8 / 1048576 }')"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'; }
+echo "ratios (issue #17's targets in brackets):"
+echo "  remote read ÷ iperf3            $(ratio "${figure[remote]}" "${figure[loopback]}")  [≥ 0.8]"
+echo "  short-circuit read ÷ dd read    $(ratio "${figure[short-circuit]}" "${figure[page-cache]}")  [≥ 0.9]"
+echo "  MUST_CACHE ÷ dd into tmpfs      $(ratio "${figure[MUST_CACHE]}" "${figure[into-tmpfs]}")  [≥ 0.7]"
+echo "  CACHE_THROUGH ÷ dd into UFS     $(ratio "${figure[CACHE_THROUGH]}" "${figure[into-ufs]}")  [≥ 0.5]"

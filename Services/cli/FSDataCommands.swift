@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import NIOCore
 import NIOFileSystem
+import NIOFoundationCompat
 import StrataClient
 import StrataCore
 import StrataWire
@@ -32,10 +33,19 @@ struct DataFlags: ParsableArguments {
     }
 }
 
-/// Standard output as a sink for file bytes.
+/// Standard output as a sink for file bytes: written from the buffer's own storage (a copy into
+/// `Data` first cost a fifth of a short-circuit read). A reader that has gone (`| head`) ends the
+/// command quietly with status 141, as a SIGPIPE would end `cat`; any other failed write (a full
+/// disk) ends it with the reason.
 enum Output {
-    static func write(_ buffer: ByteBuffer) {
-        FileHandle.standardOutput.write(Data(buffer.readableBytesView))
+    static func write(_ buffer: ByteBuffer) throws {
+        do {
+            try FileHandle.standardOutput.write(contentsOf: buffer.readableBytesView)
+        } catch {
+            let underlying = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError) ?? (error as NSError)
+            if underlying.domain == NSPOSIXErrorDomain && underlying.code == Int(EPIPE) { throw ExitCode(141) }
+            throw CommandFailure("cannot write to standard output: \(underlying.localizedDescription)")
+        }
     }
 }
 
@@ -47,7 +57,7 @@ struct CatCommand: AsyncParsableCommand {
     func run() async throws {
         let options = try data.options()
         try await FSContext.with(paths) { client, paths in
-            for path in paths { try await client.readFile(path, options: options) { Output.write($0) } }
+            for path in paths { try await client.readFile(path, options: options) { try Output.write($0) } }
         }
     }
 }
@@ -62,7 +72,7 @@ struct HeadCommand: AsyncParsableCommand {
         guard let bytes = ByteSize.parse(count), bytes >= 0 else { throw CommandFailure("-c \(count) is not a size") }
         let options = try data.options()
         try await FSContext.with([path]) { client, paths in
-            try await client.readFile(paths[0], options: options, offset: 0, length: bytes) { Output.write($0) }
+            try await client.readFile(paths[0], options: options, offset: 0, length: bytes) { try Output.write($0) }
         }
     }
 }
@@ -78,7 +88,7 @@ struct TailCommand: AsyncParsableCommand {
         let options = try data.options()
         try await FSContext.with([path]) { client, paths in
             let length = try await client.status(paths[0]).lengthBytes
-            try await client.readFile(paths[0], options: options, offset: max(0, length - bytes)) { Output.write($0) }
+            try await client.readFile(paths[0], options: options, offset: max(0, length - bytes)) { try Output.write($0) }
         }
     }
 }

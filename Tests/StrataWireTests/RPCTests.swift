@@ -137,25 +137,26 @@ import Testing
 
     /// Calls share one deadline timer per connection: a call with a short deadline sent after
     /// one with a long deadline must still fail at its own, and the long one keep waiting.
-    /// (Quick calls meanwhile keep the connection from looking silent, which would close it.)
+    /// (Quick calls meanwhile keep the connection from looking silent, which would close it;
+    /// the deadlines leave them room on a loaded machine.)
     @Test func eachCallFailsAtItsOwnDeadlineWhateverWasSentBefore() async throws {
         try await Self.withServer { server in
             let client = Self.client(server)
             let ticker = Task {
                 while !Task.isCancelled {
-                    _ = try await client.call(ServiceMethods.echo, EchoRequest(data: [3]))
-                    try await Task.sleep(for: .milliseconds(20))
+                    _ = try? await client.call(ServiceMethods.echo, EchoRequest(data: [3]))
+                    try? await Task.sleep(for: .milliseconds(20))
                 }
             }
             defer { ticker.cancel() }
-            let long = Task { try await client.call(ServiceMethods.echo, EchoRequest(data: [1], delayMilliseconds: 1500), deadline: .seconds(20)) }
+            let long = Task { try await client.call(ServiceMethods.echo, EchoRequest(data: [1], delayMilliseconds: 3000), deadline: .seconds(30)) }
             try await Task.sleep(for: .milliseconds(50))
             let started = ContinuousClock.now
-            let shorts = (0..<3).map { index in
+            let budgets: [Duration] = [.milliseconds(500), .milliseconds(1000), .milliseconds(1500)]
+            let shorts = budgets.map { budget in
                 Task { () async throws -> Duration in
                     do {
-                        _ = try await client.call(ServiceMethods.echo, EchoRequest(data: [2], delayMilliseconds: 5000),
-                                                  deadline: .milliseconds(200 * (index + 1)))
+                        _ = try await client.call(ServiceMethods.echo, EchoRequest(data: [2], delayMilliseconds: 10_000), deadline: budget)
                     } catch let error as RPCError where error.code == .deadlineExceeded {
                         return ContinuousClock.now - started
                     }
@@ -163,10 +164,9 @@ import Testing
                 }
             }
             var previous = Duration.zero
-            for (index, short) in shorts.enumerated() {
+            for (short, budget) in zip(shorts, budgets) {
                 let waited = try await short.value
-                #expect(waited >= .milliseconds(200 * (index + 1)) && waited < .milliseconds(200 * (index + 1) + 1000),
-                        "call \(index) with a \(200 * (index + 1)) ms deadline failed after \(waited)")
+                #expect(waited >= budget && waited < budget + .seconds(2), "a call with a \(budget) deadline failed after \(waited)")
                 #expect(waited >= previous)
                 previous = waited
             }

@@ -8,7 +8,7 @@
 /** The descriptor of the message with this full protobuf name ("strata.ServiceInfo"), or NULL. */
 const ProtobufCMessageDescriptor *strata_wire_descriptor_named(const char *name);
 
-/** zlib's crc32 (IEEE 802.3 polynomial), continuing from `crc` (start with 0). */
+/** CRC-32 as zlib computes it (IEEE 802.3 polynomial), continuing from `crc` (start with 0). */
 uint32_t strata_wire_crc32(uint32_t crc, const uint8_t *bytes, size_t count);
 
 #endif

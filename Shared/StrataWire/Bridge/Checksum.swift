@@ -1,7 +1,8 @@
 import CWire
 import NIOCore
 
-/// CRC-32 (zlib's, IEEE polynomial) over frame headers, bodies and payloads.
+/// CRC-32 (zlib's values, IEEE polynomial; computed by libdeflate) over frame headers, bodies
+/// and payloads.
 public enum Checksum {
     /// Continues `crc` over the readable bytes of `buffer`.
     public static func crc32(_ crc: UInt32, _ buffer: ByteBuffer) -> UInt32 {
