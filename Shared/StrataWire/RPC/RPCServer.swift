@@ -367,20 +367,12 @@ final class ServerConnections: Sendable {
     }
 }
 
-/// Writes frames on one server connection from any thread: on its event loop, with one flush
-/// for every batch of frames written meanwhile (and none of its own inside a read, whose end
-/// flushes).
+/// Writes frames on one server connection from the handlers' tasks: they reach its event loop in
+/// batches, each written and flushed at once.
 struct ServerConnectionWriter: Sendable {
-    fileprivate let handler: NIOLoopBound<RPCServerConnectionHandler>
     fileprivate let outbox: LoopOutbox<Frame>
 
-    func write(_ frame: Frame) {
-        if handler.eventLoop.inEventLoop {
-            handler.value.send(frame)
-        } else {
-            outbox.post(frame)
-        }
-    }
+    func write(_ frame: Frame) { outbox.post(frame) }
 }
 
 /// One server connection, on its event loop: dispatches requests, cancels and credit grants;
@@ -394,9 +386,6 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
     private let remote: String
     private var context: ChannelHandlerContext?
     private var writer: ServerConnectionWriter?
-    /// Inside a read: responses wait for its end (`channelReadComplete`) to be flushed.
-    private var reading = false
-    private var flushScheduled = false
 
     init(shared: ServerShared, calls: ServerCallTable, remote: String) {
         self.shared = shared
@@ -407,11 +396,11 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        writer = ServerConnectionWriter(handler: bound, outbox: LoopOutbox(eventLoop: context.eventLoop) { frames in
+        writer = ServerConnectionWriter(outbox: LoopOutbox(eventLoop: context.eventLoop) { frames in
             let handler = bound.value
             guard let context = handler.context else { return }
             for frame in frames { context.write(handler.wrapOutboundOut(frame), promise: nil) }
-            if !handler.reading { context.flush() }
+            context.flush()
         })
     }
 
@@ -419,22 +408,13 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
         self.context = nil
     }
 
-    /// Writes `frame` (on the event loop); flushed at the end of the read or with its batch.
-    fileprivate func send(_ frame: Frame) {
-        guard let context else { return }
-        context.write(wrapOutboundOut(frame), promise: nil)
-        guard !reading, !flushScheduled else { return }
-        flushScheduled = true
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            let handler = bound.value
-            handler.flushScheduled = false
-            handler.context?.flush()
-        }
+    /// Writes an answer made during a read (immediate handlers, refusals); the read's end
+    /// (`channelReadComplete`) flushes it with the others.
+    private func send(_ frame: Frame) {
+        context?.write(wrapOutboundOut(frame), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        reading = true
         let frame = unwrapInboundIn(data)
         switch frame.kind {
         case .request:
@@ -483,7 +463,6 @@ final class RPCServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        reading = false
         context.flush()
         context.fireChannelReadComplete()
     }
